@@ -1,0 +1,240 @@
+// enter: objects → the objects that exist once the selected workloads are in dev mode.
+// Pure: names, settings and time come in as parameters.
+
+import { DevError } from './errors.ts';
+import { podTemplateOf, unsupportedWorkloadHint, workloadKindOf, type WorkloadKind } from './kinds.ts';
+import {
+  ANNOTATIONS_MAX_BYTES, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, GENERATED_LABEL, HELM_HOOK_ANNOTATION,
+  ORIGINAL_ANNOTATION, PAUSE_NODE_SELECTOR_KEY, PAUSE_NODE_SELECTOR_VALUE, SETTINGS_ANNOTATION, SINCE_ANNOTATION,
+  DEV_CONTAINER_ANNOTATION, WORKLOAD_LABEL,
+} from './marks.ts';
+import { generatedName, syncSecretName, workloadLabelValue } from './names.ts';
+import { clone, ensureObjectAt, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
+import { containerImage, resolveSettings, rewritePodTemplate, selectContainer } from './pod.ts';
+import { validateSettings, type DevSettings, type DevSettingsInput } from './settings.ts';
+import { restorableState } from './original.ts';
+
+export interface Target {
+  kind: WorkloadKind;
+  name: string;
+  /** Matches objects in this namespace, or with no namespace set. */
+  namespace?: string;
+  /** Settings for this workload only (from a dev config file), over the common ones. */
+  settings?: DevSettingsInput;
+}
+
+export interface EnterOptions {
+  /** Workloads to enter; when absent, every workload in the input. */
+  targets?: readonly Target[];
+  /** Settings for every selected workload. */
+  settings?: DevSettingsInput;
+  /** ISO time recorded as the start of dev mode; absent keeps output deterministic. */
+  now?: string;
+}
+
+export interface DevModeFacts {
+  settings: DevSettings;
+  secretName: string;
+  workloadLabel: string;
+}
+
+/** True when the object has been put in dev mode by kubectl-dev. */
+export function isInDevMode(obj: KubeObject): boolean {
+  return obj.metadata?.labels?.[DEV_MODE_LABEL] === 'true';
+}
+
+/** True for objects dev mode generated (they go away on exit). */
+export function isGenerated(obj: KubeObject): boolean {
+  return typeof obj.metadata?.labels?.[GENERATED_LABEL] === 'string';
+}
+
+function isHelmHook(obj: KubeObject): boolean {
+  return typeof obj.metadata?.annotations?.[HELM_HOOK_ANNOTATION] === 'string';
+}
+
+function matches(target: Target, obj: KubeObject, kind: WorkloadKind): boolean {
+  if (target.kind !== kind || obj.metadata?.name !== target.name) return false;
+  const ns = obj.metadata?.namespace;
+  return target.namespace === undefined || ns === undefined || ns === target.namespace;
+}
+
+function annotationsSize(annotations: Record<string, string>): number {
+  return Object.entries(annotations).reduce((sum, [k, v]) => sum + utf8Length(k) + utf8Length(v), 0);
+}
+
+/** Puts the dev-mode marks on the workload's own metadata. */
+function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, now: string | undefined): void {
+  const metadata = ensureObjectAt(obj as PlainObject, ['metadata']);
+  metadata.labels = { ...(isPlainObject(metadata.labels) ? metadata.labels : {}), [DEV_MODE_LABEL]: 'true' };
+  const annotations: Record<string, string> = {
+    ...(isPlainObject(metadata.annotations) ? (metadata.annotations as Record<string, string>) : {}),
+    [ORIGINAL_ANNOTATION]: original,
+    [SETTINGS_ANNOTATION]: JSON.stringify(facts.settings),
+    [DEV_CONTAINER_ANNOTATION]: facts.settings.devContainer,
+  };
+  if (now !== undefined) annotations[SINCE_ANNOTATION] = now;
+  const size = annotationsSize(annotations);
+  if (size > ANNOTATIONS_MAX_BYTES) {
+    throw new DevError('ORIGINAL_TOO_LARGE',
+      `saving the original ${obj.kind} in an annotation would make its annotations ${size} bytes, over the API server's limit of ${ANNOTATIONS_MAX_BYTES}`,
+      'shrink large annotations on the workload (for example kubectl.kubernetes.io/last-applied-configuration, by using server-side apply); live mode keeps large originals in a ConfigMap instead.');
+  }
+  metadata.annotations = annotations;
+}
+
+function generatedMetadata(source: KubeObject, generatedKind: string, labels: Record<string, string>, workloadLabel: string): PlainObject {
+  const name = generatedName(String(source.metadata?.name), generatedKind);
+  return {
+    name,
+    ...(source.metadata?.namespace !== undefined ? { namespace: source.metadata.namespace } : {}),
+    labels: { ...labels, [GENERATED_LABEL]: workloadLabel },
+    annotations: { [GENERATED_FOR_ANNOTATION]: objectRef(source) },
+  };
+}
+
+/** Labels the Job controller adds to Jobs and their pods; the API server rejects them on a new Job. */
+const JOB_CONTROLLER_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
+
+function withoutJobControllerLabels(labels: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isPlainObject(labels)) return out;
+  for (const [k, v] of Object.entries(labels)) if (!JOB_CONTROLLER_LABELS.includes(k)) out[k] = String(v);
+  return out;
+}
+
+/** A Job that runs the dev pod once, forever, from a Job spec (of a Job or a CronJob's jobTemplate). */
+function generatedJob(source: KubeObject, jobSpec: PlainObject, jobLabels: Record<string, string>, template: PlainObject, workloadLabel: string): KubeObject {
+  const spec: PlainObject = { ...clone(jobSpec), template, parallelism: 1, completions: 1 };
+  // Fields that are generated by the server, or would end or bound a dev session.
+  for (const field of ['selector', 'manualSelector', 'suspend', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'successPolicy', 'podFailurePolicy', 'maxFailedIndexes']) {
+    delete spec[field];
+  }
+  const templateMeta = ensureObjectAt(template, ['metadata']);
+  templateMeta.labels = withoutJobControllerLabels(templateMeta.labels);
+  (templateMeta.labels as Record<string, string>)[WORKLOAD_LABEL] = workloadLabel;
+  return { apiVersion: 'batch/v1', kind: 'Job', metadata: generatedMetadata(source, 'Job', withoutJobControllerLabels(jobLabels), workloadLabel), spec };
+}
+
+/** A Deployment that runs the dev pod in place of a DaemonSet's pods. */
+function generatedDeployment(source: KubeObject, template: PlainObject, workloadLabel: string): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: generatedMetadata(source, 'Deployment', { ...(source.metadata?.labels ?? {}) }, workloadLabel),
+    spec: {
+      replicas: 1,
+      // Only our own label: the Deployment never claims the DaemonSet's pods, and
+      // the DaemonSet never adopts the dev pod (it has a controller already).
+      selector: { matchLabels: { [WORKLOAD_LABEL]: workloadLabel } },
+      strategy: { type: 'Recreate' },
+      template,
+    },
+  };
+}
+
+/** Enters dev mode for one workload; returns the workload and the objects generated for it. */
+export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: DevSettingsInput, now?: string): KubeObject[] {
+  if (kind.strategy === 'recreate' && Array.isArray(source.metadata?.ownerReferences) && source.metadata.ownerReferences.length > 0) {
+    const owner = source.metadata.ownerReferences[0];
+    const ownerRef = isPlainObject(owner) ? `${String(owner.kind)}/${String(owner.name)}` : 'its owner';
+    throw new DevError('OWNED_POD', `pod ${String(source.metadata?.name)} is managed by ${ownerRef}; a replacement pod would be deleted or duplicated by it`,
+      `target the owner instead, for example: kubectl dev start ${ownerRef.toLowerCase()}`);
+  }
+  validateSettings(input);
+  const obj = clone(source);
+  const name = String(obj.metadata?.name ?? '');
+  const original = JSON.stringify(restorableState(source));
+  const inPlace = kind.strategy === 'in-place' || kind.strategy === 'recreate';
+  // In-place kinds are rewritten where they stand; the others lend a copy of their template.
+  const template = inPlace ? podTemplateOf(obj, kind) : podTemplateOf(clone(obj), kind);
+  const container = selectContainer(template, input.container, obj.metadata?.annotations);
+  const facts: DevModeFacts = {
+    settings: resolveSettings(input, container, containerImage(template, container)),
+    secretName: syncSecretName(kind.kind, name),
+    workloadLabel: workloadLabelValue(kind.kind, name),
+  };
+  rewritePodTemplate(template, facts);
+  const templateObject: PlainObject = { metadata: template.metadata, spec: template.spec };
+
+  const out: KubeObject[] = [obj];
+  switch (kind.strategy) {
+    case 'in-place':
+    case 'recreate': {
+      if (kind.hasReplicas) ensureObjectAt(obj as PlainObject, ['spec']).replicas = 1;
+      break;
+    }
+    case 'pause-and-deployment': {
+      const podSpec = podTemplateOf(obj, kind).spec;
+      podSpec.nodeSelector = { ...(isPlainObject(podSpec.nodeSelector) ? podSpec.nodeSelector : {}), [PAUSE_NODE_SELECTOR_KEY]: PAUSE_NODE_SELECTOR_VALUE };
+      out.push(generatedDeployment(obj, templateObject, facts.workloadLabel));
+      break;
+    }
+    case 'job': {
+      out.push(generatedJob(obj, ensureObjectAt(obj as PlainObject, ['spec']), obj.metadata?.labels ?? {}, templateObject, facts.workloadLabel));
+      break;
+    }
+    case 'suspend-and-job': {
+      const jobTemplate = ensureObjectAt(obj as PlainObject, ['spec', 'jobTemplate']);
+      out.push(generatedJob(obj, ensureObjectAt(jobTemplate, ['spec']), (isPlainObject(jobTemplate.metadata) ? jobTemplate.metadata.labels : {}) as Record<string, string>, templateObject, facts.workloadLabel));
+      // suspend, not a far-away schedule: cron ORs day-of-month and day-of-week, so "1 1 1 1 1" still fires.
+      ensureObjectAt(obj as PlainObject, ['spec']).suspend = true;
+      break;
+    }
+  }
+  markWorkload(obj, facts, original, now);
+  return out;
+}
+
+function enterOne(obj: KubeObject, options: EnterOptions, matched: Set<Target>): KubeObject[] {
+  if (obj.kind === 'List' && Array.isArray(obj.items)) {
+    const items = (obj.items as unknown[]).flatMap((item) => (isPlainObject(item) ? enterOne(item as KubeObject, options, matched) : [item as KubeObject]));
+    return [{ ...obj, items }];
+  }
+  if (isHelmHook(obj) || isInDevMode(obj) || isGenerated(obj)) return [obj];
+  const kind = workloadKindOf(obj);
+  const target = kind ? options.targets?.find((t) => matches(t, obj, kind)) : undefined;
+  if (target) matched.add(target);
+  const selected = options.targets === undefined || target !== undefined;
+  if (!kind) {
+    const hint = unsupportedWorkloadHint(obj);
+    if (hint !== undefined && options.targets === undefined) {
+      throw new DevError('UNSUPPORTED_KIND', `${objectRef(obj)} (${String(obj.apiVersion)}) is not a workload kind kubectl-dev supports`, hint, { object: objectRef(obj) });
+    }
+    return [obj];
+  }
+  if (!selected) return [obj];
+  try {
+    return enterWorkload(obj, kind, { ...options.settings, ...target?.settings }, options.now);
+  } catch (error) {
+    throw error instanceof DevError ? error.locate({ object: objectRef(obj) }) : error;
+  }
+}
+
+/**
+ * Enters dev mode for the selected workloads (all workloads without `targets`).
+ * Hooks, non-workloads, objects already in dev mode and generated objects pass through.
+ * Generated objects follow the workload they stand in for.
+ */
+export function enter(objects: readonly KubeObject[], options: EnterOptions = {}): KubeObject[] {
+  const matched = new Set<Target>();
+  const out: KubeObject[] = [];
+  objects.forEach((obj, index) => {
+    try {
+      out.push(...enterOne(obj, options, matched));
+    } catch (error) {
+      throw error instanceof DevError ? error.locate({ document: index }) : error;
+    }
+  });
+  const missing = (options.targets ?? []).filter((t) => !matched.has(t) && !objects.some((o) => isTargetAlreadyInDevMode(t, o)));
+  if (missing.length > 0) {
+    const list = missing.map((t) => `${t.kind.kind}/${t.name}`).join(', ');
+    throw new DevError('SELECTION_EMPTY', `no object in the input matches ${list}`,
+      'check the kind and name (as in kubectl get), and that the input holds that workload.');
+  }
+  return out;
+}
+
+function isTargetAlreadyInDevMode(target: Target, obj: KubeObject): boolean {
+  const kind = workloadKindOf(obj);
+  return kind !== undefined && isInDevMode(obj) && matches(target, obj, kind);
+}
