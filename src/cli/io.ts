@@ -2,7 +2,7 @@
 // tests pass their own.
 
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { DevError } from '../core/errors.ts';
 
@@ -35,7 +35,7 @@ export async function readInputs(paths: readonly string[], io: CliIO): Promise<I
       inputs.push({ source: '-', text: await readStream(io.stdin) });
       continue;
     }
-    const full = join(io.cwd, path);
+    const full = resolve(io.cwd, path);
     let info;
     try {
       info = await stat(full);

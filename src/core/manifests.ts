@@ -15,7 +15,7 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:timestamp'),
 };
 // Printed the way kubectl prints: sequences not indented under their key, no line folding.
-const PRINT_OPTIONS = { lineWidth: 0, indentSeq: false } as const;
+const PRINT_OPTIONS = { lineWidth: 0, indentSeq: false, flowCollectionPadding: false } as const;
 /** Limits alias expansion ("billion laughs"): a manifest never needs more. */
 const MAX_ALIAS_COUNT = 1000;
 
@@ -107,7 +107,7 @@ export function printManifests(objects: readonly KubeObject[], format: OutputFor
   return objects
     .map((obj) => {
       const document = byObject.get(obj);
-      const text = document ? document.toString({ directives: false }) : new Document(obj, YAML_OPTIONS).toString(PRINT_OPTIONS);
+      const text = document ? document.toString({ ...PRINT_OPTIONS, directives: false }) : new Document(obj, YAML_OPTIONS).toString(PRINT_OPTIONS);
       return text.startsWith('---') ? text.replace(/^---\s*\n?/, '') : text;
     })
     .map((text) => (text.endsWith('\n') ? text : `${text}\n`))

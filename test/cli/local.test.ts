@@ -1,0 +1,141 @@
+// The real CLI in --local mode: every golden fixture through `start --local`, the way
+// back through `end --local`, and bad input (clear message, non-zero exit, nothing on stdout).
+
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseManifests } from '../../src/core/manifests.ts';
+import { fixtureNames, loadFixture } from '../fixtures.ts';
+import { runCli } from './run-cli.ts';
+
+function flagsFor(name: string): string[] {
+  const { options } = loadFixture(name);
+  const s = options.settings ?? {};
+  const flags: string[] = [];
+  if (s.container) flags.push('-c', s.container);
+  if (s.image) flags.push('--image', s.image);
+  if (s.workdir) flags.push('--workdir', s.workdir);
+  if (s.renameContainer) flags.push('--rename-container', s.renameContainer);
+  if (s.keepSecurityContext) flags.push('--keep-security-context');
+  for (const t of options.targets ?? []) flags.push(`${t.kind.kind.toLowerCase()}/${t.name}`);
+  return flags;
+}
+
+/** Fixtures whose options the command line can express exactly. */
+const cliExpressible = fixtureNames().filter((name) => {
+  const { options, error } = loadFixture(name);
+  const s = options.settings ?? {};
+  return error === undefined && options.now === undefined && s.command === undefined && s.env === undefined && s.resources === undefined;
+});
+
+const objectsOf = (text: string) => parseManifests(text, 'out').map((p) => p.object);
+
+describe('kubectl-dev start --local / end --local', () => {
+  it('covers most fixtures from the command line', () => {
+    expect(cliExpressible.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(cliExpressible)('start --local prints expected.yaml for %s, and end --local gives the input back', (name) => {
+    const fixture = loadFixture(name);
+    const start = runCli(['start', '--local', '-f', join('fixtures', name, 'input.yaml'), ...flagsFor(name)]);
+    expect(start.stderr).toBe('');
+    expect(start.code).toBe(0);
+    expect(objectsOf(start.stdout)).toEqual(objectsOf(readFileSync(fixture.expectedPath, 'utf8')));
+
+    const end = runCli(['end', '--local', '-f', '-'], { stdin: start.stdout });
+    expect(end.code).toBe(0);
+    expect(objectsOf(end.stdout)).toEqual(fixture.input.map((p) => p.object));
+  });
+
+  it('reads stdin with -f - and prints JSON with -o json (a List when several objects)', () => {
+    const input = readFileSync(join('fixtures', 'daemonset-node-selector', 'input.yaml'), 'utf8');
+    const result = runCli(['start', '--local', '-f', '-', '-o', 'json'], { stdin: input });
+    expect(result.code).toBe(0);
+    const list = JSON.parse(result.stdout);
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i: { kind: string }) => i.kind)).toEqual(['DaemonSet', 'Deployment']);
+  });
+
+  it('keeps comments of documents it does not change', () => {
+    const result = runCli(['start', '--local', '-f', 'fixtures/mixed-stream-with-hook/input.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/mode: "0644" +# stays a string/);
+  });
+
+  it('reads every manifest of a directory with -f DIR', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-dir-'));
+    copyFileSync('fixtures/job-live/input.yaml', join(dir, 'a.yaml'));
+    copyFileSync('fixtures/job-live/expected.yaml', join(dir, 'b.yml'));
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+    const result = runCli(['start', '--local', '-f', dir, '-o', 'json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // a.yaml: the Job is entered; b.yml: already in dev mode, so it and its dev Job pass through.
+    const kinds = JSON.parse(result.stdout).items.map((i: { kind: string; metadata: { name: string } }) => `${i.kind}/${i.metadata.name}`);
+    expect(kinds).toEqual(['Job/succeed', 'Job/succeed-dev', 'Job/succeed', 'Job/succeed-dev']);
+  });
+});
+
+describe('bad input: a clear error, a non-zero exit and nothing on stdout', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['malformed YAML', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b\nspec: {}\n', /invalid YAML.*\n  where: stdin, document 2 \(line (6|8|9)\)/],
+    ['a document that is not an object', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n- just\n- a list\n', /the document is a list, not a Kubernetes object\n  where: stdin, document 2 \(line 5\)/],
+    ['a mapping without kind', 'apiVersion: v1\nmetadata: {name: a}\n', /has no kind/],
+    ['an unsupported workload kind', readFileSync('../shared/corpus/argo-rollouts__rollout-bluegreen.yaml', 'utf8'), /Rollout\/rollout-bluegreen.*not a workload kind kubectl-dev supports\n  where: stdin, document 1 \(line \d+\), Rollout\/rollout-bluegreen\n  hint: Argo Rollouts are not supported yet/],
+    ['an ambiguous container', readFileSync('fixtures/error-ambiguous-container/input.yaml', 'utf8'), /2 containers \(proxy, api\).*\n  where: stdin, document 1 \(line 1\), Deployment\/api, containers\n  hint: pass -c with one of: proxy, api/],
+    ['a volume name collision', readFileSync('fixtures/error-volume-collision/input.yaml', 'utf8'), /already has a volume named "kubectl-dev-workdir"/],
+  ];
+  it.each(cases)('%s', (_name, input, message) => {
+    const result = runCli(['start', '--local', '-f', '-'], { stdin: input });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: /);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('hint: ');
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  });
+
+  it('names the file and the document of a bad document in a file', () => {
+    const result = runCli(['start', '--local', '-f', 'fixtures/error-owned-pod/input.yaml']);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('where: fixtures/error-owned-pod/input.yaml, document 1 (line 1), Pod/web-7d9f8-abcde');
+    expect(result.stderr).toContain('kubectl dev start replicaset/web-7d9f8');
+  });
+
+  it('reports a missing file', () => {
+    const result = runCli(['start', '--local', '-f', 'nope.yaml']);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('cannot read nope.yaml');
+  });
+
+  it('rejects unknown flags and commands with exit code 2', () => {
+    for (const args of [['start', '--local', '--bogus'], ['frobnicate'], []]) {
+      const result = runCli(args);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^error: /);
+    }
+  });
+
+  it('rejects a bad KIND/NAME and a bad --env', () => {
+    const bad = runCli(['start', '--local', '-f', 'fixtures/pod-init-containers/input.yaml', 'widget/x']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain('"widget" is not a workload kind');
+    const env = runCli(['start', '--local', '-f', 'fixtures/pod-init-containers/input.yaml', '--env', 'NOVALUE']);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('--env "NOVALUE" is not NAME=VALUE');
+  });
+});
+
+describe('the binary', () => {
+  it('prints help and its version', () => {
+    const help = runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('kubectl dev start');
+    const version = runCli(['version']);
+    expect(version.stdout).toMatch(/^kubectl-dev \d+\.\d+\.\d+/);
+  });
+});

@@ -1,0 +1,64 @@
+// Property over the corpus of real public manifests (../shared/corpus, listed in its
+// SOURCES.md): for every workload x, exit(enter(x)) == x, and every other document
+// passes through unchanged. Argo Rollouts get a clear "unsupported kind" error.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { enter } from '../../../src/core/enter.ts';
+import { DevError } from '../../../src/core/errors.ts';
+import { exit } from '../../../src/core/exit.ts';
+import { podTemplateOf, workloadKindOf } from '../../../src/core/kinds.ts';
+import { parseManifests } from '../../../src/core/manifests.ts';
+import type { KubeObject } from '../../../src/core/objects.ts';
+
+const CORPUS = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus');
+const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
+const documents = files.flatMap((file) =>
+  parseManifests(readFileSync(join(CORPUS, file), 'utf8'), file).map((p) => ({ file, object: p.object })),
+);
+const looksLikeWorkload = (o: KubeObject) => workloadKindOf(o) !== undefined || o.kind === 'Rollout';
+
+/** The container the property uses: the default-container annotation, else the first app container. */
+function containerFor(obj: KubeObject): string {
+  const kind = workloadKindOf(obj)!;
+  const template = podTemplateOf(structuredClone(obj), kind);
+  const annotations = (template.metadata.annotations ?? {}) as Record<string, string>;
+  const fromAnnotation = annotations['kubectl.kubernetes.io/default-container'];
+  return fromAnnotation ?? String((template.spec.containers as { name: string }[])[0]!.name);
+}
+
+describe('corpus of real manifests', () => {
+  it('holds the 61 workload documents SOURCES.md lists', () => {
+    expect(files.length).toBe(30);
+    expect(documents.filter((d) => looksLikeWorkload(d.object)).length).toBe(61);
+  });
+
+  const workloads = documents.filter((d) => workloadKindOf(d.object) !== undefined);
+  it.each(workloads.map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))('exit(enter(x)) == x for %s', (_label, object) => {
+    const before = structuredClone(object);
+    const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
+    expect(object).toEqual(before);
+    expect(entered[0]).not.toEqual(object);
+    expect(exit(entered)).toEqual([object]);
+  });
+
+  it('passes every non-workload document through untouched', () => {
+    const others = documents.filter((d) => !looksLikeWorkload(d.object)).map((d) => d.object);
+    expect(others.length).toBeGreaterThan(100);
+    expect(enter(others)).toEqual(others);
+  });
+
+  it.each(documents.filter((d) => d.object.kind === 'Rollout').map((d) => [d.file, d.object] as const))('refuses the Argo Rollout in %s with a clear error', (_file, rollout) => {
+    let caught: unknown;
+    try {
+      enter([rollout]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DevError);
+    expect((caught as DevError).code).toBe('UNSUPPORTED_KIND');
+    expect((caught as DevError).message).toContain('Rollout');
+    expect((caught as DevError).hint).toMatch(/not supported yet/);
+  });
+});
