@@ -1,9 +1,11 @@
 // Builds (or finds already built) the test control-plane binaries:
 //   <cache>/bin/testcluster   etcd + kube-apiserver + kube-controller-manager + kube-scheduler (main.go)
-//   <cache>/bin/kwok          sigs.k8s.io/kwok/cmd/kwok
+//   <cache>/bin/kwok          sigs.k8s.io/kwok/cmd/kwok, built from the module source with one patch
+//                             (exec exit codes, see kwok_exitcode.go.txt)
 //   <cache>/kwok/             CRDs and default stages copied from the kwok module
-// Rebuilt only when go.mod, go.sum, main.go or the pinned versions change
-// (a hash stamp in <cache>/stamp). Go's own caches stay in their default places.
+// Rebuilt only when go.mod, go.sum, main.go, kwok_exitcode.go.txt or the pinned
+// versions change (a hash stamp in <cache>/stamp). Go's own caches stay in their
+// default places (GOCACHE, GOMODCACHE).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -60,7 +62,7 @@ export function binaryPaths(cache = cacheDir()): Binaries {
 /** Hash of everything that decides what the binaries are. */
 export function sourceHash(): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) {
+  for (const f of ['go.mod', 'go.sum', 'main.go', 'kwok_exitcode.go.txt']) {
     h.update(f + '\0');
     h.update(fs.readFileSync(path.join(clusterSourceDir, f)));
   }
@@ -119,10 +121,6 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   });
 }
 
-function goEnv(go: string, name: string): string {
-  return spawnSync(go, ['env', name], { encoding: 'utf8' }).stdout.trim();
-}
-
 /**
  * Makes sure the binaries exist and match the sources; builds them if not.
  * Safe to call from several processes: a lock directory serialises builds.
@@ -155,21 +153,29 @@ export async function ensureBuilt(opts: BuildOptions = {}): Promise<Binaries> {
       `-X ${pkg}.gitMinor=${minor}`,
       `-X ${pkg}.gitTreeState=clean`,
     ].join(' ');
-    log(`building testcluster (k8s.io/kubernetes ${KUBERNETES_VERSION}); the first build takes 15-40 min on 2 cores`);
+    log(`building testcluster (k8s.io/kubernetes ${KUBERNETES_VERSION}); the first build takes about 6-10 min on 2 cores`);
     const tmpBin = path.join(binDir, `.testcluster.${process.pid}`);
     await run(go, ['build', '-mod=readonly', '-ldflags', ldflags, '-o', tmpBin, '.'], { cwd: clusterSourceDir, log });
     fs.renameSync(tmpBin, bins.testcluster);
 
-    log(`installing kwok ${KWOK_VERSION}`);
-    await run(go, ['install', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`], {
-      cwd: cache,
-      env: { ...process.env, GOBIN: binDir },
+    // KWOK from its module source (go mod download), with one small patch so that
+    // exec reports the command's exit code (see kwok_exitcode.go.txt).
+    log(`building kwok ${KWOK_VERSION}`);
+    const modDir = JSON.parse(await capture(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: cache })).Dir as string;
+    const srcDir = path.join(cache, 'src', `kwok@${KWOK_VERSION}`);
+    fs.rmSync(srcDir, { recursive: true, force: true });
+    fs.cpSync(modDir, srcDir, { recursive: true });
+    makeWritable(srcDir);
+    patchKwok(srcDir);
+    const tmpKwok = path.join(binDir, `.kwok.${process.pid}`);
+    await run(go, ['build', '-mod=readonly', '-ldflags=-s -w', '-o', tmpKwok, './cmd/kwok'], {
+      cwd: srcDir,
+      env: { ...process.env, GOWORK: 'off', GOFLAGS: '' },
       log,
     });
+    fs.renameSync(tmpKwok, bins.kwok);
 
-    // CRDs and default stages from the kwok module (now in the module cache).
-    await run(go, ['mod', 'download', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: cache, log });
-    const modDir = path.join(goEnv(go, 'GOMODCACHE'), 'sigs.k8s.io', `kwok@${KWOK_VERSION}`);
+    // CRDs and default stages from the kwok module.
     copyYaml(path.join(modDir, 'kustomize', 'crd', 'bases'), bins.kwokCrdDir, () => true);
     fs.rmSync(bins.kwokStageDir, { recursive: true, force: true });
     fs.mkdirSync(bins.kwokStageDir, { recursive: true });
@@ -192,6 +198,40 @@ export async function ensureBuilt(opts: BuildOptions = {}): Promise<Binaries> {
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** The KWOK patch: route the server's local exec through execWithExitCode (kwok_exitcode.go.txt). */
+function patchKwok(srcDir: string): void {
+  const serverDir = path.join(srcDir, 'pkg', 'kwok', 'server');
+  for (const file of ['debugging_exec.go', 'debugging_exec_other.go']) {
+    const f = path.join(serverDir, file);
+    const text = fs.readFileSync(f, 'utf8');
+    const anchor = 'utilsexec.Exec(ctx, cmd[0], cmd[1:]...)';
+    if (text.split(anchor).length !== 2) throw new BuildError(`patching kwok: ${file} no longer contains exactly one \`${anchor}\``);
+    fs.writeFileSync(f, text.replace(anchor, 'execWithExitCode(ctx, cmd[0], cmd[1:]...)'));
+  }
+  fs.copyFileSync(path.join(clusterSourceDir, 'kwok_exitcode.go.txt'), path.join(serverDir, 'zz_kubectl_dev_exitcode.go'));
+}
+
+function makeWritable(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) makeWritable(p);
+    else if (e.isFile()) fs.chmodSync(p, 0o644);
+  }
+}
+
+function capture(cmd: string, args: string[], opts: { cwd: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new BuildError(`${cmd} failed to start: ${e.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new BuildError(`\`${cmd} ${args.join(' ')}\` failed (exit ${code}):\n${err.slice(-4000)}`))));
+  });
 }
 
 function copyYaml(from: string, to: string, keep: (name: string) => boolean): void {

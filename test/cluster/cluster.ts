@@ -150,15 +150,20 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Stops the processes (reverse start order), SIGTERM then SIGKILL after `graceMs`. */
-export async function killProcesses(procs: ProcEntry[], graceMs = 5000): Promise<void> {
-  const live = [...procs].reverse().filter(isOurs);
-  for (const p of live) signal(p.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (live.some((p) => isAlive(p.pid)) && Date.now() < deadline) await sleep(50);
-  for (const p of live) if (isAlive(p.pid)) signal(p.pid, 'SIGKILL');
-  const hard = Date.now() + 5000;
-  while (live.some((p) => isAlive(p.pid)) && Date.now() < hard) await sleep(50);
+/**
+ * Stops the processes one by one in reverse start order (so the API server can
+ * still reach etcd while it shuts down): SIGTERM, then SIGKILL after `graceMs`.
+ */
+export async function killProcesses(procs: ProcEntry[], graceMs = 3000): Promise<void> {
+  for (const p of [...procs].reverse()) {
+    if (!isOurs(p)) continue;
+    signal(p.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isAlive(p.pid) && Date.now() < deadline) await sleep(20);
+    if (isAlive(p.pid)) signal(p.pid, 'SIGKILL');
+    const hard = Date.now() + 5000;
+    while (isAlive(p.pid) && Date.now() < hard) await sleep(20);
+  }
 }
 
 /** Synchronous last resort (process 'exit' handlers): SIGKILL every process group. */
