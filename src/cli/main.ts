@@ -3,6 +3,7 @@
 import yargs, { type CommandModule } from 'yargs';
 import { DevError } from '../core/errors.ts';
 import { endCommand } from './commands/end.ts';
+import { renderCommand } from './commands/render.ts';
 import { startCommand } from './commands/start.ts';
 import { versionCommand } from './commands/version.ts';
 import { EXIT } from './exit-codes.ts';
@@ -14,6 +15,7 @@ import { VERSION } from './version.ts';
 const COMMANDS: ReadonlyArray<(io: CliIO) => CommandModule> = [
   startCommand,
   endCommand,
+  renderCommand,
   versionCommand,
 ];
 

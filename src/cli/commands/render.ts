@@ -1,0 +1,95 @@
+// `kubectl dev render`: the dev-mode rewrite as a Helm post-renderer (stdin → stdout),
+// in pipes, and as a kustomize KRM exec function (a ResourceList is detected).
+
+import { appendFileSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { describeLocation, DevError } from '../../core/errors.ts';
+import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
+import { parseDevConfig, type DevConfig } from '../../config/devconfig.ts';
+import { render } from '../../render/index.ts';
+import { readStream, type CliIO } from '../io.ts';
+import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
+
+interface RenderArgs extends SettingsArgs {
+  select?: string[];
+  config?: string;
+  filename?: string;
+  namespace?: string;
+}
+
+/** When set, render appends its warnings and errors to this file too (Helm 4 hides a post-renderer's stderr). */
+export const RENDER_LOG_ENV = 'KUBECTL_DEV_RENDER_LOG';
+
+function selectsFrom(values: readonly string[], namespace: string | undefined): WorkloadRef[] {
+  // `--select a,b` as well as `--select a --select b`.
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '').map((v) => parseWorkloadRef(v, namespace));
+}
+
+function readConfig(path: string, io: CliIO): DevConfig {
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(path) ? path : join(io.cwd, path), 'utf8');
+  } catch {
+    throw new DevError('INVALID_OPTION', `cannot read the dev config ${path}`, 'check the path given with --config.', { source: path });
+  }
+  return parseDevConfig(text, path);
+}
+
+function errorText(error: DevError): string {
+  const where = describeLocation(error.where);
+  return [`error: ${error.message}`, ...(where ? [`  where: ${where}`] : []), `  hint: ${error.hint}`].join('\n');
+}
+
+function log(io: CliIO, lines: readonly string[]): void {
+  const file = io.env[RENDER_LOG_ENV];
+  if (!file || lines.length === 0) return;
+  try {
+    appendFileSync(isAbsolute(file) ? file : join(io.cwd, file), `${lines.join('\n')}\n`);
+  } catch {
+    // The log is a convenience; rendering does not fail because of it.
+  }
+}
+
+export function renderCommand(io: CliIO): CommandModule {
+  return {
+    command: 'render',
+    describe: 'Put workloads of a rendered manifest stream in dev mode (Helm post-renderer, kustomize KRM function, pipes)',
+    builder: (y: Argv) =>
+      withSettingsFlags(y)
+        .option('select', { alias: 's', type: 'string', array: true, describe: 'KIND/NAME of a workload to put in dev mode (repeatable, or comma-separated)' })
+        .option('config', { type: 'string', describe: 'Dev config file: its workloads are selected and get its settings (flags win)' })
+        .option('filename', { alias: 'f', type: 'string', default: '-', describe: 'Input file (default: standard input)' })
+        .option('namespace', { alias: 'n', type: 'string', describe: 'Only match --select workloads in this namespace (objects without a namespace always match)' })
+        .example('helm template web ./chart --post-renderer kubectl-dev --post-renderer-args render --post-renderer-args --select=deployment/web', 'Helm 3')
+        .example('kustomize build . | $0 render --select deploy/web --image node:24 | kubectl apply -f -', 'a pipe')
+        .epilogue(`Workloads are selected with --select, with the annotation dev.kubectl-dev.io/enabled: "true", or by the dev config. A ResourceList on stdin (a kustomize exec function) is answered with a ResourceList; its functionConfig is a DevConfig. Helm 4 hides a post-renderer's messages: set ${RENDER_LOG_ENV}=FILE to also write them to FILE.`),
+    handler: async (argv) => {
+      const args = argv as unknown as RenderArgs;
+      let outcome;
+      try {
+        const selects = selectsFrom(args.select ?? [], args.namespace);
+        const settings = settingsFromArgs(args);
+        const config = args.config !== undefined ? readConfig(args.config, io) : undefined;
+        const source = args.filename ?? '-';
+        const text = source === '-' ? await readStream(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source), 'utf8');
+        outcome = render(text, { selects, settings, source, ...(config ? { config } : {}) });
+      } catch (error) {
+        if (error instanceof DevError) log(io, [errorText(error)]);
+        else if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+          const missing = new DevError('INVALID_INPUT', `cannot read ${args.filename}: no such file`, 'check the path given with -f (use - for standard input).', { source: String(args.filename) });
+          log(io, [errorText(missing)]);
+          throw missing;
+        }
+        throw error;
+      }
+      const warnings = outcome.warnings.map((w) => `warning: ${w}`);
+      log(io, outcome.error ? [...warnings, errorText(outcome.error)] : warnings);
+      // One write, after everything is known: a failed stream render prints nothing;
+      // a failed KRM function still answers with its ResourceList (the error in results).
+      if (outcome.stdout !== '') io.stdout.write(outcome.stdout);
+      if (warnings.length > 0) io.stderr.write(`${warnings.join('\n')}\n`);
+      if (outcome.error) throw outcome.error;
+    },
+  };
+}

@@ -1,0 +1,445 @@
+// The dev config file (`.kubectl-dev.yaml`, or `--config FILE`, or a kustomize
+// function's functionConfig): per-workload defaults, so a developer types only
+// `kubectl dev start deploy/reviews`. Pure: text or a parsed value in, a checked
+// config out; every unknown key or wrong type is an error naming its path and line.
+//
+//   apiVersion: dev.kubectl-dev.io/v1alpha1   # optional
+//   kind: DevConfig                           # optional
+//   defaults:                                 # optional: for every workload
+//     image: node:24
+//   workloads:
+//     deployment/reviews:                     # KIND/NAME as kubectl writes it
+//       namespace: shop                       # optional
+//       container: reviews
+//       image: node:24-bookworm
+//       workdir: /workspace
+//       command: npm run dev                  # a string runs with /bin/sh -c; a list runs as is
+//       env: { LOG_LEVEL: debug }             # or a list of {name, value} / {name, valueFrom}
+//       resources: { limits: { memory: 2Gi } }
+//       keepSecurityContext: false
+//       renameContainer: dev
+//       sidecarImage: docker.io/syncthing/syncthing:1.29.2
+//       sync: { localDir: ., ignore: [node_modules, '*.log'], mode: send-only }
+//       forward: ['8080:9080', ':9229']      # LOCAL:REMOTE, :REMOTE (free local port) or PORT
+//       run: npm run dev                      # the command `kubectl dev run` restarts
+//
+// Command-line flags override the file (see `mergeSettings`).
+
+import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { DevError, type ErrorLocation } from '../core/errors.ts';
+import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
+import { isPlainObject } from '../core/objects.ts';
+import { validateSettings, type DevSettingsInput, type EnvVar } from '../core/settings.ts';
+
+export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
+export const DEV_CONFIG_KIND = 'DevConfig';
+/** The file `start` and friends read from the working directory when no `--config` is given. */
+export const DEV_CONFIG_FILE = '.kubectl-dev.yaml';
+
+export type SyncMode = 'send-only' | 'two-way';
+
+export interface SyncConfig {
+  /** Local folder to sync, relative to the config file's directory (the caller resolves it). */
+  localDir?: string;
+  /** Ignore patterns (syncthing .stignore syntax), added to `.stignore` and the default `.git`. */
+  ignore?: string[];
+  mode?: SyncMode;
+}
+
+/** What a user may set for a workload (or for every workload, under `defaults`). */
+export interface WorkloadConfig {
+  container?: string;
+  image?: string;
+  workdir?: string;
+  command?: string[];
+  env?: EnvVar[];
+  resources?: Record<string, unknown>;
+  keepSecurityContext?: boolean;
+  renameContainer?: string;
+  sidecarImage?: string;
+  sync?: SyncConfig;
+  /** Port forwards as written: `LOCAL:REMOTE`, `:REMOTE` or `PORT`. */
+  forward?: string[];
+  /** The command `kubectl dev run` runs (and restarts) in the dev container. */
+  run?: string;
+}
+
+export interface WorkloadEntry extends WorkloadConfig {
+  /** The key as written, e.g. `deploy/reviews`. */
+  key: string;
+  ref: WorkloadRef;
+}
+
+export interface DevConfig {
+  /** Where the config came from (file name, or `functionConfig`). */
+  source: string;
+  defaults: WorkloadConfig;
+  workloads: WorkloadEntry[];
+}
+
+/** Finds a line for a path when the config came from text. */
+type Locator = (path: readonly (string | number)[]) => number | undefined;
+
+class Checker {
+  readonly problems: { path: string; message: string; line?: number }[] = [];
+  private readonly locate: Locator;
+  constructor(locate: Locator) {
+    this.locate = locate;
+  }
+
+  fail(path: readonly (string | number)[], message: string): void {
+    const line = this.locate(path);
+    this.problems.push({ path: formatPath(path), message, ...(line !== undefined ? { line } : {}) });
+  }
+}
+
+/** `workloads["deploy/web"].sync.ignore[2]` */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(step)) out += out === '' ? step : `.${step}`;
+    else out += `[${JSON.stringify(step)}]`;
+  }
+  return out;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (isPlainObject(value)) return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: readonly string[], path: readonly (string | number)[], c: Checker): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      c.fail([...path, key], `unknown key "${key}" (allowed here: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function str(value: unknown, path: readonly (string | number)[], c: Checker, scalarText?: (path: readonly (string | number)[]) => string | undefined): string | undefined {
+  if (typeof value === 'string') return value;
+  if ((typeof value === 'number' || typeof value === 'boolean') && scalarText) {
+    // `PORT: 8080` in env: keep the digits as written (0644 stays 0644).
+    const text = scalarText(path);
+    if (text !== undefined) return text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  c.fail(path, `must be a string, not ${describeType(value)}`);
+  return undefined;
+}
+
+function strictString(value: unknown, path: readonly (string | number)[], c: Checker): string | undefined {
+  if (typeof value === 'string') return value;
+  c.fail(path, `must be a string, not ${describeType(value)}`);
+  return undefined;
+}
+
+function stringList(value: unknown, path: readonly (string | number)[], c: Checker): string[] | undefined {
+  if (!Array.isArray(value)) {
+    c.fail(path, `must be a list of strings, not ${describeType(value)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  value.forEach((item, i) => {
+    const s = strictString(item, [...path, i], c);
+    if (s !== undefined) out.push(s);
+  });
+  return out;
+}
+
+const FORWARD = /^(\d{1,5})?:(\d{1,5})$|^(\d{1,5})$/;
+
+function checkForward(value: unknown, path: readonly (string | number)[], c: Checker): string[] | undefined {
+  if (!Array.isArray(value)) {
+    c.fail(path, `must be a list such as ['8080:80', ':9229'], not ${describeType(value)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  value.forEach((item, i) => {
+    const text = typeof item === 'number' ? String(item) : item;
+    if (typeof text !== 'string' || !FORWARD.test(text)) {
+      c.fail([...path, i], `"${String(item)}" is not LOCAL:REMOTE, :REMOTE or PORT`);
+      return;
+    }
+    const ports = text.split(':').filter((p) => p !== '').map(Number);
+    if (ports.some((p) => p < 1 || p > 65535)) {
+      c.fail([...path, i], `"${text}": ports are 1 to 65535`);
+      return;
+    }
+    out.push(text);
+  });
+  return out;
+}
+
+function checkEnv(value: unknown, path: readonly (string | number)[], c: Checker, scalarText: (path: readonly (string | number)[]) => string | undefined): EnvVar[] | undefined {
+  if (isPlainObject(value)) {
+    const out: EnvVar[] = [];
+    for (const [name, v] of Object.entries(value)) {
+      const s = str(v, [...path, name], c, scalarText);
+      if (s !== undefined) out.push({ name, value: s });
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    const out: EnvVar[] = [];
+    value.forEach((item, i) => {
+      const at = [...path, i];
+      if (!isPlainObject(item)) {
+        c.fail(at, `must be a mapping with name and value (or valueFrom), not ${describeType(item)}`);
+        return;
+      }
+      checkKeys(item, ['name', 'value', 'valueFrom'], at, c);
+      const name = strictString(item.name, [...at, 'name'], c);
+      if (name === '') c.fail([...at, 'name'], 'must not be empty');
+      if (item.value !== undefined && item.valueFrom !== undefined) c.fail(at, 'has both value and valueFrom; keep one');
+      if (item.valueFrom !== undefined && !isPlainObject(item.valueFrom)) c.fail([...at, 'valueFrom'], `must be a mapping, not ${describeType(item.valueFrom)}`);
+      const entry: EnvVar = { name: name ?? '' };
+      if (item.value !== undefined) {
+        const s = str(item.value, [...at, 'value'], c, scalarText);
+        if (s !== undefined) entry.value = s;
+      }
+      if (isPlainObject(item.valueFrom)) entry.valueFrom = structuredClone(item.valueFrom);
+      if (name) out.push(entry);
+    });
+    return out;
+  }
+  c.fail(path, `must be a mapping of NAME: value or a list of {name, value}, not ${describeType(value)}`);
+  return undefined;
+}
+
+const SYNC_KEYS = ['localDir', 'ignore', 'mode'] as const;
+
+function checkSync(value: unknown, path: readonly (string | number)[], c: Checker): SyncConfig | undefined {
+  if (!isPlainObject(value)) {
+    c.fail(path, `must be a mapping (localDir, ignore, mode), not ${describeType(value)}`);
+    return undefined;
+  }
+  checkKeys(value, SYNC_KEYS, path, c);
+  const out: SyncConfig = {};
+  if (value.localDir !== undefined) {
+    const s = strictString(value.localDir, [...path, 'localDir'], c);
+    if (s !== undefined) out.localDir = s;
+  }
+  if (value.ignore !== undefined) {
+    const list = stringList(value.ignore, [...path, 'ignore'], c);
+    if (list) out.ignore = list;
+  }
+  if (value.mode !== undefined) {
+    if (value.mode === 'send-only' || value.mode === 'two-way') out.mode = value.mode;
+    else c.fail([...path, 'mode'], `must be send-only or two-way, not ${JSON.stringify(value.mode)}`);
+  }
+  return out;
+}
+
+const WORKLOAD_KEYS = [
+  'container', 'image', 'workdir', 'command', 'env', 'resources', 'keepSecurityContext',
+  'renameContainer', 'sidecarImage', 'sync', 'forward', 'run',
+] as const;
+
+function checkWorkloadConfig(value: unknown, path: readonly (string | number)[], c: Checker, scalarText: (path: readonly (string | number)[]) => string | undefined, extraKeys: readonly string[] = []): WorkloadConfig {
+  const out: WorkloadConfig = {};
+  if (value === null || value === undefined) return out; // `deploy/web:` with nothing under it selects with defaults
+  if (!isPlainObject(value)) {
+    c.fail(path, `must be a mapping of settings, not ${describeType(value)}`);
+    return out;
+  }
+  checkKeys(value, [...extraKeys, ...WORKLOAD_KEYS], path, c);
+  for (const key of ['container', 'image', 'workdir', 'renameContainer', 'sidecarImage', 'run'] as const) {
+    if (value[key] === undefined) continue;
+    const s = strictString(value[key], [...path, key], c);
+    if (s !== undefined) out[key] = s;
+  }
+  if (value.command !== undefined) {
+    if (typeof value.command === 'string') out.command = ['/bin/sh', '-c', value.command];
+    else if (Array.isArray(value.command)) {
+      const list = stringList(value.command, [...path, 'command'], c);
+      if (list) out.command = list;
+    } else c.fail([...path, 'command'], `must be a string (run with /bin/sh -c) or a list of strings, not ${describeType(value.command)}`);
+  }
+  if (value.env !== undefined) {
+    const env = checkEnv(value.env, [...path, 'env'], c, scalarText);
+    if (env) out.env = env;
+  }
+  if (value.resources !== undefined) {
+    if (isPlainObject(value.resources)) {
+      checkKeys(value.resources, ['requests', 'limits', 'claims'], [...path, 'resources'], c);
+      out.resources = structuredClone(value.resources);
+    } else c.fail([...path, 'resources'], `must be a mapping with requests and/or limits, not ${describeType(value.resources)}`);
+  }
+  if (value.keepSecurityContext !== undefined) {
+    if (typeof value.keepSecurityContext === 'boolean') out.keepSecurityContext = value.keepSecurityContext;
+    else c.fail([...path, 'keepSecurityContext'], `must be true or false, not ${describeType(value.keepSecurityContext)}`);
+  }
+  if (value.sync !== undefined) {
+    const sync = checkSync(value.sync, [...path, 'sync'], c);
+    if (sync) out.sync = sync;
+  }
+  if (value.forward !== undefined) {
+    const forward = checkForward(value.forward, [...path, 'forward'], c);
+    if (forward) out.forward = forward;
+  }
+  // The settings the rewrite checks itself (absolute workdir, valid container name, …).
+  try {
+    validateSettings(settingsOf(out));
+  } catch (error) {
+    if (error instanceof DevError) c.fail(path, error.message);
+    else throw error;
+  }
+  return out;
+}
+
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'defaults', 'workloads'] as const;
+
+/**
+ * Checks a parsed config value (from a file or a kustomize functionConfig).
+ * Throws one DevError listing every problem, each with its key path (and line when known).
+ */
+export function devConfigFromValue(value: unknown, source: string, locate: Locator = () => undefined, scalarText: (path: readonly (string | number)[]) => string | undefined = () => undefined): DevConfig {
+  const c = new Checker(locate);
+  const config: DevConfig = { source, defaults: {}, workloads: [] };
+  if (value === null || value === undefined) return config; // an empty file: nothing configured
+  if (!isPlainObject(value)) {
+    c.fail([], `the dev config must be a mapping with defaults and workloads, not ${describeType(value)}`);
+  } else {
+    checkKeys(value, TOP_KEYS, [], c);
+    if (value.apiVersion !== undefined && value.apiVersion !== DEV_CONFIG_API_VERSION) {
+      c.fail(['apiVersion'], `must be ${DEV_CONFIG_API_VERSION}, not ${JSON.stringify(value.apiVersion)}`);
+    }
+    if (value.kind !== undefined && value.kind !== DEV_CONFIG_KIND) {
+      c.fail(['kind'], `must be ${DEV_CONFIG_KIND}, not ${JSON.stringify(value.kind)}`);
+    }
+    if (value.metadata !== undefined && !isPlainObject(value.metadata)) c.fail(['metadata'], `must be a mapping, not ${describeType(value.metadata)}`);
+    if (value.defaults !== undefined) config.defaults = checkWorkloadConfig(value.defaults, ['defaults'], c, scalarText);
+    if (value.workloads !== undefined && value.workloads !== null) {
+      if (!isPlainObject(value.workloads)) {
+        c.fail(['workloads'], `must be a mapping of KIND/NAME to settings, not ${describeType(value.workloads)}`);
+      } else {
+        const seen = new Map<string, string>();
+        for (const [key, settings] of Object.entries(value.workloads)) {
+          const path = ['workloads', key];
+          let ref: WorkloadRef | undefined;
+          try {
+            ref = parseWorkloadRef(key);
+          } catch (error) {
+            if (!(error instanceof DevError)) throw error;
+            c.fail(path, `${error.message} (${error.hint})`);
+          }
+          const entry = checkWorkloadConfig(settings, path, c, scalarText, ['namespace']);
+          let namespace: string | undefined;
+          if (isPlainObject(settings) && settings.namespace !== undefined) namespace = strictString(settings.namespace, [...path, 'namespace'], c);
+          if (!ref) continue;
+          if (namespace !== undefined) ref = { ...ref, namespace };
+          const id = `${ref.kind.kind}/${ref.name}@${ref.namespace ?? ''}`;
+          const twin = seen.get(id);
+          if (twin !== undefined) c.fail(path, `names the same workload as "${twin}"`);
+          seen.set(id, key);
+          config.workloads.push({ ...entry, key, ref });
+        }
+      }
+    }
+  }
+  if (c.problems.length > 0) {
+    const first = c.problems[0]!;
+    const lines = c.problems.map((p) => `${p.path || '(top level)'}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`);
+    const where: ErrorLocation = { source, path: first.path };
+    if (first.line !== undefined) where.line = first.line;
+    throw new DevError('INVALID_OPTION', `invalid dev config: ${lines.join('; ')}`,
+      `fix ${source === '-' ? 'the dev config' : source} (the keys are documented in docs/render.md and README.md).`, where);
+  }
+  return config;
+}
+
+/** Parses and checks dev config text (YAML or JSON). */
+export function parseDevConfig(text: string, source: string): DevConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const problem = document.errors[0];
+  if (problem) {
+    const line = problem.linePos?.[0]?.line ?? lineCounter.linePos(problem.pos[0]).line;
+    throw new DevError('INVALID_OPTION', `invalid dev config: invalid YAML: ${problem.message.split('\n')[0]}`,
+      `fix ${source} at that line.`, { source, line });
+  }
+  const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
+    if (path.length === 0) return document.contents ?? undefined;
+    const node = document.getIn(path, true) as Node | undefined;
+    if (node !== undefined) return node;
+    // An unknown key: point at the key itself.
+    const parent = path.length === 1 ? document.contents : (document.getIn(path.slice(0, -1), true) as Node | undefined);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+      if (pair && isScalar(pair.key)) return pair.key;
+    }
+    return undefined;
+  };
+  const locate: Locator = (path) => {
+    const node = nodeAt(path);
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
+  const scalarText = (path: readonly (string | number)[]): string | undefined => {
+    const node = nodeAt(path);
+    return isScalar(node) && typeof node.source === 'string' ? node.source : undefined;
+  };
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new DevError('INVALID_OPTION', `invalid dev config: ${(error as Error).message.split('\n')[0]}`, `fix ${source}.`, { source });
+  }
+  return devConfigFromValue(value, source, locate, scalarText);
+}
+
+/** The rewrite settings of a workload config (sync, forward and run are not the rewrite's business). */
+export function settingsOf(config: WorkloadConfig): DevSettingsInput {
+  const out: DevSettingsInput = {};
+  if (config.container !== undefined) out.container = config.container;
+  if (config.image !== undefined) out.image = config.image;
+  if (config.workdir !== undefined) out.workdir = config.workdir;
+  if (config.command !== undefined) out.command = [...config.command];
+  if (config.env !== undefined) out.env = config.env.map((e) => ({ ...e }));
+  if (config.resources !== undefined) out.resources = structuredClone(config.resources);
+  if (config.keepSecurityContext !== undefined) out.keepSecurityContext = config.keepSecurityContext;
+  if (config.renameContainer !== undefined) out.renameContainer = config.renameContainer;
+  if (config.sidecarImage !== undefined) out.sidecarImage = config.sidecarImage;
+  return out;
+}
+
+/**
+ * Settings layered left to right (defaults, then the workload's entry, then flags): later
+ * layers win field by field; env is merged by variable name, so a flag replaces one variable.
+ */
+export function mergeSettings(...layers: readonly DevSettingsInput[]): DevSettingsInput {
+  const out: DevSettingsInput = {};
+  let env: EnvVar[] | undefined;
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer) as [keyof DevSettingsInput, unknown][]) {
+      if (value === undefined || key === 'env') continue;
+      (out as Record<string, unknown>)[key] = value;
+    }
+    if (layer.env !== undefined) {
+      env = [...(env ?? [])];
+      for (const e of layer.env) {
+        const at = env.findIndex((x) => x.name === e.name);
+        if (at >= 0) env[at] = { ...e };
+        else env.push({ ...e });
+      }
+    }
+  }
+  if (env !== undefined) out.env = env;
+  return out;
+}
+
+/** The config entry for a workload, matched by kind and name (and namespace when the entry names one). */
+export function workloadEntryFor(config: DevConfig, kind: string, name: string, namespace: string | undefined): WorkloadEntry | undefined {
+  return config.workloads.find((w) => w.ref.kind.kind === kind && w.ref.name === name
+    && (w.ref.namespace === undefined || namespace === undefined || w.ref.namespace === namespace));
+}
+
+/** Settings for one workload from the config and the flags (flags win). */
+export function settingsFor(config: DevConfig | undefined, kind: string, name: string, namespace: string | undefined, flags: DevSettingsInput): DevSettingsInput {
+  if (!config) return mergeSettings(flags);
+  const entry = workloadEntryFor(config, kind, name, namespace);
+  return mergeSettings(settingsOf(config.defaults), entry ? settingsOf(entry) : {}, flags);
+}

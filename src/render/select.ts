@@ -1,0 +1,155 @@
+// Which workloads of a rendered stream go into dev mode, and with which settings:
+// `--select KIND/NAME`, the opt-in annotation a chart can switch on through values,
+// and the workloads of the dev config. Then each selected workload goes through
+// `core.enter` — the same rewrite as `start` — one at a time.
+
+import { enter, isGenerated, isInDevMode, type Target } from '../core/enter.ts';
+import { DevError, type ErrorLocation } from '../core/errors.ts';
+import { workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
+import { HELM_HOOK_ANNOTATION, OPT_IN_ANNOTATION } from '../core/marks.ts';
+import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
+import type { DevSettingsInput } from '../core/settings.ts';
+import { settingsFor, workloadEntryFor, type DevConfig } from '../config/devconfig.ts';
+import { restoreTransport, stripTransport, transportForGenerated } from './transport.ts';
+
+export { OPT_IN_ANNOTATION };
+
+export interface Selection {
+  /** `--select KIND/NAME` (each must match a workload of the input). */
+  selects: readonly WorkloadRef[];
+  /** The dev config: its workloads are selected (when present in the input), its settings apply. */
+  config?: DevConfig;
+  /** Settings from flags; they win over the config. */
+  settings: DevSettingsInput;
+}
+
+/** Where an object sits in the input, for error messages. */
+export interface Place {
+  document: number;
+  line: number;
+  source: string;
+  /** `items[3]` inside a List or a ResourceList. */
+  path?: string;
+}
+
+function matchesRef(ref: WorkloadRef, kind: string, name: unknown, namespace: unknown): boolean {
+  return ref.kind.kind === kind && ref.name === name
+    && (ref.namespace === undefined || namespace === undefined || ref.namespace === namespace);
+}
+
+const refText = (ref: WorkloadRef) => `${ref.kind.kind.toLowerCase()}/${ref.name}${ref.namespace ? ` (namespace ${ref.namespace})` : ''}`;
+
+/** Runs selection over the objects of one input and remembers what each `--select` matched. */
+export class Selector {
+  private readonly hit = new Set<number>();
+  private readonly hooks = new Map<number, string>();
+  /** Workloads seen, for the hint when a `--select` matches nothing. */
+  private readonly seen: string[] = [];
+  /** Workloads the opt-in annotation names with a value other than "true"/"false". */
+  readonly warnings: string[] = [];
+  selected = 0;
+
+  private readonly selection: Selection;
+  constructor(selection: Selection) {
+    this.selection = selection;
+  }
+
+  /** The target for one object, or undefined when it passes through. */
+  targetFor(obj: KubeObject, place: Place): Target | undefined {
+    const kind = workloadKindOf(obj);
+    if (!kind) return undefined;
+    const name = obj.metadata?.name;
+    const namespace = obj.metadata?.namespace;
+    if (this.seen.length < 50) this.seen.push(`${kind.kind.toLowerCase()}/${String(name)}`);
+    const hits = this.selection.selects.flatMap((ref, i) => (matchesRef(ref, kind.kind, name, namespace) ? [i] : []));
+    const hook = obj.metadata?.annotations?.[HELM_HOOK_ANNOTATION];
+    if (typeof hook === 'string') {
+      // Helm hooks stay as they are (Helm 4 passes them through the post-renderer).
+      for (const i of hits) this.hooks.set(i, hook);
+      return undefined;
+    }
+    if (isInDevMode(obj) || isGenerated(obj)) {
+      for (const i of hits) this.hit.add(i);
+      return undefined;
+    }
+    const optIn = obj.metadata?.annotations?.[OPT_IN_ANNOTATION];
+    if (optIn !== undefined && optIn !== 'true' && optIn !== 'false') {
+      this.warnings.push(`${objectRef(obj)} (${describePlace(place)}): ${OPT_IN_ANNOTATION} is "${optIn}"; only "true" selects the workload`);
+    }
+    const entry = this.selection.config && typeof name === 'string' ? workloadEntryFor(this.selection.config, kind.kind, name, namespace) : undefined;
+    if (hits.length === 0 && optIn !== 'true' && entry === undefined) return undefined;
+    for (const i of hits) this.hit.add(i);
+    this.selected++;
+    const target: Target = {
+      kind,
+      name: String(name),
+      settings: settingsFor(this.selection.config, kind.kind, String(name), namespace, this.selection.settings),
+    };
+    if (namespace !== undefined) target.namespace = namespace;
+    return target;
+  }
+
+  /** Fails when a `--select` matched no workload of the input. */
+  checkAllMatched(source: string): void {
+    const missing = this.selection.selects.flatMap((ref, i) => (this.hit.has(i) ? [] : [{ ref, i }]));
+    if (missing.length === 0) return;
+    const hookOnly = missing.find(({ i }) => this.hooks.has(i));
+    if (hookOnly) {
+      throw new DevError('INVALID_OPTION', `${refText(hookOnly.ref)} is a Helm hook (helm.sh/hook: ${this.hooks.get(hookOnly.i)}); dev mode leaves hooks as they are`,
+        'select the workload the chart runs, not a hook; hooks run once around install and upgrade.', { source });
+    }
+    const list = missing.map(({ ref }) => refText(ref)).join(', ');
+    const have = this.seen.length > 0 ? `the input has: ${this.seen.slice(0, 10).join(', ')}${this.seen.length > 10 ? ', …' : ''}` : 'the input holds no workload at all';
+    throw new DevError('SELECTION_EMPTY', `--select ${list}: no workload in the input matches`,
+      `check the kind and name as kubectl writes them (${have}).`, { source });
+  }
+}
+
+export function describePlace(place: Place): string {
+  return `document ${place.document + 1}, line ${place.line}${place.path ? `, ${place.path}` : ''}`;
+}
+
+function located(error: DevError, place: Place): DevError {
+  const where: ErrorLocation = { ...error.where, document: place.document, line: place.line, source: place.source };
+  if (place.path !== undefined) where.path = error.where.path !== undefined ? `${place.path}.${error.where.path}` : place.path;
+  return new DevError(error.code, error.message, error.hint, where);
+}
+
+/**
+ * One selected workload through the rewrite: transport annotations off (so the saved
+ * original stays clean), `core.enter`, transport annotations back on. Returns the
+ * workload and what dev mode generated for it.
+ */
+export function rewriteOne(obj: KubeObject, target: Target, place: Place): KubeObject[] {
+  const { object, saved } = stripTransport(obj);
+  let out: KubeObject[];
+  try {
+    out = enter([object], { targets: [target] });
+  } catch (error) {
+    throw error instanceof DevError ? located(error, place) : error;
+  }
+  const [workload, ...generated] = out;
+  if (!workload) throw new Error('unreachable: enter returned nothing for a selected workload');
+  return [restoreTransport(workload, obj, saved), ...generated.map((g) => transportForGenerated(g, saved))];
+}
+
+/**
+ * A top-level object through selection and the rewrite: itself or, for a `List`,
+ * its items. Returns undefined when nothing in it changes (the caller keeps the input text).
+ */
+export function renderObject(obj: KubeObject, selector: Selector, place: Place): KubeObject[] | undefined {
+  if (obj.kind === 'List' && Array.isArray(obj.items)) {
+    let changed = false;
+    const items = (obj.items as unknown[]).flatMap((item, j) => {
+      if (!isPlainObject(item)) return [item];
+      const at: Place = { ...place, path: `items[${j}]` };
+      const target = selector.targetFor(item as KubeObject, at);
+      if (!target) return [item];
+      changed = true;
+      return rewriteOne(item as KubeObject, target, at);
+    });
+    return changed ? [{ ...obj, items }] : undefined;
+  }
+  const target = selector.targetFor(obj, place);
+  return target ? rewriteOne(obj, target, place) : undefined;
+}
