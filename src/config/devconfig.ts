@@ -105,6 +105,7 @@ export function formatPath(path: readonly (string | number)[]): string {
 }
 
 function describeType(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (isPlainObject(value)) return 'a mapping';
@@ -133,7 +134,7 @@ function str(value: unknown, path: readonly (string | number)[], c: Checker, sca
 
 function strictString(value: unknown, path: readonly (string | number)[], c: Checker): string | undefined {
   if (typeof value === 'string') return value;
-  c.fail(path, `must be a string, not ${describeType(value)}`);
+  c.fail(path, value === undefined ? 'is required' : `must be a string, not ${describeType(value)}`);
   return undefined;
 }
 
@@ -342,6 +343,8 @@ export function devConfigFromValue(value: unknown, source: string, locate: Locat
     }
   }
   if (c.problems.length > 0) {
+    // In the order of the file (problems without a line last).
+    c.problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
     const first = c.problems[0]!;
     const lines = c.problems.map((p) => `${p.path || '(top level)'}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`);
     const where: ErrorLocation = { source, path: first.path };
@@ -375,8 +378,12 @@ export function parseDevConfig(text: string, source: string): DevConfig {
     return undefined;
   };
   const locate: Locator = (path) => {
-    const node = nodeAt(path);
-    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    // A missing key: the line of the nearest mapping that should hold it.
+    for (let n = path.length; n >= 0; n--) {
+      const node = nodeAt(path.slice(0, n));
+      if (node?.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
   };
   const scalarText = (path: readonly (string | number)[]): string | undefined => {
     const node = nodeAt(path);

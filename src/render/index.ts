@@ -8,7 +8,7 @@ import type { WorkloadRef } from '../core/kinds.ts';
 import { parseManifests, type ParsedObject } from '../core/manifests.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
 import type { DevConfig } from '../config/devconfig.ts';
-import { isResourceList, nothingSelectedWarning, renderResourceList } from './krm.ts';
+import { isResourceList, renderResourceList } from './krm.ts';
 import { Selector } from './select.ts';
 import { renderStreamDocuments } from './stream.ts';
 
@@ -71,8 +71,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
     }
     const selector = new Selector(selection);
     const stdout = renderStreamDocuments(text, parsed, selector, source);
-    warnings.push(...selector.warnings);
-    if (selector.selected === 0) warnings.push(nothingSelectedWarning(parsed.length));
+    warnings.push(...selector.finalWarnings(parsed.length));
     return { mode, stdout, warnings };
   } catch (error) {
     return { mode, stdout: '', warnings, error: asDevError(error, source) };

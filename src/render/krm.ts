@@ -8,6 +8,7 @@
 import { isSeq, type Document, type Node, type YAMLSeq } from 'yaml';
 import { DevError } from '../core/errors.ts';
 import type { ParsedObject } from '../core/manifests.ts';
+import { DEV_CONTAINER_ANNOTATION } from '../core/marks.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
 import { devConfigFromValue, type DevConfig } from '../config/devconfig.ts';
 import { renderObject, Selector, type Place, type Selection } from './select.ts';
@@ -152,9 +153,8 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
     if (error instanceof DevError) return fail(error, current);
     throw error;
   }
-  warnings.push(...selector.warnings);
-  if (selector.selected === 0) warnings.push(nothingSelectedWarning(items.length));
-  else for (const [j, out] of replaced) results.push({ message: `${objectRef(items[j] as KubeObject)} is in dev mode (container ${String(out[0]?.metadata?.annotations?.['dev.kubectl-dev.io/dev-container'])})`, severity: 'info', resourceRef: resourceRefOf(items[j] as KubeObject) });
+  warnings.push(...selector.finalWarnings(items.length));
+  for (const [j, out] of replaced) results.push({ message: `${objectRef(items[j] as KubeObject)} is in dev mode (container ${String(out[0]?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION])})`, severity: 'info', resourceRef: resourceRefOf(items[j] as KubeObject) });
 
   // Replace changed items in place, last first so the indices stay right.
   for (const j of [...replaced.keys()].sort((a, b) => b - a)) {
@@ -162,8 +162,4 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
     seq.items.splice(j, 1, ...nodes);
   }
   return { stdout: withResults(document, [...warnings.map((message) => ({ message, severity: 'warning' as const })), ...results]) };
-}
-
-export function nothingSelectedWarning(count: number): string {
-  return `nothing selected: no --select, no workload with the annotation dev.kubectl-dev.io/enabled: "true" and no workload of the dev config among the ${count} object${count === 1 ? '' : 's'}; the input passes through unchanged`;
 }

@@ -48,6 +48,8 @@ export class Selector {
   /** Workloads the opt-in annotation names with a value other than "true"/"false". */
   readonly warnings: string[] = [];
   selected = 0;
+  /** Workloads matched by a selection but already in dev mode (passed through). */
+  alreadyInDevMode = 0;
 
   private readonly selection: Selection;
   constructor(selection: Selection) {
@@ -70,6 +72,7 @@ export class Selector {
     }
     if (isInDevMode(obj) || isGenerated(obj)) {
       for (const i of hits) this.hit.add(i);
+      if (isInDevMode(obj) && (hits.length > 0 || obj.metadata?.annotations?.[OPT_IN_ANNOTATION] === 'true')) this.alreadyInDevMode++;
       return undefined;
     }
     const optIn = obj.metadata?.annotations?.[OPT_IN_ANNOTATION];
@@ -87,6 +90,17 @@ export class Selector {
     };
     if (namespace !== undefined) target.namespace = namespace;
     return target;
+  }
+
+  /** Warnings once the whole input has been seen: the nothing-selected one, and opt-in values that select nothing. */
+  finalWarnings(objectCount: number): string[] {
+    const warnings = [...this.warnings];
+    if (this.selected === 0) {
+      warnings.push(this.alreadyInDevMode > 0
+        ? `nothing to change: the selected workload${this.alreadyInDevMode === 1 ? ' is' : 's are'} already in dev mode; the input passes through unchanged`
+        : `nothing selected: no --select, no workload with the annotation ${OPT_IN_ANNOTATION}: "true" and no workload of the dev config among the ${objectCount} object${objectCount === 1 ? '' : 's'}; the input passes through unchanged`);
+    }
+    return warnings;
   }
 
   /** Fails when a `--select` matched no workload of the input. */
