@@ -17,7 +17,18 @@ export type ErrorCode =
   | 'SELECTION_EMPTY'
   | 'INVALID_OPTION'
   | 'INVALID_INPUT'
-  | 'NOT_IMPLEMENTED';
+  | 'NOT_IMPLEMENTED'
+  // Sync (src/sync).
+  | 'SYNCTHING_NOT_FOUND'
+  | 'SYNCTHING_TOO_OLD'
+  | 'SYNCTHING_FAILED'
+  | 'SYNC_ALREADY_RUNNING'
+  | 'SYNC_NOT_IN_DEV_MODE'
+  | 'SYNC_SECRET_INVALID'
+  | 'SYNC_NO_POD'
+  | 'SYNC_LOCAL_DIR'
+  | 'SYNC_REMOTE_ERROR'
+  | 'SYNC_TIMEOUT';
 
 export interface ErrorLocation {
   /** Zero-based index of the document in the input stream. */

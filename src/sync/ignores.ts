@@ -1,0 +1,144 @@
+// What is not synced. syncthing reads ignore patterns only from `.stignore` in the
+// folder root, so the laptop side's patterns must live there:
+//  - the developer's own `.stignore` is used as it is and never edited;
+//  - otherwise, when there is anything to ignore (`.git` when it exists, patterns
+//    from the dev config), kubectl-dev writes a `.stignore` that starts with
+//    MANAGED_HEADER and keeps it up to date; remove the header to take it over.
+// With nothing to ignore, nothing is written: the local folder stays untouched.
+// The sidecar gets the same patterns over REST, so that it never expects or sends
+// back what the laptop ignores.
+//
+// `ignoreMatcher` is a small reading of syncthing's pattern language used by the
+// fast path to skip obviously ignored paths (.git/objects/...). It only saves REST
+// calls: syncthing itself still applies the real patterns.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const STIGNORE = '.stignore';
+export const MANAGED_HEADER = '// Managed by kubectl-dev (paths not synced to the dev container). Delete this line to edit the file by hand.';
+/** Ignored by default. */
+export const DEFAULT_IGNORES: readonly string[] = ['.git'];
+
+export interface IgnorePlan {
+  /** The patterns in effect (as lines of .stignore). */
+  lines: string[];
+  /** What happens to .stignore. */
+  action: 'none' | 'write' | 'keep-user-file';
+  /** Patterns that were asked for but are not in the developer's own .stignore. */
+  notApplied: string[];
+  /** The content to write when action is "write". */
+  content?: string;
+}
+
+/** Decides the ignore patterns and what to do with `.stignore` (pure but for the two reads it is given). */
+export function planIgnores(input: { existing: string | undefined; gitExists: boolean; configured: readonly string[] }): IgnorePlan {
+  const wanted = [...(input.gitExists ? DEFAULT_IGNORES : []), ...input.configured].filter((p, i, all) => p.trim() !== '' && all.indexOf(p) === i);
+  if (input.existing !== undefined && !input.existing.startsWith(MANAGED_HEADER)) {
+    const have = new Set(input.existing.split(/\r?\n/).map((l) => l.trim()));
+    return { lines: input.existing.split(/\r?\n/), action: 'keep-user-file', notApplied: wanted.filter((p) => !have.has(p)) };
+  }
+  if (wanted.length === 0) {
+    // A managed file from an earlier session with nothing left to ignore: an empty managed file.
+    if (input.existing !== undefined) return { lines: [], action: input.existing === `${MANAGED_HEADER}\n` ? 'none' : 'write', notApplied: [], content: `${MANAGED_HEADER}\n` };
+    return { lines: [], action: 'none', notApplied: [] };
+  }
+  const content = `${[MANAGED_HEADER, ...wanted].join('\n')}\n`;
+  return { lines: wanted, action: input.existing === content ? 'none' : 'write', notApplied: [], content };
+}
+
+/** Applies the plan to `localDir`: reads .stignore, writes it when kubectl-dev manages it. */
+export function applyIgnores(localDir: string, configured: readonly string[]): IgnorePlan {
+  const path = join(localDir, STIGNORE);
+  const existing = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  const plan = planIgnores({ existing, gitExists: existsSync(join(localDir, '.git')), configured });
+  if (plan.action === 'write' && plan.content !== undefined) writeFileSync(path, plan.content);
+  return plan;
+}
+
+function escapeRegex(ch: string): string {
+  return /[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch;
+}
+
+/** syncthing glob → regular expression source (`**` crosses "/", `*` and `?` do not). */
+export function globToRegex(glob: string): string {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i] as string;
+    if (ch === '*') {
+      if (glob[i + 1] === '*') {
+        out += '.*';
+        i++;
+      } else {
+        out += '[^/]*';
+      }
+    } else if (ch === '?') {
+      out += '[^/]';
+    } else if (ch === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) {
+        out += '\\[';
+      } else {
+        let cls = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+        out += `[${cls}]`;
+        i = end;
+      }
+    } else if (ch === '{') {
+      const end = glob.indexOf('}', i + 1);
+      if (end < 0) {
+        out += '\\{';
+      } else {
+        out += `(?:${glob.slice(i + 1, end).split(',').map(globToRegex).join('|')})`;
+        i = end;
+      }
+    } else if (ch === '\\' && i + 1 < glob.length) {
+      out += escapeRegex(glob[++i] as string);
+    } else {
+      out += escapeRegex(ch);
+    }
+  }
+  return out;
+}
+
+interface Rule {
+  re: RegExp;
+  include: boolean;
+}
+
+/**
+ * A predicate for relative paths (with "/" separators): true when the first
+ * matching pattern ignores the path, or a parent directory of it.
+ */
+export function ignoreMatcher(lines: readonly string[]): (relPath: string) => boolean {
+  const rules: Rule[] = [];
+  for (const raw of lines) {
+    let line = raw.trim();
+    if (line === '' || line.startsWith('//') || line.startsWith('#')) continue;
+    let include = false;
+    let flags = '';
+    for (;;) {
+      if (line.startsWith('!')) {
+        include = true;
+        line = line.slice(1);
+      } else if (line.startsWith('(?i)')) {
+        flags = 'i';
+        line = line.slice(4);
+      } else if (line.startsWith('(?d)')) {
+        line = line.slice(4);
+      } else {
+        break;
+      }
+    }
+    if (line === '') continue;
+    const anchored = line.startsWith('/');
+    const body = globToRegex(line.replace(/^\/+/, '').replace(/\/+$/, ''));
+    // A pattern matches the path itself or anything under it; unanchored ones at any depth.
+    const source = anchored ? `^${body}(?:/.*)?$` : `^(?:.*/)?${body}(?:/.*)?$`;
+    rules.push({ re: new RegExp(source, flags), include });
+  }
+  return (relPath: string) => {
+    for (const rule of rules) if (rule.re.test(relPath)) return !rule.include;
+    return false;
+  };
+}

@@ -1,0 +1,207 @@
+// A small client for syncthing's REST API (the endpoints kubectl-dev uses exist
+// with the same shape in 1.19 through 2.x). Authenticated with the X-API-Key header.
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class RestError extends Error {
+  readonly status: number | undefined;
+  readonly url: string;
+  constructor(message: string, url: string, status?: number) {
+    super(message);
+    this.name = 'RestError';
+    this.url = url;
+    this.status = status;
+  }
+}
+
+export interface DbStatus {
+  state: string;
+  stateChanged?: string;
+  error?: string;
+  errors?: number;
+  pullErrors?: number;
+  sequence: number;
+  needTotalItems: number;
+  needBytes: number;
+  needDeletes?: number;
+  globalFiles: number;
+  globalBytes: number;
+  localFiles: number;
+  localBytes: number;
+  inSyncFiles?: number;
+  receiveOnlyTotalItems?: number;
+  receiveOnlyChangedFiles?: number;
+}
+
+export interface Completion {
+  completion: number;
+  needBytes: number;
+  needItems: number;
+  needDeletes: number;
+  globalBytes?: number;
+  globalItems?: number;
+  remoteState?: string;
+  sequence?: number;
+}
+
+export interface FolderErrors {
+  folder: string;
+  errors: Array<{ path: string; error: string }> | null;
+}
+
+export interface Connection {
+  connected: boolean;
+  paused: boolean;
+  address?: string;
+  inBytesTotal?: number;
+  outBytesTotal?: number;
+}
+
+export interface SyncthingEvent {
+  id: number;
+  globalID?: number;
+  type: string;
+  time: string;
+  data: any;
+}
+
+export interface Ignores {
+  ignore: string[] | null;
+  expanded: string[] | null;
+  error?: string;
+}
+
+export interface RestOptions {
+  fetch?: FetchLike;
+  /** Per-request timeout (long polls add their own timeout to it). */
+  timeoutMs?: number;
+}
+
+export class SyncthingRest {
+  readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, apiKey: string, options: RestOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.apiKey = apiKey;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  private url(path: string, query: Record<string, string | number | readonly string[] | undefined> = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) params.append(key, v);
+      else params.append(key, String(value));
+    }
+    const qs = params.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  async request<T>(method: string, path: string, query: Record<string, string | number | readonly string[] | undefined> = {},
+    body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    const url = this.url(path, query);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers: { 'X-API-Key': this.apiKey, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new RestError(`${method} ${path}: ${detail}`, url);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new RestError(`${method} ${path}: HTTP ${response.status} ${text.trim().slice(0, 300)}`, url, response.status);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return text as T;
+    }
+  }
+
+  /** Resolves when the REST API answers (any authenticated request succeeds). */
+  ping(): Promise<{ ping: string }> {
+    return this.request('GET', '/rest/system/ping');
+  }
+
+  version(): Promise<{ version: string; os?: string; arch?: string }> {
+    return this.request('GET', '/rest/system/version');
+  }
+
+  status(): Promise<{ myID: string; startTime?: string }> {
+    return this.request('GET', '/rest/system/status');
+  }
+
+  dbStatus(folder: string): Promise<DbStatus> {
+    return this.request('GET', '/rest/db/status', { folder });
+  }
+
+  /** Completion of `device` for the folder as this side sees it; without a device, this side's own. */
+  completion(folder: string, device?: string): Promise<Completion> {
+    return this.request('GET', '/rest/db/completion', { folder, device });
+  }
+
+  /** Scans the folder, or only the given paths; resolves when the scan is done. */
+  scan(folder: string, subs: readonly string[] = [], timeoutMs = 10 * 60_000): Promise<void> {
+    return this.request('POST', '/rest/db/scan', { folder, sub: subs.length > 0 ? subs : undefined }, undefined, timeoutMs);
+  }
+
+  folderErrors(folder: string): Promise<FolderErrors> {
+    return this.request('GET', '/rest/folder/errors', { folder });
+  }
+
+  connections(): Promise<{ connections: Record<string, Connection> }> {
+    return this.request('GET', '/rest/system/connections');
+  }
+
+  systemErrors(): Promise<{ errors: Array<{ when: string; message: string }> | null }> {
+    return this.request('GET', '/rest/system/error');
+  }
+
+  getIgnores(folder: string): Promise<Ignores> {
+    return this.request('GET', '/rest/db/ignores', { folder });
+  }
+
+  setIgnores(folder: string, lines: readonly string[]): Promise<Ignores> {
+    return this.request('POST', '/rest/db/ignores', { folder }, { ignore: lines });
+  }
+
+  /** Long-polls events after `since`; empty when `timeoutS` passes without any. */
+  events(since: number, types: readonly string[] = [], timeoutS = 30): Promise<SyncthingEvent[]> {
+    return this.request('GET', '/rest/events', { since, timeout: timeoutS, events: types.length > 0 ? types.join(',') : undefined }, undefined,
+      (timeoutS + 10) * 1000);
+  }
+
+  pauseDevice(device: string): Promise<void> {
+    return this.request('POST', '/rest/system/pause', { device });
+  }
+
+  resumeDevice(device: string): Promise<void> {
+    return this.request('POST', '/rest/system/resume', { device });
+  }
+
+  /** Reverts a receive-only folder to the global state. */
+  revert(folder: string): Promise<void> {
+    return this.request('POST', '/rest/db/revert', { folder });
+  }
+
+  patchFolder(folder: string, patch: Record<string, unknown>): Promise<void> {
+    return this.request('PATCH', `/rest/config/folders/${encodeURIComponent(folder)}`, {}, patch);
+  }
+
+  getFolder(folder: string): Promise<Record<string, unknown>> {
+    return this.request('GET', `/rest/config/folders/${encodeURIComponent(folder)}`);
+  }
+
+  shutdown(): Promise<void> {
+    return this.request('POST', '/rest/system/shutdown');
+  }
+}

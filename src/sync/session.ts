@@ -1,0 +1,506 @@
+// One local sync session for one workload: the Secret's identity, the state dir,
+// two port-forward listeners (syncthing's sync port and its REST port in the dev
+// pod), the local syncthing under supervision, the fast path, and a monitor that
+// keeps the status (and session.json) current and reconnects after the dev pod
+// is replaced.
+
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DevError } from '../core/errors.ts';
+import { workloadKindByName } from '../core/kinds.ts';
+import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../core/marks.ts';
+import { syncSecretName, workloadLabelValue } from '../core/names.ts';
+import type { KubeObject } from '../core/objects.ts';
+import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../core/settings.ts';
+import { findSyncthing, serveArgs, serveEnv, type SyncthingBinary } from './binary.ts';
+import { configXml, localConfig, FOLDER_ID } from './config.ts';
+import { randomApiKey } from './identity.ts';
+import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
+import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
+import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
+import { SyncthingRest, type FetchLike } from './rest.ts';
+import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
+import {
+  acquireLock, commandLineOf, ensurePrivateDir, readSession, statePaths, writePrivateFile, writeSession,
+  type SessionInfo, type StatePaths, type SyncTarget,
+} from './state.ts';
+import { snapshot, summarize, waitInSync, type SyncStatus } from './status.ts';
+import { FastPath } from './watch.ts';
+
+export interface RunSyncOptions {
+  namespace: string;
+  /** Workload kind as typed or canonical ("deployment", "Deployment", "deploy"). */
+  kind: string;
+  name: string;
+  /** Absolute path of the local directory. */
+  localDir: string;
+  /** Changes in the container come back too (after the initial sync, where the laptop wins). */
+  twoWay?: boolean;
+  /** --syncthing PATH */
+  syncthingPath?: string;
+  /** Ignore patterns from the dev config (`.git` is ignored by default). */
+  ignores?: readonly string[];
+  /** Create the sync Secret when it is missing (workloads put in dev mode by the post-renderer). Default true. */
+  createSecret?: boolean;
+  /**
+   * `fallback` (default): kubectl-dev's own watcher drives scans; syncthing's
+   * watcher is turned on only if that watcher fails. `syncthing`: only syncthing's
+   * watcher (delay `watcherDelayS`), no fast path — the baseline of the benchmark.
+   */
+  watcher?: 'fallback' | 'syncthing';
+  watcherDelayS?: number;
+}
+
+export type SyncEvent =
+  | { type: 'state'; status: SyncStatus }
+  | { type: 'notice'; message: string };
+
+export interface SyncDeps {
+  kc: KubeConfig;
+  env: NodeJS.ProcessEnv;
+  clock?: Clock;
+  spawn?: Spawner;
+  fetch?: FetchLike;
+  /** Defaults to client-node's PortForward. */
+  portForward?: PortForwardFn;
+  /** Defaults to a label lookup of the dev pod. */
+  podFinder?: PodFinder;
+  /** An already checked binary (skips the lookup). */
+  binary?: SyncthingBinary;
+  onEvent?: (event: SyncEvent) => void;
+  /** Status refresh period. */
+  monitorIntervalMs?: number;
+}
+
+export interface SyncHandle {
+  readonly target: SyncTarget;
+  readonly paths: StatePaths;
+  readonly material: SyncMaterial;
+  readonly local: SyncthingRest;
+  readonly remote: SyncthingRest;
+  readonly binary: SyncthingBinary;
+  /** The latest status. */
+  status(): SyncStatus;
+  /** Takes a fresh snapshot now. */
+  refresh(): Promise<SyncStatus>;
+  /** Resolves when the dev container has the current local state. */
+  waitInSync(timeoutMs?: number): Promise<SyncStatus>;
+  /** Stops syncthing, the listeners and the watcher; releases the lock. */
+  stop(): Promise<void>;
+  /** Settles when the session has stopped. */
+  readonly done: Promise<void>;
+  /** Numbers for tests and benchmarks. */
+  stats(): { streams: number; syncthingRestarts: number; scans: number; watchedDirs: number; pod: string | undefined };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canonicalKind(kind: string): { kind: string; apiVersion: string } {
+  const entry = workloadKindByName(kind);
+  if (!entry) throw new DevError('UNSUPPORTED_KIND', `"${kind}" is not a workload kind kubectl-dev supports`, 'use deployment, statefulset, daemonset, job, cronjob or pod.');
+  return { kind: entry.kind, apiVersion: entry.group === '' ? entry.version : `${entry.group}/${entry.version}` };
+}
+
+/** The cluster a KubeConfig points at (for the state dir key). */
+export function clusterOf(kc: KubeConfig): string {
+  return kc.getCurrentCluster()?.server ?? 'unknown-cluster';
+}
+
+export function syncTargetOf(kc: KubeConfig, namespace: string, kind: string, name: string): SyncTarget {
+  return { cluster: clusterOf(kc), namespace, kind: canonicalKind(kind).kind, name };
+}
+
+/** Reads the sync Secret; creates it for a workload in dev mode that has none (post-renderer case). */
+export async function loadOrCreateSecret(kc: KubeConfig, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
+  const k8s = await import('@kubernetes/client-node');
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const secretName = syncSecretName(target.kind, target.name);
+  const what = `${target.kind}/${target.name} in namespace ${target.namespace}`;
+  try {
+    return readSyncSecret(await core.readNamespacedSecret({ name: secretName, namespace: target.namespace }));
+  } catch (error) {
+    if ((error as { code?: number }).code !== 404) {
+      if (error instanceof DevError) throw error;
+      throw new DevError('API_ERROR', `reading Secret ${secretName}: ${describeKubeError(error)}`, 'check access to the cluster and the namespace (kubectl auth can-i get secrets).');
+    }
+  }
+  const { apiVersion, kind } = canonicalKind(target.kind);
+  let workload: KubeObject;
+  try {
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    workload = (await objects.read({ apiVersion, kind, metadata: { name: target.name, namespace: target.namespace } })) as unknown as KubeObject;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) {
+      throw new DevError('NOT_FOUND', `${what} was not found`, 'check the name and the namespace (-n).');
+    }
+    throw new DevError('API_ERROR', `reading ${what}: ${describeKubeError(error)}`, 'check access to the cluster.');
+  }
+  if (workload.metadata?.labels?.[DEV_MODE_LABEL] !== 'true') {
+    throw new DevError('SYNC_NOT_IN_DEV_MODE', `${what} is not in dev mode`, `start dev mode first: kubectl dev start ${target.kind.toLowerCase()}/${target.name}`);
+  }
+  if (!create) {
+    throw new DevError('SYNC_NOT_IN_DEV_MODE', `${what} has no sync Secret ${secretName}`, `run kubectl dev sync ${target.kind.toLowerCase()}/${target.name} to create it.`);
+  }
+  const { secret } = prepareSyncSecret({ workload, kind, namespace: target.namespace });
+  const uid = workload.metadata?.uid;
+  const body = {
+    ...secret,
+    metadata: {
+      ...secret.metadata,
+      ...(typeof uid === 'string' ? { ownerReferences: [{ apiVersion, kind, name: target.name, uid }] } : {}),
+    },
+  };
+  try {
+    await core.createNamespacedSecret({ namespace: target.namespace, body: body as never });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) {
+      throw new DevError('API_ERROR', `creating Secret ${secretName}: ${describeKubeError(error)}`, 'check that you may create Secrets in the namespace (kubectl auth can-i create secrets).');
+    }
+    // Someone else created it first: use theirs.
+    return readSyncSecret(await core.readNamespacedSecret({ name: secretName, namespace: target.namespace }));
+  }
+  return readSyncSecret(body);
+}
+
+/** Kills a syncthing left running by a session that died without cleaning up. */
+export function killOrphanSyncthing(paths: StatePaths): boolean {
+  const previous = readSession(paths.session);
+  const pid = previous?.syncthingPid;
+  if (pid === undefined || !isAlive(pid)) return false;
+  const command = commandLineOf(pid);
+  if (command === undefined || !command.includes(paths.home)) return false;
+  signalGroup(pid, 'SIGTERM');
+  return true;
+}
+
+/** Writes cert.pem/key.pem into the local home; a different identity resets syncthing's database there. */
+function prepareHome(paths: StatePaths, material: SyncMaterial): void {
+  ensurePrivateDir(paths.dir);
+  const certPath = join(paths.home, 'cert.pem');
+  const previous = existsSync(certPath) ? readFileSync(certPath, 'utf8') : undefined;
+  if (previous !== material.localCertPem) rmSync(paths.home, { recursive: true, force: true });
+  ensurePrivateDir(paths.home);
+  writePrivateFile(certPath, material.localCertPem);
+  writePrivateFile(join(paths.home, 'key.pem'), material.localKeyPem);
+}
+
+export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<SyncHandle> {
+  const clock = deps.clock ?? realClock;
+  const emit = (event: SyncEvent) => deps.onEvent?.(event);
+  let localDir: string;
+  try {
+    if (!statSync(options.localDir).isDirectory()) throw new Error('not a directory');
+    localDir = options.localDir;
+  } catch (error) {
+    throw new DevError('SYNC_LOCAL_DIR', `the local directory ${options.localDir} cannot be synced: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (error as Error).message}`,
+      'pass an existing directory with --local-dir (default: the current directory).');
+  }
+  const binary = deps.binary ?? await findSyncthing({ ...(options.syncthingPath !== undefined ? { flag: options.syncthingPath } : {}), env: deps.env, cwd: localDir });
+  const target = syncTargetOf(deps.kc, options.namespace, options.kind, options.name);
+  const what = `${target.kind}/${target.name}`;
+  const paths = statePaths(deps.env, target);
+  ensurePrivateDir(paths.dir);
+  const releaseLock = acquireLock(paths.lock, `${what} in namespace ${target.namespace}`);
+  const cleanups: Array<() => Promise<void> | void> = [releaseLock];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* best effort */
+      }
+    }
+  };
+  try {
+    if (killOrphanSyncthing(paths)) emit({ type: 'notice', message: 'stopped a syncthing left over from an earlier session' });
+    const material = await loadOrCreateSecret(deps.kc, target, options.createSecret ?? true);
+    prepareHome(paths, material);
+
+    // Ignore patterns: .stignore in the local dir (see ignores.ts).
+    const plan: IgnorePlan = applyIgnores(localDir, options.ignores ?? []);
+    if (plan.notApplied.length > 0) {
+      emit({ type: 'notice', message: `your .stignore is used as it is; these patterns are not in it and are synced: ${plan.notApplied.join(', ')}` });
+    }
+    const isIgnored = ignoreMatcher(plan.lines);
+
+    // Port-forwards to the sidecar's two ports.
+    let sessionError: string | undefined;
+    let sessionErrorAt: string | undefined;
+    const noteError = (message: string) => {
+      sessionError = message;
+      sessionErrorAt = new Date(clock.now()).toISOString();
+    };
+    const portForward = deps.portForward ?? await clientNodePortForward(deps.kc);
+    const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
+    const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError } });
+    const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000 });
+    const syncPort = await syncForward.listen();
+    cleanups.push(() => syncForward.close());
+    const apiPort = await apiForward.listen();
+    cleanups.push(() => apiForward.close());
+    const remote = new SyncthingRest(`http://127.0.0.1:${apiPort}`, material.remoteApiKey, { ...(deps.fetch ? { fetch: deps.fetch } : {}), timeoutMs: 15_000 });
+
+    // The local syncthing.
+    const apiKey = randomApiKey();
+    const guiPort = await freePort();
+    const listenPort = await freePort();
+    const local = new SyncthingRest(`http://127.0.0.1:${guiPort}`, apiKey, deps.fetch ? { fetch: deps.fetch } : {});
+    const useSyncthingWatcher = options.watcher === 'syncthing';
+    let twoWayActive = false;
+    let watcherFallback = false;
+    const writeConfig = () => {
+      writePrivateFile(join(paths.home, 'config.xml'), configXml(localConfig({
+        localDeviceId: material.localDeviceId,
+        sidecarDeviceId: material.sidecarDeviceId,
+        apiKey,
+        localDir,
+        guiAddress: `127.0.0.1:${guiPort}`,
+        listenAddress: `tcp://127.0.0.1:${listenPort}`,
+        sidecarAddress: `tcp://127.0.0.1:${syncPort}`,
+        type: twoWayActive ? 'sendreceive' : 'sendonly',
+        fsWatcherEnabled: useSyncthingWatcher || watcherFallback,
+        fsWatcherDelayS: useSyncthingWatcher ? (options.watcherDelayS ?? 1) : 1,
+        rescanIntervalS: 3600,
+      })));
+    };
+    let syncthingUp = false;
+    const supervisor = new Supervisor({
+      command: binary.path,
+      args: serveArgs(paths.home),
+      env: serveEnv(deps.env),
+      logFile: paths.log,
+      clock,
+      ...(deps.spawn ? { spawn: deps.spawn } : {}),
+      beforeStart: writeConfig,
+      onExit: ({ code, signal, restartInMs, lastLines }) => {
+        syncthingUp = false;
+        const tail = lastLines.slice(-3).join(' | ');
+        noteError(`local syncthing exited (${signal ?? `code ${code}`})${restartInMs !== undefined ? `, restarting in ${Math.round(restartInMs / 100) / 10} s` : ''}${tail ? `: ${tail}` : ''}`);
+        emit({ type: 'notice', message: sessionError! });
+      },
+    });
+    await supervisor.start();
+    cleanups.push(() => supervisor.stop());
+
+    // Wait for its REST API.
+    const upDeadline = clock.now() + 30_000;
+    for (;;) {
+      try {
+        await local.ping();
+        syncthingUp = true;
+        break;
+      } catch {
+        if (clock.now() > upDeadline) {
+          throw new DevError('SYNCTHING_FAILED', `the local syncthing (${binary.path} ${binary.version}) did not start: ${supervisor.lastLines().slice(-5).join(' | ') || 'no output'}`,
+            `see ${paths.log}; check that ${paths.home} is writable and that syncthing runs on its own (${binary.path} --version).`);
+        }
+        await clock.sleep(100);
+      }
+    }
+
+    // Fast path.
+    let fast: FastPath | undefined;
+    const enableWatcherFallback = async (why: string) => {
+      if (watcherFallback) return;
+      watcherFallback = true;
+      emit({ type: 'notice', message: `${why}; using syncthing's own watcher (about 1 s per change) instead` });
+      try {
+        await local.patchFolder(material.folderId, { fsWatcherEnabled: true, fsWatcherDelayS: 1 });
+      } catch (error) {
+        noteError(`turning on syncthing's watcher: ${(error as Error).message}`);
+      }
+    };
+    if (!useSyncthingWatcher) {
+      fast = new FastPath({
+        root: localDir,
+        isIgnored,
+        scan: (subs) => local.scan(material.folderId, subs),
+        onError: (message) => {
+          if (fast?.failed) void enableWatcherFallback(message);
+          else noteError(message);
+        },
+      });
+      fast.start();
+      cleanups.push(() => fast?.close());
+      if (fast.failed) await enableWatcherFallback(fast.failed);
+    }
+
+    // Monitor: status, session.json, reconnects, the sidecar's settings.
+    const startedAt = new Date(clock.now()).toISOString();
+    let current: SyncStatus = { state: 'starting', connected: false, errors: [] };
+    let remoteReadyFor: string | undefined; // pod whose sidecar got our ignores / mode
+    let disconnectedSince: number | undefined = clock.now();
+    let lastPoke = 0;
+    let lastWrite = 0;
+    const stopSignal = new AbortController();
+
+    const publish = (status: SyncStatus) => {
+      const changed = status.state !== current.state || status.connected !== current.connected || status.errors.join() !== current.errors.join() ||
+        status.lastError !== current.lastError || status.pod !== current.pod || status.completion !== current.completion;
+      current = status;
+      if (changed) emit({ type: 'state', status });
+      if (changed || clock.now() - lastWrite > 5_000) {
+        lastWrite = clock.now();
+        const info: SessionInfo = {
+          pid: process.pid,
+          ...(supervisor.pid !== undefined ? { syncthingPid: supervisor.pid } : {}),
+          namespace: target.namespace,
+          kind: target.kind,
+          name: target.name,
+          localDir,
+          twoWay: options.twoWay === true,
+          folderId: material.folderId,
+          localDeviceId: material.localDeviceId,
+          sidecarDeviceId: material.sidecarDeviceId,
+          localApi: { url: local.baseUrl, apiKey },
+          remoteApi: { url: remote.baseUrl, apiKey: material.remoteApiKey },
+          startedAt,
+          updatedAt: new Date(clock.now()).toISOString(),
+          state: status.state,
+          connected: status.connected,
+          ...(status.pod !== undefined ? { pod: status.pod } : {}),
+          ...(status.lastError !== undefined ? { lastError: status.lastError } : {}),
+          ...(status.lastErrorAt !== undefined ? { lastErrorAt: status.lastErrorAt } : {}),
+        };
+        try {
+          writeSession(paths.session, info);
+        } catch {
+          /* the state dir vanished: the status is still in memory */
+        }
+      }
+    };
+
+    /** The sidecar's side of things, once per dev pod: ignore patterns, and two-way mode after the initial sync. */
+    const setUpRemote = async (pod: string, snapIdle: boolean) => {
+      if (remoteReadyFor === pod && (!options.twoWay || twoWayActive)) return;
+      const wanted = (await local.getIgnores(material.folderId)).expanded ?? [];
+      const have = (await remote.getIgnores(material.folderId)).expanded ?? [];
+      if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(material.folderId, wanted);
+      remoteReadyFor = pod;
+      if (options.twoWay && !twoWayActive && snapIdle) {
+        // The laptop wins the initial sync: whatever the container changed is reverted first.
+        const status = await remote.dbStatus(material.folderId);
+        if ((status.receiveOnlyTotalItems ?? 0) > 0) await remote.revert(material.folderId);
+        await remote.patchFolder(material.folderId, { type: 'sendreceive' });
+        await local.patchFolder(material.folderId, { type: 'sendreceive' });
+        twoWayActive = true;
+        emit({ type: 'notice', message: 'initial sync done; changes in the dev container now come back too (two-way)' });
+      }
+    };
+
+    const tick = async (): Promise<SyncStatus> => {
+      const snap = await snapshot({ local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, ...(sessionError !== undefined ? { sessionError } : {}) });
+      if (snap.localUp) syncthingUp = true;
+      const summary = summarize(snap);
+      const pod = syncForward.currentPod;
+      if (snap.connected) {
+        disconnectedSince = undefined;
+        if (pod !== undefined) {
+          try {
+            await setUpRemote(pod, summary.state === 'idle');
+          } catch (error) {
+            noteError(`configuring the sidecar: ${(error as Error).message}`);
+          }
+        }
+      } else if (snap.localUp) {
+        disconnectedSince ??= clock.now();
+        // Not connected: look for the (new) dev pod, and make syncthing dial at once when there is one.
+        if (clock.now() - disconnectedSince > 1_500 && clock.now() - lastPoke > 5_000) {
+          syncForward.invalidate();
+          apiForward.invalidate();
+          const found = await finder.find();
+          if (found) {
+            lastPoke = clock.now();
+            try {
+              await local.pauseDevice(material.sidecarDeviceId);
+              await local.resumeDevice(material.sidecarDeviceId);
+            } catch {
+              /* it dials on its own within seconds anyway */
+            }
+          } else if (finder.lastProblem) {
+            noteError(finder.lastProblem);
+          }
+        }
+      }
+      const status: SyncStatus = {
+        ...summary,
+        ...(pod !== undefined ? { pod } : {}),
+        ...(sessionError !== undefined ? { lastError: sessionError } : {}),
+        ...(sessionErrorAt !== undefined ? { lastErrorAt: sessionErrorAt } : {}),
+      };
+      if (summary.errors.length > 0) {
+        status.lastError = summary.errors[0];
+        status.lastErrorAt = new Date(clock.now()).toISOString();
+      }
+      publish(status);
+      return status;
+    };
+
+    let loopDone: Promise<void> = Promise.resolve();
+    const loop = async () => {
+      while (!stopSignal.signal.aborted) {
+        try {
+          await tick();
+        } catch (error) {
+          noteError(`status: ${(error as Error).message}`);
+        }
+        await clock.sleep(deps.monitorIntervalMs ?? 1_000, stopSignal.signal);
+      }
+    };
+    loopDone = loop();
+    cleanups.push(async () => {
+      stopSignal.abort();
+      await loopDone;
+    });
+
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    let stopping: Promise<void> | undefined;
+    const handle: SyncHandle = {
+      target,
+      paths,
+      material,
+      local,
+      remote,
+      binary,
+      status: () => current,
+      refresh: () => tick(),
+      waitInSync: (timeoutMs = 120_000) => waitInSync({
+        local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
+        sessionError: () => sessionError ?? syncForward.lastError,
+      }),
+      stop: () => {
+        stopping ??= (async () => {
+          await cleanup();
+          publish({ ...current, state: 'stopped', connected: false });
+          resolveDone();
+        })();
+        return stopping;
+      },
+      done,
+      stats: () => ({
+        streams: syncForward.streams,
+        syncthingRestarts: supervisor.restarts,
+        scans: fast?.scans ?? 0,
+        watchedDirs: fast?.watched ?? 0,
+        pod: syncForward.currentPod,
+      }),
+    };
+    void syncthingUp;
+    return handle;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,154 @@
+// What a sync is doing, from the two syncthings' REST APIs: connected, syncing,
+// idle or error, with the last error. The decision is a pure function of a
+// snapshot, so it is tested without processes.
+
+import { DevError } from '../core/errors.ts';
+import type { Completion, DbStatus, SyncthingRest } from './rest.ts';
+import type { Clock } from './process.ts';
+import type { SyncStateName } from './state.ts';
+
+export interface SyncSnapshot {
+  /** The local syncthing answers. */
+  localUp: boolean;
+  connected: boolean;
+  local?: DbStatus;
+  /** The sidecar's completion as the local side sees it. */
+  remoteCompletion?: Completion;
+  /** The sidecar's own view, when its REST API is reachable. */
+  remote?: DbStatus;
+  remoteErrors: Array<{ path: string; error: string }>;
+  localErrors: Array<{ path: string; error: string }>;
+  /** The most recent problem seen by the session (port-forward, syncthing exit, …). */
+  sessionError?: string;
+}
+
+export interface SyncStatus {
+  state: SyncStateName;
+  connected: boolean;
+  /** 0–100, the sidecar's completion of the local state. */
+  completion?: number;
+  needItems?: number;
+  needBytes?: number;
+  /** Problems in effect now (folder errors, pull errors). */
+  errors: string[];
+  lastError?: string;
+  lastErrorAt?: string;
+  pod?: string;
+}
+
+function describeErrors(side: string, errors: Array<{ path: string; error: string }>): string[] {
+  if (errors.length === 0) return [];
+  const first = errors.slice(0, 3).map((e) => `${e.path}: ${e.error}`);
+  return [`${side}: ${errors.length} item(s) failed — ${first.join('; ')}${errors.length > 3 ? '; …' : ''}`];
+}
+
+/** Decides the state from a snapshot. */
+export function summarize(s: SyncSnapshot): Omit<SyncStatus, 'lastError' | 'lastErrorAt' | 'pod'> {
+  const errors = [
+    ...(s.local?.error ? [`local folder: ${s.local.error}`] : []),
+    ...(s.remote?.error ? [`dev container folder: ${s.remote.error}`] : []),
+    ...describeErrors('dev container', s.remoteErrors),
+    ...describeErrors('local', s.localErrors),
+  ];
+  const base = {
+    connected: s.connected,
+    errors,
+    ...(s.remoteCompletion ? { completion: s.remoteCompletion.completion, needItems: s.remoteCompletion.needItems, needBytes: s.remoteCompletion.needBytes } : {}),
+  };
+  if (!s.localUp) return { ...base, state: 'error', errors: errors.length > 0 ? errors : [s.sessionError ?? 'local syncthing is not running'] };
+  if (errors.length > 0) return { ...base, state: 'error' };
+  if (!s.connected) return { ...base, state: 'connecting' };
+  const busy = (st: string | undefined) => st !== undefined && st !== 'idle';
+  const complete = s.remoteCompletion !== undefined && s.remoteCompletion.completion >= 100 && s.remoteCompletion.needItems === 0 && s.remoteCompletion.needDeletes === 0;
+  if (!complete || busy(s.local?.state) || (s.remote !== undefined && (busy(s.remote.state) || s.remote.needTotalItems > 0))) return { ...base, state: 'syncing' };
+  return { ...base, state: 'idle' };
+}
+
+/** Takes a snapshot from the two REST APIs (the remote one may be missing or unreachable). */
+export async function snapshot(input: { local: SyncthingRest; remote?: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; sessionError?: string }): Promise<SyncSnapshot> {
+  const { local, remote, folderId, sidecarDeviceId } = input;
+  const snap: SyncSnapshot = { localUp: false, connected: false, remoteErrors: [], localErrors: [] };
+  if (input.sessionError !== undefined) snap.sessionError = input.sessionError;
+  try {
+    const [connections, status, completion, errors] = await Promise.all([
+      local.connections(),
+      local.dbStatus(folderId),
+      local.completion(folderId, sidecarDeviceId),
+      local.folderErrors(folderId),
+    ]);
+    snap.localUp = true;
+    snap.connected = connections.connections[sidecarDeviceId]?.connected === true;
+    snap.local = status;
+    snap.remoteCompletion = completion;
+    snap.localErrors = errors.errors ?? [];
+  } catch {
+    return snap;
+  }
+  if (remote && snap.connected) {
+    try {
+      const [status, errors] = await Promise.all([remote.dbStatus(folderId), remote.folderErrors(folderId)]);
+      snap.remote = status;
+      snap.remoteErrors = errors.errors ?? [];
+    } catch {
+      /* the sidecar's API is optional for the state */
+    }
+  }
+  return snap;
+}
+
+export interface WaitInSyncInput {
+  local: SyncthingRest;
+  remote?: SyncthingRest | undefined;
+  folderId: string;
+  sidecarDeviceId: string;
+  clock: Clock;
+  timeoutMs: number;
+  /** How long errors may persist before waiting gives up with them. */
+  errorGraceMs?: number;
+  /** Current problem of the session, shown when waiting times out. */
+  sessionError?: () => string | undefined;
+}
+
+/**
+ * Resolves when the sidecar has everything the local folder has now: a full
+ * local scan first (so the local index is the disk's current state), then until
+ * the sidecar's completion is 100% with nothing needed. Throws SYNC_REMOTE_ERROR
+ * when errors persist, SYNC_TIMEOUT after `timeoutMs`.
+ */
+export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
+  const { clock } = input;
+  const deadline = clock.now() + input.timeoutMs;
+  // The scan may have to wait for syncthing to come up.
+  for (;;) {
+    try {
+      await input.local.scan(input.folderId);
+      break;
+    } catch (error) {
+      if (clock.now() > deadline) throw new DevError('SYNC_TIMEOUT', `local syncthing did not scan the folder: ${(error as Error).message}`, 'see kubectl dev status and the syncthing log in the state dir.');
+      await clock.sleep(200);
+    }
+  }
+  let errorsSince: number | undefined;
+  let last: SyncStatus | undefined;
+  for (;;) {
+    const snap = await snapshot({ ...input, sessionError: input.sessionError?.() });
+    const status = summarize(snap);
+    last = status;
+    if (status.state === 'idle') return status;
+    if (status.state === 'error' && status.errors.length > 0) {
+      errorsSince ??= clock.now();
+      if (clock.now() - errorsSince >= (input.errorGraceMs ?? 3_000)) {
+        throw new DevError('SYNC_REMOTE_ERROR', `sync failed: ${status.errors.join('; ')}`,
+          'fix the cause (permissions or free space in the dev container\'s work dir, or the local folder), then run kubectl dev sync again.');
+      }
+    } else {
+      errorsSince = undefined;
+    }
+    if (clock.now() > deadline) {
+      const why = status.state === 'connecting' ? `not connected to the dev pod${input.sessionError?.() ? ` (${input.sessionError()})` : ''}` : `${status.state}, ${status.completion ?? 0}% done`;
+      throw new DevError('SYNC_TIMEOUT', `the dev container was not in sync within ${Math.round(input.timeoutMs / 1000)} s: ${why}`,
+        'check kubectl dev status; the dev pod must be running and its sync sidecar ready.');
+    }
+    await clock.sleep(last.state === 'syncing' ? 100 : 250);
+  }
+}
