@@ -19,7 +19,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
 
-  const dir = path.join(repoRoot, '.testcluster', `vitest-${process.pid}`);
+  const base = path.join(repoRoot, '.testcluster');
+  await removeStaleRuns(base);
+  const dir = path.join(base, `vitest-${process.pid}`);
   let stopped = false;
   const emergency = () => {
     if (stopped) return;
@@ -61,4 +63,26 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     stopped = true;
     await stopCluster(dir);
   };
+}
+
+/** Run directories of earlier test runs whose runner died without teardown (e.g. SIGKILL). */
+async function removeStaleRuns(base: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const m = /^vitest-(\d+)$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await stopCluster(path.join(base, name));
+  }
 }
