@@ -11,6 +11,7 @@ import type { ParsedObject } from '../core/manifests.ts';
 import { DEV_CONTAINER_ANNOTATION } from '../core/marks.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
 import { devConfigFromValue, type DevConfig } from '../config/devconfig.ts';
+import { applyPendingRenames, pendingRenames } from './kustomize-names.ts';
 import { renderObject, Selector, type Place, type Selection } from './select.ts';
 
 export const RESOURCE_LIST_KIND = 'ResourceList';
@@ -140,11 +141,13 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
 
   const selector = new Selector({ ...selection, ...(config ? { config } : {}) });
   const replaced = new Map<number, KubeObject[]>();
+  const renames = pendingRenames(items);
+  const prepare = (obj: KubeObject) => applyPendingRenames(obj, renames);
   let current: KubeObject | undefined;
   try {
     items.forEach((item, j) => {
       current = item;
-      const out = renderObject(item, selector, places[j] as Place);
+      const out = renderObject(item, selector, places[j] as Place, prepare);
       if (out !== undefined) replaced.set(j, out);
     });
     current = undefined;

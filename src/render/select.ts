@@ -129,16 +129,19 @@ function located(error: DevError, place: Place): DevError {
   return new DevError(error.code, error.message, error.hint, where);
 }
 
+/** A last change to a selected workload before the rewrite (KRM mode: kustomize's pending renames). */
+export type Prepare = (obj: KubeObject) => KubeObject;
+
 /**
  * One selected workload through the rewrite: transport annotations off (so the saved
  * original stays clean), `core.enter`, transport annotations back on. Returns the
  * workload and what dev mode generated for it.
  */
-export function rewriteOne(obj: KubeObject, target: Target, place: Place): KubeObject[] {
+export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepare: Prepare = (o) => o): KubeObject[] {
   const { object, saved } = stripTransport(obj);
   let out: KubeObject[];
   try {
-    out = enter([object], { targets: [target] });
+    out = enter([prepare(object)], { targets: [target] });
   } catch (error) {
     throw error instanceof DevError ? located(error, place) : error;
   }
@@ -151,7 +154,7 @@ export function rewriteOne(obj: KubeObject, target: Target, place: Place): KubeO
  * A top-level object through selection and the rewrite: itself or, for a `List`,
  * its items. Returns undefined when nothing in it changes (the caller keeps the input text).
  */
-export function renderObject(obj: KubeObject, selector: Selector, place: Place): KubeObject[] | undefined {
+export function renderObject(obj: KubeObject, selector: Selector, place: Place, prepare?: Prepare): KubeObject[] | undefined {
   if (obj.kind === 'List' && Array.isArray(obj.items)) {
     let changed = false;
     const items = (obj.items as unknown[]).flatMap((item, j) => {
@@ -160,10 +163,10 @@ export function renderObject(obj: KubeObject, selector: Selector, place: Place):
       const target = selector.targetFor(item as KubeObject, at);
       if (!target) return [item];
       changed = true;
-      return rewriteOne(item as KubeObject, target, at);
+      return rewriteOne(item as KubeObject, target, at, prepare);
     });
     return changed ? [{ ...obj, items }] : undefined;
   }
   const target = selector.targetFor(obj, place);
-  return target ? rewriteOne(obj, target, place) : undefined;
+  return target ? rewriteOne(obj, target, place, prepare) : undefined;
 }
