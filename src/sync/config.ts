@@ -220,15 +220,19 @@ export interface ParsedConfig {
   deviceIds: string[];
 }
 
-function pick(xml: string, re: RegExp, what: string): string {
+function pickRaw(xml: string, re: RegExp, what: string): string {
   const match = re.exec(xml);
   if (!match) throw new Error(`config.xml has no ${what}`);
-  return (match[1] as string).replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return match[1] as string;
+}
+
+function pick(xml: string, re: RegExp, what: string): string {
+  return pickRaw(xml, re, what).replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 /** Reads back the few facts kubectl-dev needs from a config.xml it wrote. */
 export function parseConfigXml(xml: string): ParsedConfig {
-  const folderTag = pick(xml, /(<folder\s[^>]*>)/, 'folder');
+  const folderTag = pickRaw(xml, /(<folder\s[^>]*>)/, 'folder');
   const deviceIds = [...xml.matchAll(/<device id="([^"]+)"[^>]*\sname=/g)].map((m) => m[1] as string);
   return {
     apiKey: pick(xml, /<apikey>([^<]*)<\/apikey>/, 'GUI API key'),

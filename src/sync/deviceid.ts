@@ -43,8 +43,13 @@ export function luhn32(block: string): string {
 
 /** The device ID of a certificate given as DER bytes. */
 export function deviceIdFromDer(der: Uint8Array): string {
-  const digest = createHash('sha256').update(der).digest();
-  const id = base32(digest); // 52 characters
+  return formatDeviceId(createHash('sha256').update(der).digest());
+}
+
+/** Formats a 32-byte certificate hash as a device ID. */
+export function formatDeviceId(hash: Uint8Array): string {
+  if (hash.length !== 32) throw new Error(`a device ID is 32 bytes, not ${hash.length}`);
+  const id = base32(hash); // 52 characters
   let checked = '';
   for (let i = 0; i < 4; i++) {
     const block = id.slice(i * 13, i * 13 + 13);
