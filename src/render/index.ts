@@ -45,6 +45,28 @@ function asDevError(error: unknown, source: string): DevError {
   throw error;
 }
 
+/** Deeper than any Kubernetes object (CRD schemas included); well below where the YAML reader runs out of stack. */
+export const MAX_DEPTH = 200;
+
+/** Fails on a document nested deeper than MAX_DEPTH (walked without recursion). */
+function checkDepth(parsed: readonly ParsedObject[], source: string): void {
+  for (const p of parsed) {
+    const stack: [unknown, number][] = [[p.object, 1]];
+    while (stack.length > 0) {
+      const [value, depth] = stack.pop() as [unknown, number];
+      if (depth > MAX_DEPTH) {
+        throw new DevError('INVALID_INPUT', `the document is nested more than ${MAX_DEPTH} levels deep`,
+          'Kubernetes objects are a few levels deep; check that the input is a manifest stream.', { source, document: p.index, line: p.line });
+      }
+      if (Array.isArray(value)) {
+        for (const v of value) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+      } else if (typeof value === 'object' && value !== null) {
+        for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+      }
+    }
+  }
+}
+
 function detectMode(parsed: readonly ParsedObject[], source: string): 'stream' | 'krm' {
   const lists = parsed.filter((p) => isResourceList(p.object));
   if (lists.length === 0) return 'stream';
@@ -63,6 +85,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
   let mode: 'stream' | 'krm' = 'stream';
   try {
     const parsed = parseManifests(text, source);
+    checkDepth(parsed, source);
     mode = detectMode(parsed, source);
     const selection = { selects: options.selects ?? [], settings: options.settings ?? {}, ...(options.config ? { config: options.config } : {}) };
     if (mode === 'krm') {
