@@ -55,7 +55,7 @@ describe('kubectl-dev render (stream mode)', () => {
   it('accepts -f, repeated and comma-separated --select, and is byte-for-byte deterministic', () => {
     const file = tmp('bookinfo.yaml', BOOKINFO);
     const a = runCli(['render', '-f', file, '--select', 'deploy/ratings-v1,deploy/details-v1', '--select', 'deploy/productpage-v1']);
-    const b = runCli(['render', '--select', 'deploy/productpage-v1', '--select', 'deploy/ratings-v1', '-s', 'deploy/details-v1'], { stdin: BOOKINFO });
+    const b = runCli(['render', '--select', 'deploy/productpage-v1', '--select', 'deploy/ratings-v1', '--select=deploy/details-v1'], { stdin: BOOKINFO });
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     expect(objects(a.stdout).filter((o) => o.metadata?.labels?.['dev.kubectl-dev.io/dev-mode'] === 'true').map((o) => o.metadata?.name)).toEqual(['details-v1', 'ratings-v1', 'productpage-v1']);

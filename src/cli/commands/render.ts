@@ -57,7 +57,7 @@ export function renderCommand(io: CliIO): CommandModule {
     describe: 'Put workloads of a rendered manifest stream in dev mode (Helm post-renderer, kustomize KRM function, pipes)',
     builder: (y: Argv) =>
       withSettingsFlags(y)
-        .option('select', { alias: 's', type: 'string', array: true, describe: 'KIND/NAME of a workload to put in dev mode (repeatable, or comma-separated)' })
+        .option('select', { type: 'string', array: true, describe: 'KIND/NAME of a workload to put in dev mode (repeatable, or comma-separated)' })
         .option('config', { type: 'string', describe: 'Dev config file: its workloads are selected and get its settings (flags win)' })
         .option('filename', { alias: 'f', type: 'string', default: '-', describe: 'Input file (default: standard input)' })
         .option('namespace', { alias: 'n', type: 'string', describe: 'Only match --select workloads in this namespace (objects without a namespace always match)' })
