@@ -246,6 +246,15 @@ describe('render: bad input', () => {
     expect(error.code).toMatch(/INVALID_INPUT|INVALID_YAML/);
   });
 
+  it('block nesting deeper than 200 levels is a located error', () => {
+    let deep = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n';
+    for (let i = 1; i < 300; i++) deep += `${' '.repeat(i)}k:\n`;
+    const { error, stdout } = failed(`${deployment('a')}---\n${deep}`);
+    expect(stdout).toBe('');
+    expect(error.message).toBe('the document is nested more than 200 levels deep');
+    expect(error.where).toMatchObject({ document: 1, line: 13 });
+  });
+
   it('a ResourceList must be alone', () => {
     const { error } = failed(`apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n---\n${deployment('a')}`);
     expect(error.message).toContain('a ResourceList must be the only document');
