@@ -25,6 +25,9 @@ export interface DbStatus {
   needBytes: number;
   needDeletes?: number;
   globalFiles: number;
+  globalDirectories?: number;
+  globalSymlinks?: number;
+  globalDeleted?: number;
   globalBytes: number;
   localFiles: number;
   localBytes: number;
@@ -152,6 +155,16 @@ export class SyncthingRest {
   /** Scans the folder, or only the given paths; resolves when the scan is done. */
   scan(folder: string, subs: readonly string[] = [], timeoutMs = 10 * 60_000): Promise<void> {
     return this.request('POST', '/rest/db/scan', { folder, sub: subs.length > 0 ? subs : undefined }, undefined, timeoutMs);
+  }
+
+  /** Files `device` needs from this side (first page). */
+  remoteNeed(folder: string, device: string, perpage = 1000): Promise<{ files?: Array<{ name: string }> | null; progress?: Array<{ name: string }> | null; queued?: Array<{ name: string }> | null; rest?: Array<{ name: string }> | null }> {
+    return this.request('GET', '/rest/db/remoteneed', { folder, device, perpage, page: 1 });
+  }
+
+  /** Items changed locally in a receive-only folder (first page). */
+  localChanged(folder: string, perpage = 1000): Promise<{ files?: Array<{ name: string }> | null }> {
+    return this.request('GET', '/rest/db/localchanged', { folder, perpage, page: 1 });
   }
 
   folderErrors(folder: string): Promise<FolderErrors> {

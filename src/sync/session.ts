@@ -384,8 +384,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     /** The sidecar's side of things, once per dev pod: ignore patterns, and two-way mode after the initial sync. */
     const setUpRemote = async (pod: string, snapIdle: boolean) => {
       if (remoteReadyFor === pod && (!options.twoWay || twoWayActive)) return;
-      const wanted = (await local.getIgnores(material.folderId)).expanded ?? [];
-      const have = (await remote.getIgnores(material.folderId)).expanded ?? [];
+      // The local .stignore as written (so the sidecar's reads the same); its expansion when it includes other files.
+      const localIgnores = await local.getIgnores(material.folderId);
+      const lines = localIgnores.ignore ?? [];
+      const wanted = lines.some((l) => l.trim().startsWith('#include')) ? (localIgnores.expanded ?? []) : lines;
+      const have = (await remote.getIgnores(material.folderId)).ignore ?? [];
       if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(material.folderId, wanted);
       remoteReadyFor = pod;
       if (options.twoWay && !twoWayActive && snapIdle) {
@@ -476,10 +479,18 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       binary,
       status: () => current,
       refresh: () => tick(),
-      waitInSync: (timeoutMs = 120_000) => waitInSync({
-        local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
-        sessionError: () => sessionError ?? syncForward.lastError,
-      }),
+      waitInSync: async (timeoutMs = 120_000) => {
+        try {
+          await waitInSync({
+            local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
+            sessionError: () => sessionError ?? syncForward.lastError,
+          });
+        } finally {
+          // The status the caller sees next is the one that ended the wait.
+          await tick().catch(() => undefined);
+        }
+        return current;
+      },
       stop: () => {
         stopping ??= (async () => {
           await cleanup();

@@ -112,7 +112,7 @@ export function acquireLock(path: string, what: string, now: () => Date = () => 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(path);
-      if (holder && holder.pid !== process.pid && lockHolderAlive(holder)) {
+      if (holder && lockHolderAlive(holder)) {
         throw new DevError('SYNC_ALREADY_RUNNING', `a local sync for ${what} is already running (pid ${holder.pid}, since ${holder.startedAt})`,
           'use that session (kubectl dev status shows it), or stop it first: press Ctrl-C in its terminal, or run kubectl dev end.');
       }

@@ -18,6 +18,11 @@ export interface SyncSnapshot {
   remote?: DbStatus;
   remoteErrors: Array<{ path: string; error: string }>;
   localErrors: Array<{ path: string; error: string }>;
+  /**
+   * True when everything the sidecar lacks is something changed in the container
+   * (send-only mode keeps such changes until the local file changes again).
+   */
+  divergedOnly?: boolean;
   /** The most recent problem seen by the session (port-forward, syncthing exit, …). */
   sessionError?: string;
 }
@@ -31,6 +36,8 @@ export interface SyncStatus {
   needBytes?: number;
   /** Problems in effect now (folder errors, pull errors). */
   errors: string[];
+  /** Items changed in the container and kept there (send-only mode). */
+  containerChanges?: number;
   lastError?: string;
   lastErrorAt?: string;
   pod?: string;
@@ -59,9 +66,16 @@ export function summarize(s: SyncSnapshot): Omit<SyncStatus, 'lastError' | 'last
   if (errors.length > 0) return { ...base, state: 'error' };
   if (!s.connected) return { ...base, state: 'connecting' };
   const busy = (st: string | undefined) => st !== undefined && st !== 'idle';
-  const complete = s.remoteCompletion !== undefined && s.remoteCompletion.completion >= 100 && s.remoteCompletion.needItems === 0 && s.remoteCompletion.needDeletes === 0;
-  if (!complete || busy(s.local?.state) || (s.remote !== undefined && (busy(s.remote.state) || s.remote.needTotalItems > 0))) return { ...base, state: 'syncing' };
-  return { ...base, state: 'idle' };
+  const complete = s.divergedOnly === true ||
+    (s.remoteCompletion !== undefined && s.remoteCompletion.completion >= 100 && s.remoteCompletion.needItems === 0 && s.remoteCompletion.needDeletes === 0);
+  // When the sidecar answers, it must also have the local side's current index (same global state) and need nothing.
+  const remoteHasIt = s.remote === undefined || s.local === undefined || (
+    s.remote.needTotalItems === 0 && !busy(s.remote.state) &&
+    s.remote.globalFiles === s.local.globalFiles && s.remote.globalBytes === s.local.globalBytes &&
+    (s.remote.globalDirectories ?? 0) === (s.local.globalDirectories ?? 0));
+  const withChanges = s.remote?.receiveOnlyTotalItems ? { containerChanges: s.remote.receiveOnlyTotalItems } : {};
+  if (!complete || busy(s.local?.state) || !remoteHasIt) return { ...base, ...withChanges, state: 'syncing' };
+  return { ...base, ...withChanges, state: 'idle' };
 }
 
 /** Takes a snapshot from the two REST APIs (the remote one may be missing or unreachable). */
@@ -89,6 +103,13 @@ export async function snapshot(input: { local: SyncthingRest; remote?: Syncthing
       const [status, errors] = await Promise.all([remote.dbStatus(folderId), remote.folderErrors(folderId)]);
       snap.remote = status;
       snap.remoteErrors = errors.errors ?? [];
+      const need = snap.remoteCompletion?.needItems ?? 0;
+      if (need > 0 && need <= 1000 && (status.receiveOnlyTotalItems ?? 0) > 0) {
+        const [needed, changed] = await Promise.all([local.remoteNeed(folderId, sidecarDeviceId), remote.localChanged(folderId)]);
+        const names = [...(needed.files ?? []), ...(needed.progress ?? []), ...(needed.queued ?? []), ...(needed.rest ?? [])].map((f) => f.name);
+        const kept = new Set((changed.files ?? []).map((f) => f.name));
+        snap.divergedOnly = names.length > 0 && names.every((n) => kept.has(n));
+      }
     } catch {
       /* the sidecar's API is optional for the state */
     }

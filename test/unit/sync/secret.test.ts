@@ -9,7 +9,7 @@ const ids: SyncIdentities = { sidecar: generateIdentity({ bits: 2048 }), local: 
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const workload = (workdir?: string) => ({
   apiVersion: 'apps/v1', kind: 'Deployment',
-  metadata: { name: 'web', namespace: 'shop', annotations: workdir ? { [SETTINGS_ANNOTATION]: JSON.stringify({ workdir }) } : {} },
+  metadata: { name: 'web', namespace: 'shop', annotations: (workdir ? { [SETTINGS_ANNOTATION]: JSON.stringify({ workdir }) } : {}) as Record<string, string> },
 });
 
 describe('the sync Secret', () => {

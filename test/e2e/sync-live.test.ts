@@ -1,0 +1,254 @@
+// Sync against the test control plane, with a real syncthing as the sidecar
+// (test/e2e/sync-sidecar.ts) reached through the API server and a KWOK
+// PortForward, and the real local syncthing run by src/sync. No mocks.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enter } from '../../src/core/enter.ts';
+import { workloadKindByName } from '../../src/core/kinds.ts';
+import { WORKLOAD_LABEL } from '../../src/core/marks.ts';
+import { syncSecretName, workloadLabelValue } from '../../src/core/names.ts';
+import type { KubeObject } from '../../src/core/objects.ts';
+import { FOLDER_ID } from '../../src/sync/config.ts';
+import { readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
+import { isAlive } from '../../src/sync/process.ts';
+import { readLock, statePaths } from '../../src/sync/state.ts';
+import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
+import { tempDir, treeOf, until } from '../unit/sync/support.ts';
+import { emptyDir, startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
+
+const deploymentKind = workloadKindByName('deployment')!;
+const isRoot = process.getuid?.() === 0;
+/** syncthing's own files, which are not synced. */
+const META = ['.stfolder', '.stignore', '.stversions'];
+
+describe('sync through the API server to a real syncthing sidecar', () => {
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let localDir: string;
+  let remoteDir: string;
+  let env: NodeJS.ProcessEnv;
+  let handle: SyncHandle | undefined;
+  let sidecar: FakeSidecar | undefined;
+
+  const devPod = async (not?: string) =>
+    waitFor('a Running dev pod', async () => {
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'web')}` });
+      return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.name !== not)?.metadata?.name;
+    }, 60_000);
+
+  const remoteTree = () => treeOf(remoteDir, META);
+  const localTree = () => treeOf(localDir, META);
+  const arrived = (rel: string, content: string) => until(`${rel} in the container`, () => {
+    try {
+      return fs.readFileSync(path.join(remoteDir, rel), 'utf8') === content;
+    } catch {
+      return false;
+    }
+  }, 30_000);
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync'));
+    root = tempDir('e2e-sync');
+    fs.chmodSync(root, 0o755);
+    localDir = path.join(root, 'local');
+    remoteDir = path.join(root, 'workspace'); // the dev container's work dir (the sidecar's folder)
+    fs.mkdirSync(localDir);
+    env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
+
+    // A small Deployment put in dev mode by the pure rewrite (what `start` or the post-renderer produce), work dir = remoteDir.
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1' }] } } },
+    };
+    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'web' }], settings: { workdir: remoteDir } });
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+  });
+
+  afterAll(async () => {
+    await handle?.stop();
+    await sidecar?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('creates the Secret for a workload in dev mode without one, connects, and delivers the initial tree', async () => {
+    // Local content before the sync starts: files, a nested tree, .git and node_modules (ignored).
+    fs.writeFileSync(path.join(localDir, 'README.md'), '# web\n');
+    fs.mkdirSync(path.join(localDir, 'src', 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(1);\n');
+    fs.writeFileSync(path.join(localDir, 'src', 'lib', 'util.ts'), 'export const x = 1;\n');
+    fs.mkdirSync(path.join(localDir, '.git', 'objects'), { recursive: true });
+    fs.writeFileSync(path.join(localDir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    fs.mkdirSync(path.join(localDir, 'node_modules', 'left-pad'), { recursive: true });
+    fs.writeFileSync(path.join(localDir, 'node_modules', 'left-pad', 'index.js'), 'module.exports = 1;\n');
+
+    const pod = await devPod();
+    const events: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'web', localDir, ignores: ['node_modules'] }, {
+      kc, env, onEvent: (e) => events.push(e.type === 'state' ? e.status.state : `note: ${e.message}`),
+    });
+    // `sync` made the Secret (as for a workload pre-injected by the post-renderer), owned by the Deployment.
+    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'web' });
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['cert.pem', 'config.xml', 'key.pem', 'local-cert.pem', 'local-key.pem']);
+    // Until the sidecar runs, the sync is connecting.
+    await until('connecting', () => handle!.status().state === 'connecting', 10_000);
+
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    await handle.waitInSync(60_000);
+    expect(remoteTree()).toEqual({
+      'README.md': '# web\n',
+      'src/main.ts': 'console.log(1);\n',
+      'src/lib/util.ts': 'export const x = 1;\n',
+    });
+    expect(fs.existsSync(path.join(remoteDir, '.git'))).toBe(false);
+    expect(fs.existsSync(path.join(remoteDir, 'node_modules'))).toBe(false);
+    // The local folder got the managed .stignore (there is a .git) and nothing else from syncthing.
+    expect(fs.readFileSync(path.join(localDir, '.stignore'), 'utf8')).toMatch(/^\/\/ Managed by kubectl-dev.*\n\.git\nnode_modules\n$/);
+    expect(fs.existsSync(path.join(localDir, '.stfolder'))).toBe(false);
+    // The sidecar got the same patterns.
+    await until('the sidecar has the ignore patterns', async () => JSON.stringify((await sidecar!.syncthing.rest.getIgnores(FOLDER_ID)).ignore?.filter((l) => !l.startsWith('//'))) === JSON.stringify(['.git', 'node_modules']), 10_000)
+      .catch(async (e: Error) => { throw new Error(`${e.message}; session: ${handle!.status().lastError}; local: ${JSON.stringify(await handle!.local.getIgnores(FOLDER_ID))}`); });
+    expect(handle.status()).toMatchObject({ state: 'idle', connected: true, pod });
+    expect(events).toContain('idle');
+    expect(handle.stats().streams).toBeGreaterThan(0);
+  });
+
+  it('delivers new, modified and deleted files and a 1,000-file tree', async () => {
+    fs.writeFileSync(path.join(localDir, 'new.txt'), 'new\n');
+    await arrived('new.txt', 'new\n');
+    fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(2);\n');
+    await arrived('src/main.ts', 'console.log(2);\n');
+    fs.rmSync(path.join(localDir, 'README.md'));
+    await until('README.md deleted in the container', () => !fs.existsSync(path.join(remoteDir, 'README.md')), 30_000);
+
+    for (let d = 0; d < 20; d++) {
+      fs.mkdirSync(path.join(localDir, 'tree', `d${d}`), { recursive: true });
+      for (let f = 0; f < 50; f++) fs.writeFileSync(path.join(localDir, 'tree', `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`);
+    }
+    await handle!.waitInSync(120_000);
+    const remote = remoteTree();
+    expect(Object.keys(remote).filter((p) => p.startsWith('tree/'))).toHaveLength(1000);
+    expect(remote).toEqual(Object.fromEntries(Object.entries(localTree()).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/'))));
+  });
+
+  it('never changes the local folder in send-only mode, whatever happens in the container', async () => {
+    const before = treeOf(localDir);
+    fs.writeFileSync(path.join(remoteDir, 'src', 'main.ts'), 'changed in the container\n');
+    fs.writeFileSync(path.join(remoteDir, 'made-in-container.txt'), 'x\n');
+    fs.rmSync(path.join(remoteDir, 'new.txt'));
+    // The sidecar notices (its watcher, 1 s) and records them as its own changes.
+    await until('sidecar sees local changes', async () => ((await sidecar!.syncthing.rest.dbStatus(FOLDER_ID)).receiveOnlyTotalItems ?? 0) >= 3, 30_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(treeOf(localDir)).toEqual(before);
+    // A later local change still wins in the container.
+    fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(3);\n');
+    await arrived('src/main.ts', 'console.log(3);\n');
+    expect(treeOf(localDir)).toEqual({ ...before, 'src/main.ts': 'console.log(3);\n' });
+  });
+
+  it('status from another process: connected and idle, with the session’s pid', async () => {
+    await handle!.waitInSync(30_000);
+    const target = syncTargetOf(kc, ns, 'Deployment', 'web');
+    const state = await readSyncState(target, env);
+    expect(state).toMatchObject({ running: true, pid: process.pid, localDir });
+    expect(state.status.connected).toBe(true);
+    expect(['idle', 'syncing']).toContain(state.status.state);
+  });
+
+  it('resumes after the dev pod is deleted and recreated, without losing data', async () => {
+    const oldPod = sidecar!.pod;
+    await sidecar!.stop();
+    await core.deleteNamespacedPod({ name: oldPod, namespace: ns });
+    // Changes while there is no dev pod.
+    fs.writeFileSync(path.join(localDir, 'while-away.txt'), 'written while the pod was gone\n');
+    const newPod = await devPod(oldPod);
+    expect(newPod).not.toBe(oldPod);
+    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
+    // New pod: fresh emptyDirs, syncthing started again from the Secret.
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod: newPod, secret, home: path.join(root, 'sidecar-home') });
+    await handle!.waitInSync(90_000);
+    expect(remoteTree()).toEqual(Object.fromEntries(Object.entries(localTree()).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/'))));
+    expect(remoteTree()['while-away.txt']).toBe('written while the pod was gone\n');
+    expect(handle!.status()).toMatchObject({ connected: true, pod: newPod });
+  });
+
+  // syncthing makes a directory it owns writable before writing into it, so "not
+  // writable" needs a directory owned by someone else: root, with the sidecar as uid 1000.
+  it.skipIf(!isRoot)('reports an error when the container’s work dir is not writable', async () => {
+    fs.chownSync(remoteDir, 0, 0);
+    fs.chmodSync(remoteDir, 0o555);
+    try {
+      fs.writeFileSync(path.join(localDir, 'blocked.txt'), 'cannot land\n');
+      await expect(handle!.waitInSync(60_000)).rejects.toMatchObject({ code: 'SYNC_REMOTE_ERROR', message: expect.stringMatching(/blocked\.txt.*permission denied/) });
+      await until('error state', () => handle!.status().state === 'error', 10_000);
+      expect(handle!.status().lastError).toMatch(/dev container: .*blocked\.txt.*permission denied/);
+      const state = await readSyncState(syncTargetOf(kc, ns, 'Deployment', 'web'), env);
+      expect(state.status.state).toBe('error');
+      expect(state.status.errors.join()).toMatch(/permission denied/);
+    } finally {
+      fs.chmodSync(remoteDir, 0o777);
+    }
+    // Writable again: syncthing retries failed pulls after a pause (60 s and up); restarting the folder retries now.
+    await sidecar!.syncthing.rest.patchFolder(FOLDER_ID, { paused: true });
+    await sidecar!.syncthing.rest.patchFolder(FOLDER_ID, { paused: false });
+    await arrived('blocked.txt', 'cannot land\n');
+    await handle!.waitInSync(30_000);
+  });
+
+  it('stops cleanly: syncthing gone, lock released; a second session is refused while one runs', async () => {
+    const target = syncTargetOf(kc, ns, 'Deployment', 'web');
+    await expect(runSync({ namespace: ns, kind: 'Deployment', name: 'web', localDir }, { kc, env })).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING' });
+    const paths = statePaths(env, target);
+    expect(fs.statSync(paths.dir).mode & 0o777).toBe(0o700);
+    for (const f of ['home/key.pem', 'home/cert.pem', 'home/config.xml', 'session.json', 'sync.lock']) {
+      expect(fs.statSync(path.join(paths.dir, f)).mode & 0o777, f).toBe(0o600);
+    }
+    const syncthingPid = JSON.parse(fs.readFileSync(paths.session, 'utf8')).syncthingPid as number;
+    expect(isAlive(syncthingPid)).toBe(true);
+    await handle!.stop();
+    handle = undefined;
+    expect(isAlive(syncthingPid)).toBe(false);
+    expect(readLock(paths.lock)).toBeUndefined();
+    expect((await readSyncState(target, env)).status.state).toBe('stopped');
+    expect(await stopLocalSync(target, env)).toBe(false);
+  });
+});
+
+describe('sync errors that need no sidecar', () => {
+  let kc: k8s.KubeConfig;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-err'));
+    root = tempDir('e2e-sync-err');
+  });
+  afterAll(async () => {
+    await removeNs?.();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a workload that is not in dev mode, a missing workload, a missing local dir', async () => {
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: { metadata: { name: 'plain' }, spec: { selector: { matchLabels: { app: 'p' } }, template: { metadata: { labels: { app: 'p' } }, spec: { containers: [{ name: 'a', image: 'x' }] } } } },
+    });
+    const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
+    await expect(runSync({ namespace: ns, kind: 'deploy', name: 'plain', localDir: root }, { kc, env })).rejects.toMatchObject({ code: 'SYNC_NOT_IN_DEV_MODE', hint: expect.stringContaining('kubectl dev start deployment/plain') });
+    await expect(runSync({ namespace: ns, kind: 'deploy', name: 'nope', localDir: root }, { kc, env })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(runSync({ namespace: ns, kind: 'deploy', name: 'plain', localDir: path.join(root, 'missing') }, { kc, env })).rejects.toMatchObject({ code: 'SYNC_LOCAL_DIR' });
+    await expect(runSync({ namespace: ns, kind: 'deploy', name: 'plain', localDir: root, syncthingPath: path.join(root, 'no-syncthing') }, { kc, env })).rejects.toMatchObject({ code: 'SYNCTHING_NOT_FOUND' });
+    // Failed attempts leave no lock behind.
+    expect(fs.readdirSync(path.join(root, 'config', 'kubectl-dev', 'sync')).flatMap((d) => fs.readdirSync(path.join(root, 'config', 'kubectl-dev', 'sync', d)))).not.toContain('sync.lock');
+    void emptyDir;
+  });
+});
