@@ -5,6 +5,7 @@ import { DevError } from '../core/errors.ts';
 import { endCommand } from './commands/end.ts';
 import { renderCommand } from './commands/render.ts';
 import { startCommand } from './commands/start.ts';
+import { syncCommand } from './commands/sync.ts';
 import { versionCommand } from './commands/version.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
@@ -16,6 +17,7 @@ const COMMANDS: ReadonlyArray<(io: CliIO) => CommandModule> = [
   startCommand,
   endCommand,
   renderCommand,
+  syncCommand,
   versionCommand,
 ];
 

@@ -1,0 +1,139 @@
+// `kubectl dev sync KIND/NAME`: keep a local directory and the dev container's work
+// dir in sync (after a Ctrl-C of `start`, from another terminal, or for workloads
+// put in dev mode by the post-renderer).
+//
+//   (default)  run in the foreground and show the state until Ctrl-C
+//   --once     sync until the dev container has the current local state, then stop
+//   --wait     make sure a sync runs (in the background if none does), return once in sync
+//
+// The sync module (and client-node with it) is loaded only when the command runs.
+
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { DevError } from '../../core/errors.ts';
+import { parseWorkloadRef } from '../../core/kinds.ts';
+import type { CliIO } from '../io.ts';
+
+interface SyncArgs {
+  workload: string;
+  'local-dir'?: string;
+  wait: boolean;
+  once: boolean;
+  'two-way': boolean;
+  syncthing?: string;
+  namespace?: string;
+  timeout: string;
+  ignore?: string | string[];
+  background: boolean;
+}
+
+function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new DevError('INVALID_OPTION', `--timeout "${text}" is not a duration`, 'use a duration such as 90s or 5m.');
+  const unit = match[2] ?? 's';
+  return Math.round(Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+}
+
+/** How to start this same program again (for --wait's background session). */
+function selfCommand(): string[] {
+  const script = process.argv[1];
+  // A single executable (Node SEA) has no script: the executable is the program.
+  if (!script || script === process.execPath || !/\.(c|m)?(j|t)s$/.test(script)) return [process.execPath];
+  return [process.execPath, ...process.execArgv, script];
+}
+
+export function syncCommand(io: CliIO): CommandModule {
+  return {
+    command: 'sync <workload>',
+    describe: 'Sync a local directory to the dev container of a workload in dev mode',
+    builder: (y: Argv) =>
+      y
+        .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
+        .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the current directory)' })
+        .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
+        .option('once', { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' })
+        .option('two-way', { type: 'boolean', default: false, describe: 'Also bring changes made in the dev container back (default: send-only, the local folder is never changed)' })
+        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
+        .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; .git is ignored by default)' })
+        .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
+        .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace (default: the context\'s)' })
+        .option('background', { type: 'boolean', default: false, hidden: true })
+        .example('$0 sync deploy/web --local-dir ./web', 'sync ./web until Ctrl-C')
+        .example('$0 sync deploy/web --wait && kubectl dev exec deploy/web -- make test', 'make sure the container has your latest code, then test'),
+    handler: async (argv) => {
+      const args = argv as unknown as SyncArgs;
+      if (args.wait && args.once) {
+        throw new DevError('INVALID_OPTION', '--wait and --once cannot be used together', '--once stops the sync when done; --wait leaves it running in the background.');
+      }
+      const ref = parseWorkloadRef(args.workload);
+      const timeoutMs = parseDuration(args.timeout);
+      const localDir = resolve(io.cwd, args['local-dir'] ?? '.');
+      const sync = await import('../../sync/index.ts');
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      // TODO(lead): use src/kube/config.ts (loadKubeTarget via src/cli/kube-flags.ts) for --kubeconfig/--context and friends.
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+      const target = sync.syncTargetOf(kc, namespace, ref.kind.kind, ref.name);
+      const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
+      const say = (line: string) => io.stdout.write(`${line}\n`);
+
+      // --wait / --once with a session already running (here or in another terminal): just wait for it.
+      if ((args.wait || args.once) && !args.background && sync.attachSession(target, io.env)) {
+        const status = await sync.waitForSession(target, io.env, { timeoutMs });
+        say(`${what}: in sync (${status.state})`);
+        return;
+      }
+      if (args.wait && !args.background) {
+        const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, '--local-dir', localDir, '--background',
+          ...(args['two-way'] ? ['--two-way'] : []), ...(args.syncthing ? ['--syncthing', resolve(io.cwd, args.syncthing)] : []),
+          ...[args.ignore ?? []].flat().flatMap((p) => ['--ignore', p])];
+        const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd });
+        const status = await sync.waitForSession(target, io.env, { timeoutMs });
+        say(`${what}: in sync (${status.state}); the sync keeps running in the background (pid ${pid}); kubectl dev end stops it`);
+        return;
+      }
+
+      const handle = await sync.runSync({
+        namespace, kind: ref.kind.kind, name: ref.name, localDir,
+        twoWay: args['two-way'],
+        ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
+        ignores: [args.ignore ?? []].flat(),
+      }, {
+        kc,
+        env: io.env,
+        onEvent: (event) => {
+          if (args.background) return;
+          if (event.type === 'notice') say(`note: ${event.message}`);
+          else {
+            const s = event.status;
+            const detail = s.state === 'syncing' && s.completion !== undefined ? ` ${Math.floor(s.completion)}%` : '';
+            const error = s.state === 'error' ? `: ${s.errors[0] ?? s.lastError ?? 'unknown error'}` : s.state === 'connecting' && s.lastError ? ` (${s.lastError})` : '';
+            say(`${s.state}${detail}${s.pod && s.connected ? ` [pod ${s.pod}]` : ''}${error}`);
+          }
+        },
+      });
+      const stopOnSignal = () => void handle.stop();
+      process.once('SIGINT', stopOnSignal);
+      process.once('SIGTERM', stopOnSignal);
+      try {
+        if (!args.background) {
+          say(`syncing ${localDir} → ${what}:${handle.material.workdir} in namespace ${namespace} (${args['two-way'] ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
+        }
+        if (args.once) {
+          try {
+            await handle.waitInSync(timeoutMs);
+            say(`${what}: in sync`);
+          } finally {
+            await handle.stop();
+          }
+          return;
+        }
+        await handle.done;
+      } finally {
+        process.off('SIGINT', stopOnSignal);
+        process.off('SIGTERM', stopOnSignal);
+      }
+    },
+  };
+}
