@@ -481,12 +481,15 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     });
 
     const kwokConfig = path.join(dir, 'kwok.yaml');
+    // KWOK's default stages, except where test/cluster/stages/ has a file of the same name.
+    const ownStages = path.join(repoRoot, 'test', 'cluster', 'stages');
+    const stageFile = (f: string) => (fs.existsSync(path.join(ownStages, f)) ? path.join(ownStages, f) : path.join(bins.kwokStageDir, f));
     fs.writeFileSync(
       kwokConfig,
       fs
         .readdirSync(bins.kwokStageDir)
         .sort()
-        .map((f) => fs.readFileSync(path.join(bins.kwokStageDir, f), 'utf8').trim())
+        .map((f) => fs.readFileSync(stageFile(f), 'utf8').trim())
         .join('\n---\n') + '\n',
     );
     const kwokArgs = [

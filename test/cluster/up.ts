@@ -7,6 +7,10 @@ import { ClusterStartError, defaultRunDir, startCluster } from './cluster.ts';
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = arg('dir') ?? defaultRunDir();
 const nodes = arg('nodes') ? Number(arg('nodes')) : undefined;
+if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 1)) {
+  console.error(`cluster:up: --nodes must be a whole number >= 1, got ${arg('nodes')}`);
+  process.exit(2);
+}
 try {
   const c = await startCluster({
     dir,
