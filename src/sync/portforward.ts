@@ -34,6 +34,8 @@ export interface PodFinder {
 export interface ForwardEvents {
   onError?(message: string): void;
   onConnected?(pod: string): void;
+  /** Every attempt and its outcome (for --debug output). */
+  onDebug?(message: string): void;
 }
 
 /** True when the pod runs and is Ready and is not being deleted. */
@@ -107,7 +109,12 @@ export function describeKubeError(error: unknown): string {
 /** client-node's PortForward, adapted to one port. */
 export async function clientNodePortForward(kc: KubeConfig): Promise<PortForwardFn> {
   const { PortForward } = await import('@kubernetes/client-node');
-  const pf = new PortForward(kc, true);
+  const { WebSocketHandler } = await import('@kubernetes/client-node/dist/web-socket-handler.js');
+  // Its default handler ends process.stdout/stderr when the server closes a stream
+  // (v5 protocol close frames); give it streams of its own.
+  const sink = () => new PassThrough().resume();
+  const handler = new WebSocketHandler(kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+  const pf = new PortForward(kc, true, handler);
   return (namespace, pod, port, output, err, input) => pf.portForward(namespace, pod, [port], output, err, input);
 }
 
@@ -119,6 +126,8 @@ export interface ForwarderOptions {
   clock?: Clock;
   /** How long an accepted connection waits for a ready dev pod before it is closed. */
   holdMs?: number;
+  /** A new stream that got data but sent nothing back for this long is retried. */
+  answerTimeoutMs?: number;
   events?: ForwardEvents;
 }
 
@@ -190,92 +199,155 @@ export class PodPortForwarder {
     }
   }
 
+  /**
+   * One accepted connection. Until the pod has sent its first byte, the stream
+   * is not known to work (a port-forward reports "nothing listens there" only
+   * after it opened), so the bytes sent so far are kept and a failed attempt is
+   * retried on a new stream, with the pod looked up again, until `holdMs` has
+   * passed: syncthing's connection survives a sidecar that is still starting or
+   * a dev pod that is being replaced.
+   */
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    socket.pause();
+    const deadline = this.clock.now() + (this.options.holdMs ?? 8_000);
     let finished = false;
+    let confirmed = false;
+    let sent: Buffer[] = [];
     let ws: WsLike | undefined;
-    const input = new PassThrough();
+    let input: PassThrough | undefined;
+    let attemptFailed: ((why: string) => void) | undefined;
+    let opened = false;
+
     const finish = (error?: string) => {
       if (finished) return;
       finished = true;
-      if (error) {
-        this.fail(error);
-        this.invalidate();
-      }
+      if (error) this.fail(error);
+      this.invalidate();
       socket.destroy();
-      input.destroy();
+      input?.destroy();
       try {
         ws?.close();
       } catch {
         /* already closed */
       }
+      if (opened) this.activeStreams--;
     };
     socket.on('error', () => finish());
     socket.on('close', () => {
       this.sockets.delete(socket);
       finish();
     });
+    // Data to the pod: kept until the stream is confirmed; the socket pauses while the WebSocket's buffer is full.
+    socket.on('data', (chunk: Buffer) => {
+      if (!confirmed) sent.push(chunk);
+      input?.write(chunk);
+      if (ws && ws.bufferedAmount > HIGH_WATER) {
+        socket.pause();
+        void (async () => {
+          while (!finished && ws && ws.bufferedAmount > LOW_WATER) await this.clock.sleep(5);
+          if (!finished) socket.resume();
+        })();
+      }
+    });
+    socket.on('end', () => input?.end());
 
-    void (async () => {
+    const attempt = async (): Promise<void> => {
       const pod = await this.podName();
-      if (!pod || finished) return finish();
-      // Data from the pod: straight to the socket; when the socket's buffer is
-      // full, stop reading from the WebSocket until it drains.
+      if (finished) return;
+      if (!pod) return finish(this.options.finder.lastProblem ?? 'no ready dev pod');
+      this.options.events?.onDebug?.(`port ${this.options.podPort}: stream to ${pod} (replaying ${sent.length} chunk(s))`);
+      let failedWhy: string | undefined;
+      const failed = new Promise<string>((resolve) => (attemptFailed = (why) => {
+        failedWhy ??= why;
+        resolve(why);
+      }));
+      const streamInput = new PassThrough();
+      for (const chunk of sent) streamInput.write(chunk);
+      let streamWs: WsLike | undefined;
       const output = new Writable({
         write: (chunk: Buffer, _encoding, callback) => {
-          if (!socket.destroyed && !socket.write(chunk) && ws?.pause) {
+          // The port-number header arrives as an empty chunk; only real data proves the stream works.
+          if (streamWs !== ws || finished || chunk.length === 0) return callback();
+          if (!confirmed) {
+            confirmed = true;
+            sent = [];
+          }
+          if (!socket.write(chunk) && ws?.pause) {
             ws.pause();
             socket.once('drain', () => ws?.resume?.());
           }
           callback();
         },
       });
-      // Anything on the error channel means the forward failed (e.g. nothing listens on the port).
+      // Anything on the error channel means this stream failed (e.g. nothing listens on the port yet).
       const errors = new Writable({
         write: (chunk: Buffer, _encoding, callback) => {
           const text = chunk.toString('utf8').trim();
-          if (text) finish(`port-forward to ${pod}:${this.options.podPort}: ${text}`);
+          if (text) attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${text}`);
           callback();
         },
       });
       try {
-        ws = (await this.options.portForward(this.options.namespace, pod, this.options.podPort, output, errors, input)) as WsLike;
+        streamWs = (await this.options.portForward(this.options.namespace, pod, this.options.podPort, output, errors, streamInput)) as WsLike;
       } catch (error) {
-        return finish(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`);
+        attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`);
       }
-      if (typeof (ws as unknown) === 'function') {
-        // Only returned with retries, which are not used.
-        return finish('unexpected restartable port-forward');
-      }
-      this.streams++;
-      this.activeStreams++;
-      this.currentPod = pod;
-      this.options.events?.onConnected?.(pod);
-      ws.on('close', () => {
-        this.activeStreams--;
-        // Let what the pod sent reach syncthing, then close.
-        if (!finished) socket.end(() => finish());
-        setTimeout(() => finish(), 1000).unref();
-      });
-      ws.on('error', (error) => finish(`port-forward to ${pod}: ${describeKubeError(error)}`));
-      if (finished) return finish();
-      // Data to the pod: pause the socket while the WebSocket's send buffer is full.
-      socket.on('data', (chunk: Buffer) => {
-        input.write(chunk);
-        if (ws && ws.bufferedAmount > HIGH_WATER) {
-          socket.pause();
-          const wait = async () => {
-            while (!finished && ws && ws.bufferedAmount > LOW_WATER) await this.clock.sleep(5);
-            if (!finished) socket.resume();
-          };
-          void wait();
+      if (streamWs && typeof (streamWs as unknown) !== 'function') {
+        ws = streamWs;
+        input = streamInput;
+        this.streams++;
+        this.currentPod = pod;
+        if (!opened) {
+          opened = true;
+          this.activeStreams++;
         }
-      });
-      socket.on('end', () => input.end());
-      socket.resume();
-    })().catch((error: unknown) => finish(`port-forward: ${describeKubeError(error)}`));
+        streamWs.on('close', () => attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: stream closed`));
+        // A stream to a pod that is going away can stay open without an answer: give it a few seconds.
+        const silent = setTimeout(() => {
+          if (!confirmed && sent.length > 0) attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: no answer`);
+        }, this.options.answerTimeoutMs ?? 3_000);
+        silent.unref();
+        void failed.then(() => clearTimeout(silent));
+        streamWs.on('error', (error) => attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`));
+        if (finished) return finish();
+        socket.resume();
+      }
+      const why = failedWhy ?? await failed;
+      const dead = streamWs;
+      if (finished) return;
+      if (confirmed) {
+        // A working stream ended: let what the pod sent reach syncthing, then close.
+        this.invalidate();
+        socket.end(() => finish());
+        setTimeout(() => finish(), 1000).unref();
+        if (!/stream closed$/.test(why)) this.fail(why);
+        return;
+      }
+      // Not confirmed yet: retry on a new stream, replaying what syncthing sent.
+      socket.pause();
+      input = undefined;
+      ws = undefined;
+      try {
+        dead?.close();
+      } catch {
+        /* closed */
+      }
+      this.invalidate();
+      this.options.events?.onDebug?.(`port ${this.options.podPort}: attempt failed: ${why}`);
+      if (this.clock.now() >= deadline || this.closed) return finish(why);
+      this.lastError = why;
+      await this.clock.sleep(300);
+      if (!finished) return attempt();
+    };
+    socket.pause();
+    attempt().catch((error: unknown) => finish(`port-forward: ${describeKubeError(error)}`));
+  }
+
+  /** Closes every open connection (their clients reconnect, to the pod found then). */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.invalidate();
   }
 
   /** Stops listening and closes every connection. */

@@ -72,6 +72,8 @@ export interface SyncDeps {
   onEvent?: (event: SyncEvent) => void;
   /** Status refresh period. */
   monitorIntervalMs?: number;
+  /** Receives detailed progress (port-forward attempts, reconnects) when given. */
+  debug?: (message: string) => void;
 }
 
 export interface SyncHandle {
@@ -243,13 +245,14 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
     const portForward = deps.portForward ?? await clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
-    const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError } });
-    const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000 });
+    const debug = deps.debug ?? (() => {});
+    const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });
+    const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000, events: { onDebug: debug } });
     const syncPort = await syncForward.listen();
     cleanups.push(() => syncForward.close());
     const apiPort = await apiForward.listen();
     cleanups.push(() => apiForward.close());
-    const remote = new SyncthingRest(`http://127.0.0.1:${apiPort}`, material.remoteApiKey, { ...(deps.fetch ? { fetch: deps.fetch } : {}), timeoutMs: 15_000 });
+    const remote = new SyncthingRest(`http://127.0.0.1:${apiPort}`, material.remoteApiKey, { ...(deps.fetch ? { fetch: deps.fetch } : {}), timeoutMs: 5_000 });
 
     // The local syncthing.
     const apiKey = randomApiKey();
@@ -342,6 +345,8 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     let remoteReadyFor: string | undefined; // pod whose sidecar got our ignores / mode
     let disconnectedSince: number | undefined = clock.now();
     let lastPoke = 0;
+    let lastPokedPod: string | undefined;
+    let apiDropped = false;
     let lastWrite = 0;
     const stopSignal = new AbortController();
 
@@ -409,6 +414,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       const pod = syncForward.currentPod;
       if (snap.connected) {
         disconnectedSince = undefined;
+        apiDropped = false;
         if (pod !== undefined) {
           try {
             await setUpRemote(pod, summary.state === 'idle');
@@ -418,20 +424,34 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         }
       } else if (snap.localUp) {
         disconnectedSince ??= clock.now();
-        // Not connected: look for the (new) dev pod, and make syncthing dial at once when there is one.
-        if (clock.now() - disconnectedSince > 1_500 && clock.now() - lastPoke > 5_000) {
+        // Not connected: look for the (new) dev pod, and make syncthing dial at once when one
+        // appears (a connection waits in the port-forward listener while its sidecar starts).
+        // syncthing otherwise redials every 5 s or more.
+        if (clock.now() - disconnectedSince > 500) {
           syncForward.invalidate();
           apiForward.invalidate();
           const found = await finder.find();
-          if (found) {
+          // Connections to a pod that is not the dev pod any more go.
+          if (found && syncForward.activeStreams > 0 && syncForward.currentPod !== found.name) {
+            debug(`dropping connections to ${syncForward.currentPod}: the dev pod is now ${found.name}`);
+            syncForward.dropConnections();
+          }
+          if (!apiDropped) {
+            // Keep-alive REST connections to a sidecar that is gone would hang until they time out.
+            apiDropped = true;
+            apiForward.dropConnections();
+          }
+          if (found && syncForward.activeStreams === 0 && (found.name !== lastPokedPod || clock.now() - lastPoke > 10_000)) {
             lastPoke = clock.now();
+            lastPokedPod = found.name;
+            debug(`not connected; dev pod ${found.name} found: asking syncthing to dial now`);
             try {
               await local.pauseDevice(material.sidecarDeviceId);
               await local.resumeDevice(material.sidecarDeviceId);
             } catch {
               /* it dials on its own within seconds anyway */
             }
-          } else if (finder.lastProblem) {
+          } else if (!found && finder.lastProblem) {
             noteError(finder.lastProblem);
           }
         }

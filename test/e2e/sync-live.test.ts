@@ -92,7 +92,8 @@ describe('sync through the API server to a real syncthing sidecar', () => {
     const pod = await devPod();
     const events: string[] = [];
     handle = await runSync({ namespace: ns, kind: 'deployment', name: 'web', localDir, ignores: ['node_modules'] }, {
-      kc, env, onEvent: (e) => events.push(e.type === 'state' ? e.status.state : `note: ${e.message}`),
+      kc, env, onEvent: (e) => { events.push(e.type === 'state' ? e.status.state : `note: ${e.message}`); if (process.env.SYNC_DEBUG) console.error(new Date().toISOString(), JSON.stringify(e)); },
+      ...(process.env.SYNC_DEBUG ? { debug: (m: string) => console.error(`${new Date().toISOString()} ${m}`) } : {}),
     });
     // `sync` made the Secret (as for a workload pre-injected by the post-renderer), owned by the Deployment.
     const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
@@ -174,7 +175,10 @@ describe('sync through the API server to a real syncthing sidecar', () => {
     const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
     // New pod: fresh emptyDirs, syncthing started again from the Secret.
     sidecar = await startFakeSidecar(kc, { namespace: ns, pod: newPod, secret, home: path.join(root, 'sidecar-home') });
+    const started = Date.now();
+    if (process.env.SYNC_DEBUG) console.error(`${new Date().toISOString()} new sidecar started`);
     await handle!.waitInSync(90_000);
+    console.log(`sync resumed ${Date.now() - started} ms after the new sidecar started`);
     expect(remoteTree()).toEqual(Object.fromEntries(Object.entries(localTree()).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/'))));
     expect(remoteTree()['while-away.txt']).toBe('written while the pod was gone\n');
     expect(handle!.status()).toMatchObject({ connected: true, pod: newPod });

@@ -63,26 +63,29 @@ function talk(port: number, msg: string): Promise<{ reply: string; closed: boole
 describe('port-forward listener', () => {
   it('forwards each connection to the dev pod, and to the new pod after it is replaced', async () => {
     const calls: string[] = [];
-    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 22000, finder: finder(['web-1', 'web-2']), portForward: echoForward(calls, (pod) => (pod === 'web-1' && calls.length > 1 ? 'reject' : 'ok')) });
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 22000, finder: finder(['web-1', 'web-1', 'web-2']), portForward: echoForward(calls, (pod) => (pod === 'web-1' && calls.length > 1 ? 'reject' : 'ok')) });
     const port = await fwd.listen();
     try {
       expect((await talk(port, 'hello')).reply).toBe('web-1:hello');
-      // web-1 is gone: the stream fails, the socket is closed, and the next connection finds web-2.
-      const failed = await talk(port, 'again');
-      expect(failed).toEqual({ reply: '', closed: true });
+      // web-1 is gone: the stream fails before the pod answered, so the same connection is
+      // retried on the pod found next (web-2), with what the client had sent replayed.
+      expect((await talk(port, 'again')).reply).toBe('web-2:again');
       expect(fwd.lastError).toMatch(/port-forward to web-1:22000: HTTP 404: pods "gone" not found/);
       expect((await talk(port, 'third')).reply).toBe('web-2:third');
-      expect(calls).toEqual(['web-1:22000', 'web-1:22000', 'web-2:22000']);
+      expect(calls).toEqual(['web-1:22000', 'web-1:22000', 'web-2:22000', 'web-2:22000']);
     } finally {
       await fwd.close();
     }
   });
 
-  it('closes the socket when the error channel reports a failure', async () => {
-    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8384, finder: finder(['web-1']), portForward: echoForward([], () => 'error-channel') });
+  it('retries, then closes the socket when the error channel keeps reporting a failure', async () => {
+    const calls: string[] = [];
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8384, finder: finder(['web-1']), portForward: echoForward(calls, () => 'error-channel'), holdMs: 1_000 });
     const port = await fwd.listen();
     try {
       expect(await talk(port, 'x')).toEqual({ reply: '', closed: true });
+      // Retried (the sidecar may still be starting) until the hold time ran out.
+      expect(calls.length).toBeGreaterThan(1);
       await until('error recorded', () => fwd.lastError);
       expect(fwd.lastError).toMatch(/connection refused/);
     } finally {
