@@ -3,6 +3,8 @@
 import yargs, { type CommandModule } from 'yargs';
 import { DevError } from '../core/errors.ts';
 import { endCommand } from './commands/end.ts';
+import { execCommand } from './commands/exec.ts';
+import { statusCommand } from './commands/status.ts';
 import { renderCommand } from './commands/render.ts';
 import { startCommand } from './commands/start.ts';
 import { syncCommand } from './commands/sync.ts';
@@ -12,22 +14,30 @@ import type { CliIO } from './io.ts';
 import { reportError } from './report.ts';
 import { VERSION } from './version.ts';
 
+/** What a command may tell the entry besides success or an error. */
+export interface CommandContext {
+  /** A command that passes an exit code through (exec) sets it here. */
+  setExitCode(code: number): void;
+}
+
 /** Every command, one module each. */
-const COMMANDS: ReadonlyArray<(io: CliIO) => CommandModule> = [
+const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => CommandModule> = [
   startCommand,
   endCommand,
+  statusCommand,
+  (io, context) => execCommand(io, (code) => context.setExitCode(code)),
   renderCommand,
   syncCommand,
   versionCommand,
 ];
 
-function build(args: string[], io: CliIO) {
+function build(args: string[], io: CliIO, context: CommandContext) {
   let parser = yargs(args)
-    // -f and --env repeat (-f a -f b); a value never swallows the next positional.
-    .parserConfiguration({ 'greedy-arrays': false })
+    // -f and --env repeat (-f a -f b); a value never swallows the next positional; what follows -- is kept apart (exec).
+    .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
     .scriptName('kubectl dev')
     .usage('Usage: $0 <command> [options]\n\nRun your code in a live Kubernetes workload, synced from your machine.');
-  for (const command of COMMANDS) parser = parser.command(command(io));
+  for (const command of COMMANDS) parser = parser.command(command(io, context));
   return parser
     .demandCommand(1, 'name a command (see the list above)')
     .strict()
@@ -43,8 +53,10 @@ function build(args: string[], io: CliIO) {
 export async function main(args: string[], io: CliIO): Promise<number> {
   let usageError: Error | undefined;
   let output = '';
+  let exitCode: number = EXIT.ok;
+  const context: CommandContext = { setExitCode: (code) => { exitCode = code; } };
   try {
-    await build(args, io)
+    await build(args, io, context)
       .fail((message, error) => {
         if (error) throw error;
         usageError = new Error(message);
@@ -60,5 +72,5 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return EXIT.usage;
   }
   if (output) io.stdout.write(`${output}\n`);
-  return EXIT.ok;
+  return exitCode;
 }

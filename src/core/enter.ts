@@ -6,7 +6,7 @@ import { podTemplateOf, unsupportedWorkloadHint, workloadKindOf, type WorkloadKi
 import {
   ANNOTATIONS_MAX_BYTES, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, GENERATED_LABEL, HELM_HOOK_ANNOTATION,
   ORIGINAL_ANNOTATION, PAUSE_NODE_SELECTOR_KEY, PAUSE_NODE_SELECTOR_VALUE, SETTINGS_ANNOTATION, SINCE_ANNOTATION,
-  DEV_CONTAINER_ANNOTATION, WORKLOAD_LABEL,
+  DEV_CONTAINER_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, WORKLOAD_LABEL,
 } from './marks.ts';
 import { generatedName, syncSecretName, workloadLabelValue } from './names.ts';
 import { clone, ensureObjectAt, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
@@ -38,6 +38,23 @@ export interface DevModeFacts {
   workloadLabel: string;
 }
 
+/** The names dev mode uses for a workload: its Secret and the label value on its dev pod. */
+export function devModeNames(kind: WorkloadKind, name: string): { secretName: string; workloadLabel: string } {
+  return { secretName: syncSecretName(kind.kind, name), workloadLabel: workloadLabelValue(kind.kind, name) };
+}
+
+/** The settings a workload in dev mode was entered with, or undefined when unreadable. */
+export function recordedSettings(obj: KubeObject): DevSettings | undefined {
+  const text = obj.metadata?.annotations?.[SETTINGS_ANNOTATION];
+  if (typeof text !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isPlainObject(parsed) ? (parsed as unknown as DevSettings) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the object has been put in dev mode by kubectl-dev. */
 export function isInDevMode(obj: KubeObject): boolean {
   return obj.metadata?.labels?.[DEV_MODE_LABEL] === 'true';
@@ -62,13 +79,16 @@ function annotationsSize(annotations: Record<string, string>): number {
   return Object.entries(annotations).reduce((sum, [k, v]) => sum + utf8Length(k) + utf8Length(v), 0);
 }
 
+/** Where the saved original goes: the workload's annotation, or (too large) a ConfigMap that live mode writes. */
+export type OriginalStore = { in: 'annotation' } | { in: 'configmap'; name: string };
+
 /** Puts the dev-mode marks on the workload's own metadata. */
-function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, now: string | undefined): void {
+function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, now: string | undefined, store: OriginalStore): void {
   const metadata = ensureObjectAt(obj as PlainObject, ['metadata']);
   metadata.labels = { ...(isPlainObject(metadata.labels) ? metadata.labels : {}), [DEV_MODE_LABEL]: 'true' };
   const annotations: Record<string, string> = {
     ...(isPlainObject(metadata.annotations) ? (metadata.annotations as Record<string, string>) : {}),
-    [ORIGINAL_ANNOTATION]: original,
+    ...(store.in === 'annotation' ? { [ORIGINAL_ANNOTATION]: original } : { [ORIGINAL_CONFIGMAP_ANNOTATION]: store.name }),
     [SETTINGS_ANNOTATION]: JSON.stringify(facts.settings),
     [DEV_CONTAINER_ANNOTATION]: facts.settings.devContainer,
   };
@@ -77,7 +97,8 @@ function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, no
   if (size > ANNOTATIONS_MAX_BYTES) {
     throw new DevError('ORIGINAL_TOO_LARGE',
       `saving the original ${obj.kind} in an annotation would make its annotations ${size} bytes, over the API server's limit of ${ANNOTATIONS_MAX_BYTES}`,
-      'shrink large annotations on the workload (for example kubectl.kubernetes.io/last-applied-configuration, by using server-side apply); live mode keeps large originals in a ConfigMap instead.');
+      'shrink large annotations on the workload (for example kubectl.kubernetes.io/last-applied-configuration, by using server-side apply); live mode keeps large originals in a ConfigMap instead.',
+      { object: objectRef(obj) });
   }
   metadata.annotations = annotations;
 }
@@ -133,7 +154,7 @@ function generatedDeployment(source: KubeObject, template: PlainObject, workload
 }
 
 /** Enters dev mode for one workload; returns the workload and the objects generated for it. */
-export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: DevSettingsInput, now?: string): KubeObject[] {
+export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: DevSettingsInput, now?: string, store: OriginalStore = { in: 'annotation' }): KubeObject[] {
   if (kind.strategy === 'recreate' && Array.isArray(source.metadata?.ownerReferences) && source.metadata.ownerReferences.length > 0) {
     const owner = source.metadata.ownerReferences[0];
     const ownerRef = isPlainObject(owner) ? `${String(owner.kind)}/${String(owner.name)}` : 'its owner';
@@ -181,7 +202,7 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
       break;
     }
   }
-  markWorkload(obj, facts, original, now);
+  markWorkload(obj, facts, original, now, store);
   return out;
 }
 

@@ -6,9 +6,12 @@ import { ORIGINAL_ANNOTATION } from './marks.ts';
 import { isPlainObject, objectRef, type KubeObject } from './objects.ts';
 import { applyRestorableState, parseRestorableState } from './original.ts';
 
-/** The original of one workload in dev mode. */
-export function exitWorkload(obj: KubeObject): KubeObject {
-  const saved = obj.metadata?.annotations?.[ORIGINAL_ANNOTATION];
+/**
+ * The original of one workload in dev mode. `externalOriginal` is the saved original's JSON
+ * when live mode kept it in a ConfigMap (the workload then names that ConfigMap).
+ */
+export function exitWorkload(obj: KubeObject, externalOriginal?: string): KubeObject {
+  const saved = externalOriginal ?? obj.metadata?.annotations?.[ORIGINAL_ANNOTATION];
   if (typeof saved !== 'string') {
     throw new DevError('CORRUPT_DEV_STATE', `${objectRef(obj)} is marked as in dev mode but has no saved original`,
       'restore the workload from its source (helm, kustomize, git) and remove the dev.kubectl-dev.io label.', { object: objectRef(obj) });

@@ -42,3 +42,16 @@ export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-conta
 
 /** Annotation Helm puts on hook objects; dev mode never touches them. */
 export const HELM_HOOK_ANNOTATION = 'helm.sh/hook';
+
+// Live mode's own marks (the pure rewrite never writes these).
+
+/** Annotation: the workload's metadata.generation right after dev mode's change; another value at `end` means someone changed it. */
+export const GENERATION_ANNOTATION = `${PREFIX}/generation`;
+/** Label on a HorizontalPodAutoscaler clamped to one replica: the workload label value it was clamped for. */
+export const CLAMPED_FOR_LABEL = `${PREFIX}/clamped-for`;
+/** Annotation on a clamped HPA: JSON of its original minReplicas and maxReplicas. */
+export const HPA_ORIGINAL_ANNOTATION = `${PREFIX}/hpa-original`;
+/** Annotation on a workload whose original is kept in a ConfigMap (too large for an annotation): the ConfigMap's name. */
+export const ORIGINAL_CONFIGMAP_ANNOTATION = `${PREFIX}/original-configmap`;
+/** Key of the original in such a ConfigMap (and in a Pod's state ConfigMap). */
+export const ORIGINAL_CONFIGMAP_KEY = 'original.json';

@@ -41,3 +41,8 @@ export function generatedName(name: string, generatedKind: string): string {
   const max = generatedKind === 'Job' ? LABEL_MAX : SUBDOMAIN_MAX;
   return boundedName(name, '-dev', max);
 }
+
+/** The ConfigMap that keeps an original too large for an annotation, or a Pod's original while it is replaced. */
+export function originalConfigMapName(kind: string, name: string): string {
+  return boundedName(`${name}-${kind.toLowerCase()}`, '-dev-original', SUBDOMAIN_MAX);
+}

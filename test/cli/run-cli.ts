@@ -13,15 +13,15 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(args: string[], options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   if (!existsSync(join(ROOT, 'dist', 'kubectl-dev.cjs'))) throw new Error('dist/kubectl-dev.cjs is missing: run `npm run build` first');
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     input: options.stdin ?? '',
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', ...options.env },
-    timeout: 20_000,
+    timeout: options.timeoutMs ?? 20_000,
   });
-  if (result.error) throw result.error;
+  if (result.error) throw new Error(`kubectl-dev ${args.join(' ')}: ${result.error.message}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,19 +1,31 @@
-// `kubectl dev start`: enter dev mode (live mode arrives with the live-mode issue; --local works now).
+// `kubectl dev start`: put a workload in dev mode on the cluster, or (--local) rewrite manifests offline.
 
 import type { Argv, CommandModule } from 'yargs';
+import { settingsFor } from '../../config/devconfig.ts';
+import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
+import { startLive } from '../../live/start.ts';
+import { loadDevConfigFile } from '../devconfig-file.ts';
+import { formatChanges } from '../dry-run.ts';
 import type { CliIO } from '../io.ts';
+import { kubeTargetFromArgs, parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { liveDeps } from '../live-deps.ts';
 import { startLocal } from '../local.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
-import { liveModeNotYet } from './shared.ts';
+import { syncSecretFactory } from '../sync-wiring.ts';
 
-interface StartArgs extends SettingsArgs {
+interface StartArgs extends SettingsArgs, KubeArgs {
   workload?: string;
   filename?: string | string[];
   local: boolean;
   output: OutputFormat;
-  namespace?: string;
+  timeout: string;
+  'dry-run'?: string;
+  'no-sync'?: boolean;
+  sync: boolean;
+  quiet?: boolean;
+  config?: string;
 }
 
 export function startCommand(io: CliIO): CommandModule {
@@ -21,19 +33,51 @@ export function startCommand(io: CliIO): CommandModule {
     command: 'start [workload]',
     describe: 'Put a workload in dev mode',
     builder: (y: Argv) =>
-      withSettingsFlags(y)
-        .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web' })
-        .option('filename', { alias: 'f', type: 'string', describe: 'Manifests to rewrite (file, directory or -)' })
+      withKubeFlags(withSettingsFlags(y))
+        .positional('workload', { type: 'string', describe: 'KIND/NAME: deployment|deploy, statefulset|sts, daemonset|ds, job, cronjob|cj, pod|po' })
+        .option('timeout', { type: 'string', default: '5m', describe: 'How long to wait for the dev pod to be ready' })
+        .option('dry-run', { type: 'string', choices: ['none', 'client', 'server'], describe: 'Print the change as a diff and change nothing (server: validated by the API server)' })
+        .option('sync', { type: 'boolean', default: true, describe: 'Hand over to sync once the dev pod is ready (--no-sync: do not)' })
+        .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present)' })
+        .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress display' })
+        .option('filename', { alias: 'f', type: 'string', describe: 'With --local: manifests to rewrite (file, directory or -)' })
         .option('local', { type: 'boolean', default: false, describe: 'Rewrite the manifests given with -f and print them; no cluster access' })
         .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'Output format with --local' })
-        .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the workload' })
-        .example('$0 start --local -f app.yaml --image node:24', 'print app.yaml with its workloads in dev mode')
-        .example('$0 start --local -f app.yaml deploy/web -c web', 'only deployment web, container web'),
+        .example('$0 start deploy/reviews -n bookinfo --image node:24', 'dev mode for a Deployment')
+        .example('$0 start deploy/web --dry-run=server', 'show what would change')
+        .example('$0 start --local -f app.yaml deploy/web -c web', 'rewrite a manifest offline'),
     handler: async (argv) => {
       const args = argv as unknown as StartArgs;
-      if (!args.local) liveModeNotYet('start');
-      const targets = args.workload ? [parseWorkloadRef(args.workload, args.namespace)] : undefined;
-      await startLocal({ files: [args.filename ?? []].flat(), output: args.output, enter: { settings: settingsFromArgs(args), ...(targets ? { targets } : {}) } }, io);
+      const config = loadDevConfigFile(args.config, io);
+      if (args.local) {
+        const targets = args.workload ? [parseWorkloadRef(args.workload, args.namespace)] : undefined;
+        const flags = settingsFromArgs(args);
+        const settings = targets?.[0] ? settingsFor(config, targets[0].kind.kind, targets[0].name, args.namespace, flags) : flags;
+        await startLocal({ files: [args.filename ?? []].flat(), output: args.output, enter: { settings, ...(targets ? { targets } : {}) } }, io);
+        return;
+      }
+      if (!args.workload) {
+        throw new DevError('INVALID_OPTION', 'start needs the workload, as KIND/NAME', 'for example: kubectl dev start deployment/web (or --local -f FILE to rewrite manifests offline).');
+      }
+      const target = kubeTargetFromArgs(args, io);
+      const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
+      const settings = settingsFor(config, ref.kind.kind, ref.name, ref.namespace, settingsFromArgs(args));
+      let timeoutMs: number;
+      try {
+        timeoutMs = parseTimeout(args.timeout, '--timeout');
+      } catch (error) {
+        throw new DevError('INVALID_OPTION', (error as Error).message, 'use a duration such as 90s or 5m.');
+      }
+      const dryRun = args['dry-run'] === 'client' || args['dry-run'] === 'server' ? args['dry-run'] : undefined;
+      const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });
+      const result = await startLive({ ref, settings, timeoutMs, ...(dryRun ? { dryRun } : {}) }, deps);
+      if (dryRun) {
+        io.stdout.write(formatChanges(result.changes));
+        return;
+      }
+      const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
+      io.stdout.write(`${what} is in dev mode: pod ${result.devPod?.metadata?.name ?? '?'}, container ${result.settings.devContainer}, namespace ${ref.namespace}\n`);
+      io.stdout.write(`  run a shell:  kubectl dev exec ${what} -n ${ref.namespace}\n  sync code:    kubectl dev sync ${what} -n ${ref.namespace}\n  end:          kubectl dev end ${what} -n ${ref.namespace}\n`);
     },
   };
 }

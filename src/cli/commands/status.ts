@@ -1,0 +1,47 @@
+// `kubectl dev status`: workloads in dev mode, as a table or as JSON/YAML for scripts.
+
+import type { Argv, CommandModule } from 'yargs';
+import { stringify } from 'yaml';
+import { parseWorkloadRef } from '../../core/kinds.ts';
+import { clusterApi } from '../../kube/api.ts';
+import { devModeStatus, type StatusRow } from '../../live/status.ts';
+import type { CliIO } from '../io.ts';
+import { kubeTargetFromArgs, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+
+interface StatusArgs extends KubeArgs {
+  workload?: string;
+  'all-namespaces'?: boolean;
+  output?: 'json' | 'yaml' | 'table';
+}
+
+const COLUMNS: Array<[keyof StatusRow, string]> = [
+  ['kind', 'KIND'], ['name', 'NAME'], ['namespace', 'NAMESPACE'], ['container', 'CONTAINER'], ['devPod', 'DEV POD'], ['phase', 'PHASE'], ['since', 'SINCE'], ['sync', 'SYNC'],
+];
+
+export function formatTable(rows: readonly StatusRow[]): string {
+  const table = [COLUMNS.map(([, title]) => title), ...rows.map((r) => COLUMNS.map(([key]) => String(r[key])))];
+  const widths = COLUMNS.map((_, i) => Math.max(...table.map((line) => (line[i] as string).length)));
+  return `${table.map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('   ')).join('\n')}\n`;
+}
+
+export function statusCommand(io: CliIO): CommandModule {
+  return {
+    command: 'status [workload]',
+    describe: 'List workloads in dev mode',
+    builder: (y: Argv) =>
+      withKubeFlags(y)
+        .positional('workload', { type: 'string', describe: 'KIND/NAME to show only that workload' })
+        .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'All namespaces' })
+        .option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table' as const, describe: 'Output format' }),
+    handler: async (argv) => {
+      const args = argv as unknown as StatusArgs;
+      const target = kubeTargetFromArgs(args, io);
+      const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
+      const rows = await devModeStatus({ namespace: args['all-namespaces'] ? undefined : target.namespace, ...(only ? { only } : {}) }, clusterApi(target.kc, target.requestTimeoutMs));
+      if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
+      else if (args.output === 'yaml') io.stdout.write(stringify({ items: rows }));
+      else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);
+      else io.stdout.write(formatTable(rows));
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// kubectl's cluster flags, shared by every command that talks to a cluster.
+
+import type { Argv } from 'yargs';
+import { loadKubeTarget, type KubeTarget } from '../kube/config.ts';
+import type { CliIO } from './io.ts';
+
+export interface KubeArgs {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  'request-timeout'?: string;
+}
+
+export function withKubeFlags<T>(yargs: Argv<T>): Argv<T & KubeArgs> {
+  return yargs
+    .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace (default: the context\'s)' })
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' })
+    .option('context', { type: 'string', describe: 'The kubeconfig context to use' })
+    .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use' })
+    .option('user', { type: 'string', describe: 'The kubeconfig user to use' })
+    .option('request-timeout', { type: 'string', describe: 'Time to wait for one API request (e.g. 30s; 0: no limit)' }) as Argv<T & KubeArgs>;
+}
+
+export function kubeTargetFromArgs(args: KubeArgs, io: CliIO): KubeTarget {
+  const flags: Parameters<typeof loadKubeTarget>[0] = {};
+  if (args.kubeconfig !== undefined) flags.kubeconfig = args.kubeconfig;
+  if (args.context !== undefined) flags.context = args.context;
+  if (args.cluster !== undefined) flags.cluster = args.cluster;
+  if (args.user !== undefined) flags.user = args.user;
+  if (args.namespace !== undefined) flags.namespace = args.namespace;
+  if (args['request-timeout'] !== undefined) flags.requestTimeout = args['request-timeout'];
+  return loadKubeTarget(flags, io.env);
+}
+
+/** kubectl's duration syntax for --timeout (default unit: seconds). */
+export function parseTimeout(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new Error(`${flag} "${text}" is not a duration such as 90s or 5m`);
+  const unit = match[2] ?? 's';
+  return Math.round(Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+}

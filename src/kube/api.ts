@@ -1,0 +1,198 @@
+// Generic object access over @kubernetes/client-node's KubernetesObjectApi, keeping objects
+// exactly as the API server sends them. The library's typed models drop fields they do not
+// know (a newer server's fields) and turn timestamps into Dates; an exact restore cannot
+// afford either, so requests and responses here carry plain JSON through the library's own
+// request pipeline (auth, TLS, middleware).
+
+import {
+  ApiException, HttpMethod, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
+} from '@kubernetes/client-node';
+import type { Operation } from 'fast-json-patch';
+import { DevError } from '../core/errors.ts';
+import { WORKLOAD_KINDS } from '../core/kinds.ts';
+import type { KubeObject } from '../core/objects.ts';
+
+/** Identifies one object on the cluster. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface WriteOptions {
+  /** Server-side dry run: validated and admitted, not persisted. */
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  gracePeriodSeconds?: number;
+  /** Delete only this exact object (an old one of the same name is not touched). */
+  uid?: string;
+}
+
+/** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
+export interface ClusterApi {
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  create(obj: KubeObject, options?: WriteOptions): Promise<KubeObject>;
+  /** A JSON patch (RFC 6902); add a `replace` of /metadata/resourceVersion for a precondition. */
+  patch(ref: ObjectRef, operations: Operation[], options?: WriteOptions): Promise<KubeObject>;
+  /** Returns false when the object was already gone. */
+  delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
+  list(apiVersion: string, kind: string, namespace: string | undefined, selectors?: { label?: string; field?: string }): Promise<KubeObject[]>;
+}
+
+/** Resources the project touches, answered from here instead of a discovery request. */
+const KNOWN_RESOURCES: Record<string, string> = {
+  ...Object.fromEntries(WORKLOAD_KINDS.map((k) => [`${k.group ? `${k.group}/` : ''}${k.version}/${k.kind}`, k.resource])),
+  'v1/Secret': 'secrets',
+  'v1/ConfigMap': 'configmaps',
+  'v1/Event': 'events',
+  'v1/Namespace': 'namespaces',
+  'apps/v1/ReplicaSet': 'replicasets',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
+};
+
+class RawObjectApi extends KubernetesObjectApi {
+  static forConfig(kc: KubeConfig): RawObjectApi {
+    const api = kc.makeApiClient(RawObjectApi);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+
+  protected override async resource(apiVersion: string, kind: string, options?: Parameters<KubernetesObjectApi['read']>[4]): Promise<V1APIResource | undefined> {
+    const name = KNOWN_RESOURCES[`${apiVersion}/${kind}`];
+    if (name) return { name, kind, namespaced: kind !== 'Namespace', singularName: kind.toLowerCase(), verbs: [] };
+    return super.resource(apiVersion, kind, options);
+  }
+
+  protected override async processResponse<T extends KubernetesObject>(response: Parameters<KubernetesObjectApi['processResponse']>[0]): Promise<T> {
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return (text ? JSON.parse(text) : {}) as T;
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON: keep the text */
+    }
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', body, response.headers);
+  }
+
+  private async send<T>(ref: KubernetesObject, action: 'create' | 'patch', method: HttpMethod, body: unknown, contentType: string, dryRun: boolean | undefined): Promise<T> {
+    const path = await this.specUriPath(ref, action);
+    const context = this.configuration.baseServer.makeRequestContext(path, method);
+    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Content-Type', contentType);
+    context.setQueryParam('fieldManager', 'kubectl-dev');
+    if (dryRun) context.setQueryParam('dryRun', 'All');
+    context.setBody(JSON.stringify(body));
+    return this.requestPromise(context) as Promise<T>;
+  }
+
+  createRaw(obj: KubeObject, dryRun?: boolean): Promise<KubeObject> {
+    return this.send(obj as KubernetesObject, 'create', HttpMethod.POST, obj, 'application/json', dryRun);
+  }
+
+  jsonPatch(ref: ObjectRef, operations: Operation[], dryRun?: boolean): Promise<KubeObject> {
+    return this.send(headerOf(ref), 'patch', HttpMethod.PATCH, operations, PatchStrategy.JsonPatch, dryRun);
+  }
+}
+
+function headerOf(ref: ObjectRef): KubernetesObject {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+}
+
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.name}${ref.namespace ? ` in namespace ${ref.namespace}` : ''}`;
+}
+
+interface StatusBody {
+  message?: string;
+  reason?: string;
+  details?: { causes?: { message?: string; field?: string }[] };
+}
+
+/** Turns what the library throws into a DevError that says what failed and what to do. */
+export function toDevError(error: unknown, what: string, server: string): DevError {
+  if (error instanceof DevError) return error;
+  if (error instanceof ApiException) {
+    const status = (typeof error.body === 'object' && error.body !== null ? error.body : {}) as StatusBody;
+    const detail = status.message ?? (typeof error.body === 'string' ? error.body : `HTTP ${error.code}`);
+    switch (error.code) {
+      case 401:
+        return new DevError('UNAUTHORIZED', `${what}: the API server did not accept your credentials (${detail})`, 'log in again or refresh the credentials of your kubeconfig user.');
+      case 403:
+        return new DevError('FORBIDDEN', `${what}: forbidden: ${detail}`, 'ask a cluster admin for the RBAC permission named above (kubectl auth can-i shows what you may do); nothing was changed by this step.');
+      case 404:
+        return new DevError('NOT_FOUND', `${what}: not found (${detail})`, 'check the kind, name and namespace (kubectl get shows what exists).');
+      case 409:
+        return new DevError('CONFLICT', `${what}: conflict: ${detail}`, 'someone else changed the object at the same time; run the command again.');
+      case 422: {
+        const causes = (status.details?.causes ?? []).map((c) => `${c.field ?? ''}: ${c.message ?? ''}`).join('; ');
+        return new DevError('INVALID_OBJECT', `${what}: the API server rejected the object: ${causes || detail}`, 'fix the field named above in the workload or the dev settings.');
+      }
+      default:
+        return new DevError('API_ERROR', `${what}: the API server answered HTTP ${error.code}: ${detail}`, 'retry; if it persists, check the API server (kubectl get --raw /readyz).');
+    }
+  }
+  const err = error as Error & { cause?: { code?: string; message?: string }; code?: string };
+  const code = err.cause?.code ?? err.code;
+  const message = err.cause?.message ?? err.message ?? String(error);
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /fetch failed|socket hang up|connect/i.test(message)) {
+    return new DevError('UNREACHABLE', `${what}: cannot reach the API server at ${server} (${code ?? message})`, 'check that the cluster is up and the kubeconfig points at it (kubectl cluster-info); then run the command again.');
+  }
+  return new DevError('API_ERROR', `${what}: ${message}`, 'retry; if it persists, run with KUBECTL_DEV_DEBUG=1 and report the output.');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  if (ms <= 0) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DevError('TIMEOUT', `${what}: no answer within the request timeout (${ms} ms)`, 'raise --request-timeout, or check the API server.')), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The real ClusterApi for a kubeconfig. */
+export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
+  const api = RawObjectApi.forConfig(kc);
+  const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
+  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await withTimeout(run(), requestTimeoutMs, what);
+    } catch (error) {
+      throw toDevError(error, what, server);
+    }
+  };
+  return {
+    async get(ref) {
+      try {
+        return await withTimeout(api.read(headerOf(ref) as never) as Promise<KubeObject>, requestTimeoutMs, `get ${describeRef(ref)}`);
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw toDevError(error, `get ${describeRef(ref)}`, server);
+      }
+    },
+    create: (obj, options = {}) => call(`create ${obj.kind}/${obj.metadata?.name}`, () => api.createRaw(obj, options.dryRun)),
+    patch: (ref, operations, options = {}) => call(`patch ${describeRef(ref)}`, () => api.jsonPatch(ref, operations, options.dryRun)),
+    async delete(ref, options = {}) {
+      try {
+        const body: Record<string, unknown> = {};
+        if (options.uid) body.preconditions = { uid: options.uid };
+        await withTimeout(api.delete(headerOf(ref), undefined, undefined, options.gracePeriodSeconds, undefined, options.propagationPolicy, body as never), requestTimeoutMs, `delete ${describeRef(ref)}`);
+        return true;
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return false;
+        throw toDevError(error, `delete ${describeRef(ref)}`, server);
+      }
+    },
+    list: (apiVersion, kind, namespace, selectors = {}) =>
+      call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {
+        const list = await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
+        return (list.items ?? []) as KubeObject[];
+      }),
+  };
+}

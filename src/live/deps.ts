@@ -1,0 +1,40 @@
+// What live mode needs from the outside world, passed in (tests pass real ones).
+
+import type { KubeObject } from '../core/objects.ts';
+import type { ClusterApi } from '../kube/api.ts';
+
+export interface Progress {
+  /** A step that may take a while has started. */
+  start(text: string): void;
+  /** The current step finished. */
+  succeed(text?: string): void;
+  /** A one-line note. */
+  note(text: string): void;
+}
+
+export const silentProgress: Progress = { start() {}, succeed() {}, note() {} };
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Makes the Secret the sync sidecar reads (config.xml, cert.pem, key.pem) for a workload entering dev mode. */
+export type SyncSecretFactory = (request: { workload: KubeObject; secretName: string; namespace: string; workdir: string }) => Promise<KubeObject>;
+
+export interface LiveDeps {
+  api: ClusterApi;
+  clock: Clock;
+  progress: Progress;
+  /**
+   * Called right before every step that changes the cluster, with the step's name. The CLI
+   * counts them and uses the count for fault injection (KUBECTL_DEV_CRASH_AT_STEP=N).
+   */
+  checkpoint(name: string): void;
+  syncSecret: SyncSecretFactory;
+}

@@ -1,0 +1,51 @@
+// Object references and small helpers shared by start, end and status.
+
+import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
+import { GENERATED_LABEL, CLAMPED_FOR_LABEL } from '../core/marks.ts';
+import type { KubeObject } from '../core/objects.ts';
+import type { ObjectRef } from '../kube/api.ts';
+
+export function apiVersionOf(kind: WorkloadKind): string {
+  return kind.group ? `${kind.group}/${kind.version}` : kind.version;
+}
+
+export function workloadObjectRef(ref: WorkloadRef & { namespace: string }): ObjectRef {
+  return { apiVersion: apiVersionOf(ref.kind), kind: ref.kind.kind, name: ref.name, namespace: ref.namespace };
+}
+
+export function refOfObject(obj: KubeObject, namespace: string): ObjectRef {
+  return { apiVersion: String(obj.apiVersion), kind: String(obj.kind), name: String(obj.metadata?.name), namespace: obj.metadata?.namespace ?? namespace };
+}
+
+/** `deployment/web` as kubectl prints it. */
+export function displayRef(ref: { kind: WorkloadKind; name: string }): string {
+  return `${ref.kind.kind.toLowerCase()}/${ref.name}`;
+}
+
+export const generatedSelector = (workloadLabel: string) => `${GENERATED_LABEL}=${workloadLabel}`;
+export const clampedSelector = (workloadLabel: string) => `${CLAMPED_FOR_LABEL}=${workloadLabel}`;
+
+/** Metadata the API server owns: never sent back on create. */
+const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+
+/** A copy fit for a create request: server-owned metadata and status removed, and a pod's node left to the scheduler. */
+export function forCreate(obj: KubeObject): KubeObject {
+  const copy = structuredClone(obj);
+  if (copy.metadata) for (const key of SERVER_METADATA) delete copy.metadata[key];
+  delete copy.status;
+  if (copy.kind === 'Pod' && copy.spec && typeof copy.spec === 'object') delete (copy.spec as Record<string, unknown>).nodeName;
+  return copy;
+}
+
+export function ownerReferenceTo(obj: KubeObject): Record<string, unknown> {
+  return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata?.name, uid: obj.metadata?.uid };
+}
+
+/**
+ * Annotations others keep up to date; `end` leaves their current values alone: the
+ * controllers' revision counters, and Helm's release ownership (absent from the original
+ * when the workload was rendered into dev mode by the post-renderer before Helm added it).
+ */
+export function keptOnRestore(key: string): boolean {
+  return key === 'deployment.kubernetes.io/revision' || key === 'deprecated.daemonset.template.generation' || key.startsWith('meta.helm.sh/');
+}

@@ -1,0 +1,270 @@
+// `kubectl dev start` on a live cluster. Every step converges, so that a start killed at any
+// point leaves a state from which `end` restores the original and a new start completes:
+//   Secret → (large original: ConfigMap) → HPA clamps → the workload change (one patch with a
+//   resourceVersion precondition; for a Pod: save, delete, recreate) → generated objects → wait.
+
+import { compare, type Operation } from 'fast-json-patch';
+import { devModeNames, enterWorkload, isInDevMode, recordedSettings, type OriginalStore } from '../core/enter.ts';
+import { DevError } from '../core/errors.ts';
+import type { WorkloadRef } from '../core/kinds.ts';
+import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY } from '../core/marks.ts';
+import { originalConfigMapName } from '../core/names.ts';
+import { restorableState } from '../core/original.ts';
+import type { KubeObject } from '../core/objects.ts';
+import type { DevSettings, DevSettingsInput } from '../core/settings.ts';
+import type { ObjectRef } from '../kube/api.ts';
+import type { LiveDeps } from './deps.ts';
+import { clampHpas } from './hpa.ts';
+import { displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
+import { originalOf } from './original.ts';
+import { waitForDevPod } from './wait.ts';
+import { restartOnDeletePods, waitUntilGone } from './pods.ts';
+
+export interface StartRequest {
+  ref: WorkloadRef & { namespace: string };
+  settings: DevSettingsInput;
+  timeoutMs: number;
+  dryRun?: 'client' | 'server';
+  /** Wait for the dev pod to be ready (default true). */
+  wait?: boolean;
+}
+
+export interface Change {
+  action: 'create' | 'patch' | 'delete';
+  ref: ObjectRef;
+  operations?: Operation[];
+  object?: KubeObject;
+}
+
+export interface StartResult {
+  workload: KubeObject;
+  settings: DevSettings;
+  secretName: string;
+  workloadLabel: string;
+  /** True when the workload was already in dev mode with the same settings. */
+  alreadyInDevMode: boolean;
+  devPod?: KubeObject;
+  /** With --dry-run: what would change. */
+  changes: Change[];
+}
+
+function notFound(request: StartRequest): DevError {
+  return new DevError('NOT_FOUND', `${displayRef(request.ref)} not found in namespace ${request.ref.namespace}`,
+    `check the name and namespace: kubectl get ${request.ref.kind.resource} -n ${request.ref.namespace}`);
+}
+
+/** Owner of what start adds: the workload, except where its lifetime is shorter than dev mode's (a Job's TTL, a Pod's replacement). */
+function ownerFor(workload: KubeObject): Record<string, unknown>[] {
+  return workload.kind === 'Job' || workload.kind === 'Pod' ? [] : [ownerReferenceTo(workload)];
+}
+
+function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], workloadLabel: string): KubeObject {
+  const copy = structuredClone(obj);
+  copy.metadata = { ...copy.metadata, labels: { ...(copy.metadata?.labels ?? {}), [GENERATED_LABEL]: workloadLabel } };
+  if (owners.length > 0) copy.metadata.ownerReferences = owners;
+  return copy;
+}
+
+/** Creates an object unless it exists; a concurrent creation is fine. */
+async function ensureCreated(obj: KubeObject, namespace: string, deps: LiveDeps, step: string): Promise<KubeObject> {
+  const ref = refOfObject(obj, namespace);
+  const existing = await deps.api.get(ref);
+  if (existing) return existing;
+  deps.checkpoint(step);
+  try {
+    return await deps.api.create(obj);
+  } catch (error) {
+    if (error instanceof DevError && error.code === 'CONFLICT') {
+      const raced = await deps.api.get(ref);
+      if (raced) return raced;
+    }
+    throw error;
+  }
+}
+
+function sameSettings(a: DevSettings | undefined, b: DevSettings | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface Plan {
+  workload: KubeObject;
+  devWorkload: KubeObject;
+  generated: KubeObject[];
+  settings: DevSettings;
+  store: OriginalStore;
+  alreadyInDevMode: boolean;
+  patch: Operation[];
+}
+
+async function plan(request: StartRequest, deps: LiveDeps): Promise<Plan> {
+  const { ref } = request;
+  const workload = await deps.api.get(workloadObjectRef(ref));
+  if (!workload) {
+    if (ref.kind.strategy === 'recreate') {
+      const state = await deps.api.get({ apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName('Pod', ref.name), namespace: ref.namespace });
+      if (state) {
+        throw new DevError('CORRUPT_DEV_STATE', `pod ${ref.name} is being replaced by an interrupted start (its original is saved in ConfigMap ${state.metadata?.name})`,
+          `run kubectl dev end pod/${ref.name} -n ${ref.namespace} to restore it, then start again.`);
+      }
+    }
+    throw notFound(request);
+  }
+  const now = deps.clock.now().toISOString();
+  if (isInDevMode(workload)) {
+    const original = await originalOf(workload, ref.namespace, deps.api);
+    const [wanted, ...generated] = enterWorkload(original, ref.kind, request.settings);
+    const current = recordedSettings(workload);
+    const wantedSettings = recordedSettings(wanted as KubeObject);
+    if (!sameSettings(current, wantedSettings)) {
+      throw new DevError('ALREADY_IN_DEV_MODE', `${displayRef(ref)} is already in dev mode with other settings (${JSON.stringify(current)})`,
+        `run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} first, then start it with the new settings.`);
+    }
+    return { workload, devWorkload: workload, generated, settings: current as DevSettings, store: { in: 'annotation' }, alreadyInDevMode: true, patch: [] };
+  }
+  let store: OriginalStore = { in: 'annotation' };
+  let entered: KubeObject[];
+  try {
+    entered = enterWorkload(workload, ref.kind, request.settings, now, store);
+  } catch (error) {
+    if (!(error instanceof DevError && error.code === 'ORIGINAL_TOO_LARGE') || ref.kind.strategy === 'recreate') throw error;
+    store = { in: 'configmap', name: originalConfigMapName(ref.kind.kind, ref.name) };
+    entered = enterWorkload(workload, ref.kind, request.settings, now, store);
+  }
+  const [devWorkload, ...generated] = entered as [KubeObject, ...KubeObject[]];
+  let patch = compare(workload, devWorkload);
+  if (ref.kind.strategy !== 'recreate') {
+    // The API server raises generation by one for a spec change: recorded in the same patch, it lets `end` notice later edits.
+    const generation = Number(workload.metadata?.generation ?? 0) + (patch.some((op) => op.path.startsWith('/spec')) ? 1 : 0);
+    devWorkload.metadata = { ...devWorkload.metadata, annotations: { ...devWorkload.metadata?.annotations, [GENERATION_ANNOTATION]: String(generation) } };
+    patch = compare(workload, devWorkload);
+  }
+  const settings = recordedSettings(devWorkload) as DevSettings;
+  return { workload, devWorkload, generated, settings, store, alreadyInDevMode: false, patch };
+}
+
+function preconditioned(workload: KubeObject, operations: Operation[]): Operation[] {
+  // Sending the resourceVersion we read makes the API server refuse (409) if the object changed since.
+  return [{ op: 'replace', path: '/metadata/resourceVersion', value: workload.metadata?.resourceVersion }, ...operations];
+}
+
+async function dryRun(request: StartRequest, p: Plan, secretName: string, deps: LiveDeps): Promise<Change[]> {
+  const ns = request.ref.namespace;
+  const wref = workloadObjectRef(request.ref);
+  const changes: Change[] = [];
+  if (p.alreadyInDevMode) return changes;
+  if (!(await deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }))) {
+    changes.push({ action: 'create', ref: { apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns } });
+  }
+  if (request.ref.kind.strategy === 'recreate') {
+    changes.push({ action: 'delete', ref: wref }, { action: 'create', ref: wref, object: forCreate(p.devWorkload) });
+  } else if (request.dryRun === 'server') {
+    const result = await deps.api.patch(wref, preconditioned(p.workload, p.patch), { dryRun: true });
+    changes.push({ action: 'patch', ref: wref, operations: compare(p.workload, result).filter((op) => !op.path.startsWith('/metadata/managedFields')) });
+  } else {
+    changes.push({ action: 'patch', ref: wref, operations: p.patch });
+  }
+  for (const g of p.generated) {
+    const object = request.dryRun === 'server' ? await deps.api.create(g, { dryRun: true }) : g;
+    changes.push({ action: 'create', ref: refOfObject(g, ns), object });
+  }
+  return changes;
+}
+
+export async function startLive(request: StartRequest, deps: LiveDeps): Promise<StartResult> {
+  const { ref } = request;
+  const ns = ref.namespace;
+  deps.progress.start(`reading ${displayRef(ref)}`);
+  const p = await plan(request, deps);
+  const { secretName, workloadLabel } = devModeNames(ref.kind, ref.name);
+  const result: StartResult = { workload: p.devWorkload, settings: p.settings, secretName, workloadLabel, alreadyInDevMode: p.alreadyInDevMode, changes: [] };
+  if (request.dryRun) {
+    result.changes = await dryRun(request, p, secretName, deps);
+    deps.progress.succeed();
+    return result;
+  }
+  deps.progress.succeed(p.alreadyInDevMode ? `${displayRef(ref)} is already in dev mode with these settings` : undefined);
+  const owners = ownerFor(p.workload);
+
+  deps.progress.start('preparing the sync Secret');
+  if (!(await deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }))) {
+    const secret = await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir });
+    await ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret');
+  }
+  deps.progress.succeed();
+
+  if (p.store.in === 'configmap') {
+    const configMap: KubeObject = {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: p.store.name, namespace: ns },
+      data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(restorableState(p.workload)) },
+    };
+    await ensureCreated(withOwnerAndLabel(configMap, owners, workloadLabel), ns, deps, 'save the original in a ConfigMap');
+  }
+
+  if (ref.kind.hasReplicas) await clampHpas(ref, workloadLabel, deps);
+
+  if (!p.alreadyInDevMode) {
+    deps.progress.start(`putting ${displayRef(ref)} in dev mode`);
+    if (ref.kind.strategy === 'recreate') {
+      result.workload = await replacePod(request, p, workloadLabel, deps);
+    } else {
+      result.workload = await patchWithPrecondition(request, p, deps);
+      if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result.workload, ns, deps);
+    }
+    deps.progress.succeed(`${displayRef(ref)} is in dev mode`);
+  }
+
+  for (const generated of p.generated) {
+    await ensureCreated(withOwnerAndLabel(generated, owners, workloadLabel), ns, deps, `create ${generated.kind} ${generated.metadata?.name}`);
+  }
+
+  if (request.wait !== false) {
+    const podCreator = p.generated[0]?.metadata?.name ?? ref.name;
+    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
+  }
+  return result;
+}
+
+/**
+ * The one patch that puts the workload in dev mode, refused by the API server if the object
+ * changed since it was read. Controllers bump resourceVersion with status updates all the
+ * time: when only that happened (labels, annotations and spec as read), plan again from the
+ * fresh object. Any other change is someone else's (an edit, another start): a clear error.
+ */
+async function patchWithPrecondition(request: StartRequest, first: Plan, deps: LiveDeps): Promise<KubeObject> {
+  const { ref } = request;
+  let p = first;
+  for (let attempt = 1; ; attempt++) {
+    deps.checkpoint('patch the workload');
+    try {
+      return await deps.api.patch(workloadObjectRef(ref), preconditioned(p.workload, p.patch));
+    } catch (error) {
+      if (!(error instanceof DevError && error.code === 'CONFLICT')) throw error;
+      const fresh = await deps.api.get(workloadObjectRef(ref));
+      const onlyStatus = fresh !== undefined && JSON.stringify(restorableState(fresh)) === JSON.stringify(restorableState(p.workload));
+      if (!onlyStatus || attempt >= 5) {
+        throw new DevError('CONFLICT', `${displayRef(ref)} changed while kubectl-dev was putting it in dev mode (another start or an edit); this start changed nothing on it`,
+          `see what it is now with kubectl dev status ${displayRef(ref)} -n ${ref.namespace}; run kubectl dev start again if it is not in dev mode.`);
+      }
+      p = await plan(request, deps);
+      if (p.alreadyInDevMode) return p.workload;
+    }
+  }
+}
+
+/** A Pod cannot change its containers: save it, delete it, create the dev pod under the same name. */
+async function replacePod(request: StartRequest, p: Plan, workloadLabel: string, deps: LiveDeps): Promise<KubeObject> {
+  const ns = request.ref.namespace;
+  const state: KubeObject = {
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: originalConfigMapName('Pod', request.ref.name), namespace: ns, labels: { [GENERATED_LABEL]: workloadLabel } },
+    data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(forCreate(p.workload)) },
+  };
+  await ensureCreated(state, ns, deps, 'save the original Pod in a ConfigMap');
+  const wref = workloadObjectRef(request.ref);
+  deps.checkpoint('delete the original Pod');
+  await deps.api.delete(wref, { uid: String(p.workload.metadata?.uid) });
+  await waitUntilGone(wref, String(p.workload.metadata?.uid), request.timeoutMs, deps);
+  deps.checkpoint('create the dev Pod');
+  return deps.api.create(forCreate(p.devWorkload));
+}
