@@ -1,12 +1,21 @@
 // Runs the local syncthing and keeps it running: restarts after a crash with a
 // growing delay, restarts at once when syncthing asks for it (exit code 3), and
-// stops it properly. `syncthing serve` runs a monitor process that starts the real
-// worker as its child; SIGTERM to the monitor is forwarded to the worker and the
-// monitor waits for it. The pair is started in its own process group so that a
-// monitor that does not exit in time can be killed together with its worker.
+// stops it properly.
+//
+// `syncthing serve` runs a monitor process that starts the real worker as its
+// child and forwards SIGTERM to it. Two things make that fragile, and are handled:
+//  - the monitor logs before it forwards a signal, so with its output on a pipe
+//    whose reader is gone it dies of SIGPIPE and orphans the worker: syncthing's
+//    output goes to a log file, never to a pipe;
+//  - if kubectl-dev dies without stopping it (SIGKILL, a crash), nothing would
+//    stop syncthing: on POSIX it runs under a small sh guard that holds a pipe
+//    from kubectl-dev on its stdin and sends SIGTERM to syncthing when the pipe
+//    closes (which the kernel does when kubectl-dev dies).
+// The guard, the monitor and the worker share a process group of their own, so
+// a syncthing that does not stop in time is killed as a whole.
 
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
@@ -46,8 +55,10 @@ export interface SupervisorOptions {
   command: string;
   args: readonly string[];
   env: NodeJS.ProcessEnv;
-  /** Output of syncthing is appended here. */
+  /** Output of syncthing is appended here (a file, never a pipe: see above). */
   logFile?: string;
+  /** Run under the sh guard that stops syncthing when kubectl-dev dies (POSIX; default true). */
+  guard?: boolean;
   spawn?: Spawner;
   clock?: Clock;
   backoff?: Backoff;
@@ -78,6 +89,39 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The guard: runs "$@" with its output where the guard's goes, stdin from
+ * /dev/null; SIGTERM to syncthing when the guard's stdin reaches EOF (kubectl-dev
+ * gone) or when the guard gets SIGTERM/SIGINT/SIGHUP; exits with syncthing's status.
+ */
+export const GUARD_SCRIPT = [
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- & c=$!',
+  '( read -r _ <&3; kill -TERM "$c" 2>/dev/null ) & r=$!',
+  'exec 3<&-',
+  'trap \'kill -TERM "$c" 2>/dev/null\' TERM INT HUP',
+  'while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || break; done',
+  'kill "$r" 2>/dev/null',
+  'exit "$s"',
+].join('\n');
+
+/** The last `max` lines of a file (from its last 64 KiB). */
+export function tailLines(file: string, max = 50): string[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 65_536);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-max);
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 export class Supervisor {
   private readonly options: SupervisorOptions;
   private readonly clock: Clock;
@@ -86,10 +130,10 @@ export class Supervisor {
   private exited: Promise<void> = Promise.resolve();
   private stopping = false;
   private delayMs: number;
-  private readonly lines: string[] = [];
-  private log: WriteStream | undefined;
   private readonly stopSignal = new AbortController();
   private loop: Promise<void> | undefined;
+  private readonly guarded: boolean;
+  private spawnError: string | undefined;
   restarts = 0;
 
   constructor(options: SupervisorOptions) {
@@ -97,31 +141,23 @@ export class Supervisor {
     this.clock = options.clock ?? realClock;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.delayMs = this.backoff.initialMs;
+    this.guarded = process.platform !== 'win32' && options.guard !== false;
   }
 
+  /** The pid of the process group leader (the guard, or syncthing's monitor without it). */
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
   /** The last lines syncthing printed (for error messages). */
   lastLines(): string[] {
-    return [...this.lines];
-  }
-
-  private record(chunk: Buffer): void {
-    this.log?.write(chunk);
-    const text = chunk.toString('utf8');
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      this.lines.push(line);
-      if (this.lines.length > 50) this.lines.shift();
-    }
+    const lines = this.options.logFile ? tailLines(this.options.logFile) : [];
+    return this.spawnError ? [...lines, this.spawnError] : lines;
   }
 
   /** Starts syncthing; resolves once it is spawned (not when its REST API is up). */
   async start(): Promise<void> {
     if (this.loop) throw new Error('already started');
-    if (this.options.logFile) this.log = createWriteStream(this.options.logFile, { flags: 'a', mode: 0o600 });
     await this.spawnOnce();
     this.loop = this.superviseLoop();
   }
@@ -129,20 +165,29 @@ export class Supervisor {
   private async spawnOnce(): Promise<void> {
     await this.options.beforeStart?.();
     const spawn = this.options.spawn ?? nodeSpawn;
-    const child = spawn(this.options.command, this.options.args, {
-      env: this.options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: the monitor and its worker can be signalled together.
-      detached: process.platform !== 'win32',
-      windowsHide: true,
-    });
+    const out = this.options.logFile ? openSync(this.options.logFile, 'a', 0o600) : 'ignore';
+    const [command, args] = this.guarded
+      ? ['/bin/sh', ['-c', GUARD_SCRIPT, this.options.command, this.options.command, ...this.options.args]]
+      : [this.options.command, [...this.options.args]];
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, {
+        env: this.options.env,
+        // The guard's stdin is the pipe whose end tells it kubectl-dev is gone.
+        stdio: [this.guarded ? 'pipe' : 'ignore', out, out],
+        // Own process group: guard, monitor and worker can be signalled together.
+        detached: process.platform !== 'win32',
+        windowsHide: true,
+      });
+    } finally {
+      if (typeof out === 'number') closeSync(out);
+    }
     this.child = child;
-    child.stdout?.on('data', (c: Buffer) => this.record(c));
-    child.stderr?.on('data', (c: Buffer) => this.record(c));
+    child.stdin?.on('error', () => {});
     this.exited = new Promise((resolve) => {
       child.once('exit', () => resolve());
       child.once('error', (error) => {
-        this.record(Buffer.from(`kubectl-dev: cannot start ${this.options.command}: ${error.message}\n`));
+        this.spawnError = `kubectl-dev: cannot start ${this.options.command}: ${error.message}`;
         resolve();
       });
     });
@@ -170,14 +215,15 @@ export class Supervisor {
       try {
         await this.spawnOnce();
       } catch (error) {
-        this.record(Buffer.from(`kubectl-dev: restart failed: ${(error as Error).message}\n`));
+        this.spawnError = `kubectl-dev: restart failed: ${(error as Error).message}`;
       }
     }
   }
 
   /**
-   * Stops syncthing: SIGTERM to the monitor (which forwards it to the worker and
-   * waits), then SIGKILL to the whole group if it is not gone after `timeoutMs`.
+   * Stops syncthing: SIGTERM to the group leader (the guard passes it on to the
+   * monitor, which forwards it to the worker and waits), then SIGKILL to the whole
+   * group if it is not gone after `timeoutMs`.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
@@ -198,8 +244,7 @@ export class Supervisor {
     }
     // A worker outliving its monitor would keep the database locked.
     if (child?.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    child?.stdin?.destroy();
     await this.loop;
-    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
-    this.log = undefined;
   }
 }

@@ -25,6 +25,8 @@ interface SyncArgs {
   timeout: string;
   ignore?: string | string[];
   background: boolean;
+  watcher: 'fast' | 'syncthing';
+  'watcher-delay': number;
 }
 
 function parseDuration(text: string): number {
@@ -58,6 +60,9 @@ export function syncCommand(io: CliIO): CommandModule {
         .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
         .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace (default: the context\'s)' })
         .option('background', { type: 'boolean', default: false, hidden: true })
+        // For comparisons (bench/sync.ts): syncthing's own watcher instead of the fast path.
+        .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })
+        .option('watcher-delay', { type: 'number', default: 1, hidden: true })
         .example('$0 sync deploy/web --local-dir ./web', 'sync ./web until Ctrl-C')
         .example('$0 sync deploy/web --wait && kubectl dev exec deploy/web -- make test', 'make sure the container has your latest code, then test'),
     handler: async (argv) => {
@@ -99,6 +104,7 @@ export function syncCommand(io: CliIO): CommandModule {
         twoWay: args['two-way'],
         ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
         ignores: [args.ignore ?? []].flat(),
+        ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
       }, {
         kc,
         env: io.env,

@@ -121,7 +121,7 @@ describe('supervisor', () => {
     const counter = path.join(dir, 'runs');
     const exe = script(dir, 'crash', `echo x >> ${counter}; n=$(wc -l < ${counter}); echo "run $n"; [ "$n" = 2 ] && exit 3; exit 1`);
     const exits: Array<{ code: number | null; restartInMs: number | undefined }> = [];
-    const sup = new Supervisor({ command: exe, args: [], env: process.env, backoff: { initialMs: 50, maxMs: 400, resetAfterMs: 60_000 }, onExit: ({ code, restartInMs }) => exits.push({ code, restartInMs }) });
+    const sup = new Supervisor({ command: exe, args: [], env: process.env, logFile: path.join(dir, 'log'), backoff: { initialMs: 50, maxMs: 400, resetAfterMs: 60_000 }, onExit: ({ code, restartInMs }) => exits.push({ code, restartInMs }) });
     await sup.start();
     await until('5 exits', () => exits.length >= 5, 10_000);
     await sup.stop();
@@ -135,7 +135,7 @@ describe('supervisor', () => {
     expect(sup.lastLines()).toContain('run 2');
   });
 
-  it('stops the real syncthing monitor and its worker together', async () => {
+  const syncthingHome = async () => {
     const home = mk('sup-st');
     const folder = mk('sup-folder');
     const id = generateIdentity({ bits: 2048 });
@@ -145,24 +145,49 @@ describe('supervisor', () => {
       localDeviceId: id.deviceId, sidecarDeviceId: id.deviceId, apiKey: 'k', localDir: folder, guiAddress: `127.0.0.1:${await freePort()}`,
       listenAddress: `tcp://127.0.0.1:${await freePort()}`, sidecarAddress: 'tcp://127.0.0.1:1', type: 'sendonly', fsWatcherEnabled: false,
     })));
-    const sup = new Supervisor({ command: syncthingForTests(), args: serveArgs(home), env: serveEnv(process.env) });
+    return home;
+  };
+  /** Pids of running processes whose command line mentions `needle`. */
+  const processesWith = (needle: string) => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      return cmd.includes(needle) && !/^\d+ \(.*\) Z/.test(stat) ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+
+  it('stops the real syncthing (guard, monitor and worker) together', async () => {
+    const home = await syncthingHome();
+    const sup = new Supervisor({ command: syncthingForTests(), args: serveArgs(home), env: serveEnv(process.env), logFile: path.join(home, 'log.txt') });
     await sup.start();
-    const monitor = sup.pid!;
-    // The worker is the monitor's child.
-    const worker = await until('worker started', () => {
-      for (const d of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-        try {
-          const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-          if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === monitor) return Number(d);
-        } catch {
-          /* gone */
-        }
-      }
-      return undefined;
-    }, 15_000);
+    // guard (sh) and its reader, monitor and worker all mention the home; the worker logs its device ID once up.
+    await until('monitor and worker up', () => processesWith(`--home=${home}`).length >= 4 && /My ID/.test(fs.readFileSync(path.join(home, 'log.txt'), 'utf8')), 15_000);
     await sup.stop();
-    expect(isAlive(monitor)).toBe(false);
-    await until('worker gone', () => !isAlive(worker), 5_000);
+    await until('all gone', () => processesWith(`--home=${home}`).length === 0, 5_000);
+    expect(fs.readFileSync(path.join(home, 'log.txt'), 'utf8')).toMatch(/Exiting|exiting/);
+  });
+
+  it('stops syncthing when the process that started it is killed (SIGKILL)', async () => {
+    const home = await syncthingHome();
+    const owner = path.join(mk('owner'), 'owner.ts');
+    fs.writeFileSync(owner, [
+      `import { Supervisor } from ${JSON.stringify(path.resolve('src/sync/process.ts'))};`,
+      `import { serveArgs, serveEnv } from ${JSON.stringify(path.resolve('src/sync/binary.ts'))};`,
+      `const sup = new Supervisor({ command: ${JSON.stringify(syncthingForTests())}, args: serveArgs(${JSON.stringify(home)}), env: serveEnv(process.env), logFile: ${JSON.stringify(path.join(home, 'log.txt'))} });`,
+      'await sup.start();',
+      'console.log("started", sup.pid);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n'));
+    const child = spawn(process.execPath, [owner], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await until('owner started syncthing', () => processesWith(`--home=${home}`).length >= 4 && /My ID/.test(fs.readFileSync(path.join(home, 'log.txt'), 'utf8')), 15_000);
+      child.kill('SIGKILL');
+      await until('syncthing gone after its owner died', () => processesWith(`--home=${home}`).length === 0, 15_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 

@@ -1,0 +1,293 @@
+// Benchmark of the sync path, each figure against its baseline in the same run:
+//
+//  1. Save-to-container latency of a small file, 50 saves: the whole path
+//     (kubectl-dev's watcher → local syncthing → port-forward → API server → KWOK
+//     → "sidecar" syncthing) against the same two syncthings with syncthing's own
+//     watcher at fsWatcherDelayS=1.
+//  2. Initial sync of 5,000 × 2 KB files in 200 directories plus 20 × 5 MB files
+//     through the same path, against `tar c | tar x` of the same tree.
+//  3. Peak RSS of the kubectl-dev process while it syncs.
+//
+// kubectl-dev runs as users run it: the CLI bundled by esbuild, as a child process
+// (`kubectl dev sync`). The cluster is the e2e test control plane
+// ($KUBECONFIG_TEST, or one started here); the sidecar is a real syncthing fed
+// from the workload's Secret (test/e2e/sync-sidecar.ts).
+//
+//   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600]
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { build } from 'esbuild';
+import { enter } from '../src/core/enter.ts';
+import { workloadKindByName } from '../src/core/kinds.ts';
+import { WORKLOAD_LABEL } from '../src/core/marks.ts';
+import { workloadLabelValue } from '../src/core/names.ts';
+import type { KubeObject } from '../src/core/objects.ts';
+import { prepareSyncSecret } from '../src/sync/index.ts';
+import { startCluster } from '../test/cluster/cluster.ts';
+import { startFakeSidecar, type FakeSidecar } from '../test/e2e/sync-sidecar.ts';
+import { tempDir } from '../test/unit/sync/support.ts';
+
+const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
+const SAVES = arg('saves', 50);
+const FILES = arg('files', 5000);
+const DIRS = arg('dirs', 200);
+const BIG = arg('big', 20);
+const BIG_MB = arg('big-mb', 5);
+/** Between saves: longer than syncthing's 250 ms index batching and its watcher's 1 s delay + aggregation. */
+const GAP_MS = arg('gap-ms', 600);
+const BASELINE_GAP_MS = 2_500;
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+interface Cli {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+  /** Highest VmHWM seen (kB). */
+  peakKb: () => number;
+}
+
+function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Cli {
+  const child = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d.toString()));
+  child.stderr!.on('data', (d) => (out += d.toString()));
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    clearInterval(timer);
+    resolve(code);
+  }));
+  return { child, out: () => out, exited, peakKb: () => peak };
+}
+
+async function until(what: string, fn: () => boolean, timeoutMs: number, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Resolves when `file` in `dir` has `content`, watching the directory (no busy polling). */
+function arrival(dir: string, file: string, content: string, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      try {
+        return fs.readFileSync(path.join(dir, file), 'utf8') === content;
+      } catch {
+        return false;
+      }
+    };
+    const watcher = fs.watch(dir, () => {
+      if (check()) done();
+    });
+    const timer = setTimeout(() => {
+      watcher.close();
+      reject(new Error(`${file} did not arrive within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      watcher.close();
+      resolve(performance.now());
+    }
+    if (check()) done();
+  });
+}
+
+async function saveLatencies(localDir: string, remoteDir: string, saves: number, gapMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < saves; i++) {
+    const content = `save ${i} ${Date.now()}\n`;
+    const arrived = arrival(remoteDir, 'latency.txt', content);
+    const t0 = performance.now();
+    fs.writeFileSync(path.join(localDir, 'latency.txt'), content);
+    out.push((await arrived) - t0);
+    await sleep(gapMs);
+  }
+  return out;
+}
+
+function makeTree(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  for (let d = 0; d < DIRS; d++) fs.mkdirSync(path.join(dir, `dir${String(d).padStart(3, '0')}`), { recursive: true });
+  for (let f = 0; f < FILES; f++) {
+    const data = randomBytes(2048);
+    fs.writeFileSync(path.join(dir, `dir${String(f % DIRS).padStart(3, '0')}`, `file${f}.bin`), data);
+    bytes += data.length;
+  }
+  fs.mkdirSync(path.join(dir, 'big'), { recursive: true });
+  for (let b = 0; b < BIG; b++) {
+    const data = randomBytes(BIG_MB * 1024 * 1024);
+    fs.writeFileSync(path.join(dir, 'big', `blob${b}.bin`), data);
+    bytes += data.length;
+  }
+  return { bytes, files: FILES + BIG };
+}
+
+function countFiles(dir: string): number {
+  let n = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.st') || e.name.startsWith('.syncthing.')) continue;
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else n++;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let stopCluster: (() => Promise<void>) | undefined;
+  let kubeconfig = process.env.KUBECONFIG_TEST;
+  const root = tempDir('bench-sync');
+  fs.chmodSync(root, 0o755);
+  if (!kubeconfig) {
+    log('starting a test control plane (set KUBECONFIG_TEST to reuse one)');
+    const cluster = await startCluster({ dir: path.join(root, 'cluster'), log: (l) => log(l) });
+    kubeconfig = cluster.kubeconfigPath;
+    stopCluster = cluster.stop;
+  }
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const ns = `bench-sync-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: ns });
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+
+  let sidecar: FakeSidecar | undefined;
+  const clis: Cli[] = [];
+  try {
+    const cli = path.join(root, 'kubectl-dev.cjs');
+    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
+    const localDir = path.join(root, 'local');
+    const remoteDir = path.join(root, 'workspace');
+    fs.mkdirSync(localDir);
+    const env = { ...process.env, KUBECONFIG: kubeconfig, XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1' }] } } },
+    };
+    const [dev] = enter([deployment], { targets: [{ kind: workloadKindByName('deployment')!, name: 'web' }], settings: { workdir: remoteDir } });
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    const { secret } = prepareSyncSecret({ workload: dev!, kind: 'Deployment', namespace: ns });
+    const stored = await core.createNamespacedSecret({ namespace: ns, body: secret as k8s.V1Secret });
+    let pod: string | undefined;
+    for (let i = 0; i < 600 && !pod; i++) {
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'web')}` });
+      pod = pods.items.find((p) => p.status?.phase === 'Running')?.metadata?.name;
+      if (!pod) await sleep(100);
+    }
+    if (!pod) throw new Error('no dev pod');
+    const startSidecar = async () => {
+      await sidecar?.stop();
+      sidecar = await startFakeSidecar(kc, { namespace: ns, pod: pod!, secret: stored, home: path.join(root, 'sidecar-home') });
+    };
+
+    // 2 + 3: initial sync of the big tree with `sync --once` (fresh sidecar: empty work dir), and its peak RSS.
+    log(`making the tree: ${FILES} × 2 KB in ${DIRS} dirs + ${BIG} × ${BIG_MB} MB`);
+    const tree = makeTree(localDir);
+    await startSidecar();
+    log('initial sync through the whole path (kubectl dev sync --once)');
+    const t0 = performance.now();
+    const once = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], env, localDir);
+    clis.push(once);
+    let connectedAt: number | undefined;
+    const onData = () => {
+      if (connectedAt === undefined && /\[pod /.test(once.out())) connectedAt = performance.now();
+    };
+    once.child.stdout!.on('data', onData);
+    const code = await once.exited;
+    const syncMs = performance.now() - t0;
+    if (code !== 0) throw new Error(`sync --once exited ${code}: ${once.out()}`);
+    const arrivedFiles = countFiles(remoteDir);
+    if (arrivedFiles !== tree.files) throw new Error(`expected ${tree.files} files in the container, found ${arrivedFiles}`);
+    const fromConnectedMs = connectedAt !== undefined ? performance.now() - connectedAt : syncMs;
+    const syncPeakMb = once.peakKb() / 1024;
+
+    log('baseline: tar c | tar x of the same tree');
+    const tarDir = path.join(root, 'tar-copy');
+    fs.mkdirSync(tarDir);
+    execSync('sync');
+    const tt0 = performance.now();
+    execSync(`tar -C ${JSON.stringify(localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
+    execSync('sync');
+    const tarMs = performance.now() - tt0;
+    fs.rmSync(tarDir, { recursive: true, force: true });
+
+    // 1: latency, fast path, with the foreground CLI (the tree stays: a realistic folder).
+    log(`latency: ${SAVES} saves through kubectl-dev's fast path`);
+    const fast = runCli(cli, ['sync', 'deployment/web', '-n', ns], env, localDir);
+    clis.push(fast);
+    await until('fast path session idle', () => /\bidle \[pod /.test(fast.out()), 120_000);
+    await saveLatencies(localDir, remoteDir, 3, GAP_MS); // warm-up
+    const fastLat = await saveLatencies(localDir, remoteDir, SAVES, GAP_MS);
+    const fastPeakMb = fast.peakKb() / 1024;
+    fast.child.kill('SIGINT');
+    await fast.exited;
+
+    log(`latency: ${SAVES} saves through syncthing's own watcher (fsWatcherDelayS=1)`);
+    const slow = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--watcher=syncthing', '--watcher-delay=1'], env, localDir);
+    clis.push(slow);
+    await until('watcher session idle', () => /\bidle \[pod /.test(slow.out()), 120_000);
+    await saveLatencies(localDir, remoteDir, 2, BASELINE_GAP_MS);
+    const slowLat = await saveLatencies(localDir, remoteDir, SAVES, BASELINE_GAP_MS);
+    slow.child.kill('SIGINT');
+    await slow.exited;
+
+    const f = (ms: number) => `${ms.toFixed(0)} ms`;
+    const mb = tree.bytes / 1e6;
+    const lines = [
+      `## kubectl-dev sync benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, syncthing ${/syncthing (v[\d.]+\S*)/.exec(once.out())?.[1] ?? '?'}, Node ${process.version})`,
+      '',
+      '| measure | kubectl-dev | baseline | ratio | goal |',
+      '|---|---|---|---|---|',
+      `| save → container, p50 (${SAVES} saves) | ${f(pct(fastLat, 50))} | ${f(pct(slowLat, 50))} (syncthing watcher, delay 1 s) | ${(pct(fastLat, 50) / pct(slowLat, 50)).toFixed(3)}× | ≤ 100 ms and ≤ 0.1× |`,
+      `| save → container, p90 | ${f(pct(fastLat, 90))} | ${f(pct(slowLat, 90))} | ${(pct(fastLat, 90) / pct(slowLat, 90)).toFixed(3)}× | |`,
+      `| initial sync, ${tree.files} files, ${mb.toFixed(0)} MB (\`sync --once\`, from start) | ${(syncMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s (\`tar c \\| tar x\`) | ${(syncMs / tarMs).toFixed(1)}× | ≤ 5× |`,
+      `| initial sync, from connected to in sync | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
+      `| peak RSS of kubectl-dev, initial sync | ${syncPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
+      '',
+      `fast path, all saves (ms): ${fastLat.map((x) => x.toFixed(0)).join(' ')}`,
+      `syncthing watcher, all saves (ms): ${slowLat.map((x) => x.toFixed(0)).join(' ')}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const c of clis) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await sidecar?.stop();
+    await core.deleteNamespace({ name: ns }).catch(() => {});
+    await stopCluster?.();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
