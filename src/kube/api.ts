@@ -5,7 +5,7 @@
 // request pipeline (auth, TLS, middleware).
 
 import {
-  ApiException, HttpMethod, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
+  ApiException, AuthorizationV1Api, HttpMethod, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
 } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DevError } from '../core/errors.ts';
@@ -32,8 +32,19 @@ export interface DeleteOptions {
   uid?: string;
 }
 
+/** One permission, as `kubectl auth can-i VERB RESOURCE[/SUBRESOURCE] -n NAMESPACE` asks it. */
+export interface Permission {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace: string;
+}
+
 /** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
 export interface ClusterApi {
+  /** The permissions the current user lacks (SelfSubjectAccessReview, asked in parallel). */
+  missingPermissions(permissions: readonly Permission[]): Promise<Permission[]>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   create(obj: KubeObject, options?: WriteOptions): Promise<KubeObject>;
   /** A JSON patch (RFC 6902); add a `replace` of /metadata/resourceVersion for a precondition. */
@@ -167,7 +178,16 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
       throw toDevError(error, what, server);
     }
   };
+  const authorization = kc.makeApiClient(AuthorizationV1Api);
   return {
+    missingPermissions: (permissions) =>
+      call('check permissions (SelfSubjectAccessReview)', async () => {
+        const answers = await Promise.all(permissions.map((p) =>
+          authorization.createSelfSubjectAccessReview({
+            body: { spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, namespace: p.namespace, ...(p.subresource ? { subresource: p.subresource } : {}) } } },
+          })));
+        return permissions.filter((_, i) => answers[i]?.status?.allowed !== true);
+      }),
     async get(ref) {
       try {
         return await withTimeout(api.read(headerOf(ref) as never) as Promise<KubeObject>, requestTimeoutMs, `get ${describeRef(ref)}`);

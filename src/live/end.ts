@@ -15,6 +15,7 @@ import type { LiveDeps } from './deps.ts';
 import { restoreHpas } from './hpa.ts';
 import { keptOnRestore, displayRef, forCreate, generatedSelector, refOfObject, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
+import { requirePermissions } from './permissions.ts';
 import { restartOnDeletePods, waitUntilGone } from './pods.ts';
 
 export interface EndRequest {
@@ -70,7 +71,7 @@ export async function endLive(request: EndRequest, deps: LiveDeps): Promise<EndR
   if (ref.kind.strategy === 'recreate') return endPod(request, deps);
   deps.progress.start(`reading ${displayRef(ref)}`);
   const wref = workloadObjectRef(ref);
-  const current = await deps.api.get(wref);
+  const [current] = await Promise.all([deps.api.get(wref), requirePermissions(ref.kind, ref.namespace, `end dev mode of ${displayRef(ref)}`, deps)]);
   deps.progress.succeed();
   if (!current || !isInDevMode(current)) {
     const removed = await removeLeftovers(ref, deps);
@@ -92,7 +93,7 @@ export async function endLive(request: EndRequest, deps: LiveDeps): Promise<EndR
   }
   deps.progress.start(`restoring ${displayRef(ref)}`);
   const result = await restoreWithPrecondition(request, current, restored, deps);
-  if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result, ref.namespace, deps);
+  if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result, ref.namespace, deps, false);
   deps.progress.succeed(`${displayRef(ref)} restored`);
   deps.progress.start('removing what dev mode added');
   const removed = await removeLeftovers(ref, deps);
@@ -139,7 +140,7 @@ async function endPod(request: EndRequest, deps: LiveDeps): Promise<EndResult> {
   const { ref } = request;
   const wref = workloadObjectRef(ref);
   const stateRef = { apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName('Pod', ref.name), namespace: ref.namespace };
-  const [pod, state] = await Promise.all([deps.api.get(wref), deps.api.get(stateRef)]);
+  const [pod, state] = await Promise.all([deps.api.get(wref), deps.api.get(stateRef), requirePermissions(ref.kind, ref.namespace, `end dev mode of pod/${ref.name}`, deps)]);
   const saved = (state?.data as Record<string, string> | undefined)?.[ORIGINAL_CONFIGMAP_KEY];
   let original: KubeObject | undefined;
   if (pod && isInDevMode(pod)) {

@@ -18,6 +18,7 @@ import { clampHpas } from './hpa.ts';
 import { displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
 import { waitForDevPod } from './wait.ts';
+import { requirePermissions } from './permissions.ts';
 import { restartOnDeletePods, waitUntilGone } from './pods.ts';
 
 export interface StartRequest {
@@ -174,7 +175,7 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   const { ref } = request;
   const ns = ref.namespace;
   deps.progress.start(`reading ${displayRef(ref)}`);
-  const p = await plan(request, deps);
+  const [p] = await Promise.all([plan(request, deps), request.dryRun === 'client' ? undefined : requirePermissions(ref.kind, ns, `put ${displayRef(ref)} in dev mode`, deps)]);
   const { secretName, workloadLabel } = devModeNames(ref.kind, ref.name);
   const result: StartResult = { workload: p.devWorkload, settings: p.settings, secretName, workloadLabel, alreadyInDevMode: p.alreadyInDevMode, changes: [] };
   if (request.dryRun) {
@@ -209,10 +210,10 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
       result.workload = await replacePod(request, p, workloadLabel, deps);
     } else {
       result.workload = await patchWithPrecondition(request, p, deps);
-      if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result.workload, ns, deps);
     }
     deps.progress.succeed(`${displayRef(ref)} is in dev mode`);
   }
+  if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result.workload, ns, deps, true);
 
   for (const generated of p.generated) {
     await ensureCreated(withOwnerAndLabel(generated, owners, workloadLabel), ns, deps, `create ${generated.kind} ${generated.metadata?.name}`);

@@ -23,5 +23,6 @@ export function runCli(args: string[], options: { stdin?: string; cwd?: string; 
     timeout: options.timeoutMs ?? 20_000,
   });
   if (result.error) throw new Error(`kubectl-dev ${args.join(' ')}: ${result.error.message}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  // -1: killed by a signal (as the crash-safety tests make it).
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
