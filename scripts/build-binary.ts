@@ -25,7 +25,7 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  * completions: one per line, then `:<directive>`. The binary answers through `__complete`. */
 export const COMPLETE_SCRIPT = `#!/bin/sh
 # kubectl plugin completion for kubectl-dev: kubectl runs this for \`kubectl dev <TAB>\`.
-exec kubectl-dev __complete "$@"
+exec kubectl-dev __complete -- "$@"
 `;
 
 function log(line: string): void {

@@ -2,6 +2,8 @@
 
 import yargs, { type CommandModule } from 'yargs';
 import { DevError } from '../core/errors.ts';
+import { completeCommand, completionCommand } from './commands/completion.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { endCommand } from './commands/end.ts';
 import { execCommand } from './commands/exec.ts';
 import { statusCommand } from './commands/status.ts';
@@ -20,8 +22,8 @@ export interface CommandContext {
   setExitCode(code: number): void;
 }
 
-/** Every command, one module each. */
-const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => CommandModule> = [
+/** Every command, one module each. (Exported for completion, which asks yargs for command and flag names.) */
+export const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => CommandModule> = [
   startCommand,
   endCommand,
   statusCommand,
@@ -29,6 +31,9 @@ const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => CommandMod
   renderCommand,
   syncCommand,
   versionCommand,
+  doctorCommand,
+  completionCommand,
+  completeCommand,
 ];
 
 function build(args: string[], io: CliIO, context: CommandContext) {

@@ -1,0 +1,223 @@
+// `kubectl dev doctor`: checks what kubectl-dev needs and says what to fix.
+//   kubeconfig and context → API server reachable (/version) → RBAC for every verb kubectl-dev
+//   uses (one SelfSubjectAccessReview each, in parallel) → the local syncthing and its version.
+// Exit code 0 when nothing blocks use (warnings allowed), 1 when something does.
+// Client-node and the sync module are loaded only when the command runs.
+
+import type { Argv, CommandModule } from 'yargs';
+import type { CommandContext } from '../main.ts';
+import type { CliIO } from '../io.ts';
+import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+
+interface DoctorArgs extends KubeArgs {
+  syncthing?: string;
+  output?: 'text' | 'json';
+}
+
+/** One permission kubectl-dev uses. `for` says which feature needs it ('all' = every workload kind). */
+export interface Permission {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  for: string;
+}
+
+const p = (verb: string, group: string, resource: string, forWhat: string, subresource?: string): Permission =>
+  ({ verb, group, resource, for: forWhat, ...(subresource ? { subresource } : {}) });
+
+/** Every verb kubectl-dev sends, by what needs it. */
+export const PERMISSIONS: readonly Permission[] = [
+  ...['get', 'list', 'patch'].flatMap((verb) => [
+    p(verb, 'apps', 'deployments', 'Deployment (and DaemonSet, whose dev pod runs in a generated Deployment)'),
+    p(verb, 'apps', 'statefulsets', 'StatefulSet'),
+    p(verb, 'apps', 'daemonsets', 'DaemonSet'),
+    p(verb, 'batch', 'cronjobs', 'CronJob'),
+  ]),
+  p('create', 'apps', 'deployments', 'DaemonSet (generated Deployment)'),
+  p('delete', 'apps', 'deployments', 'DaemonSet (generated Deployment)'),
+  ...['get', 'list', 'create', 'delete'].flatMap((verb) => [
+    p(verb, 'batch', 'jobs', 'Job and CronJob (generated dev Job)'),
+    p(verb, '', 'pods', 'all'),
+    p(verb, '', 'secrets', 'all'),
+  ]),
+  p('create', '', 'configmaps', 'workloads whose saved original exceeds an annotation'),
+  p('delete', '', 'configmaps', 'workloads whose saved original exceeds an annotation'),
+  p('create', '', 'pods', 'exec', 'exec'),
+  p('create', '', 'pods', 'sync (port-forward to the sidecar)', 'portforward'),
+  p('list', 'autoscaling', 'horizontalpodautoscalers', 'workloads with a HorizontalPodAutoscaler'),
+  p('patch', 'autoscaling', 'horizontalpodautoscalers', 'workloads with a HorizontalPodAutoscaler'),
+];
+
+/** What every `start` needs, whatever the kind: without these nothing works. */
+const ESSENTIAL = (q: Permission) => q.for === 'all' || q.subresource === 'portforward';
+
+export function permissionName(q: Pick<Permission, 'verb' | 'group' | 'resource' | 'subresource'>): string {
+  return `${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}`;
+}
+
+type Level = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  level: Level;
+  detail: string;
+  /** More lines under the detail (e.g. the missing permissions). */
+  more?: string[];
+  fix?: string;
+}
+
+const MARK: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+
+export function formatChecks(checks: readonly Check[]): string {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(`[${MARK[c.level]}] ${c.name.padEnd(width)}  ${c.detail}`);
+    for (const m of c.more ?? []) lines.push(`       ${' '.repeat(width)}  ${m}`);
+    if (c.fix) lines.push(`       ${' '.repeat(width)}  fix: ${c.fix}`);
+  }
+  const failed = checks.filter((c) => c.level === 'fail').length;
+  const warned = checks.filter((c) => c.level === 'warn').length;
+  lines.push(failed > 0
+    ? `${failed} problem${failed === 1 ? '' : 's'} block${failed === 1 ? 's' : ''} kubectl dev; fix ${failed === 1 ? 'it' : 'them'} as shown above.`
+    : warned > 0 ? `kubectl dev can be used; ${warned} warning${warned === 1 ? '' : 's'} above.` : 'kubectl dev is ready to use.');
+  return `${lines.join('\n')}\n`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function errorText(error: unknown): string {
+  const e = error as Error & { code?: number | string; body?: unknown; cause?: { code?: string } };
+  if (typeof e.code === 'number') {
+    const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
+    let message = body;
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      /* plain text */
+    }
+    return `HTTP ${e.code}${message ? `: ${message}` : ''}`;
+  }
+  return e.cause?.code ?? e.message ?? String(error);
+}
+
+/** Runs every check; each failure is a line, never an exception. */
+export async function runDoctor(args: DoctorArgs, io: CliIO): Promise<Check[]> {
+  const checks: Check[] = [];
+  const { kubeTargetFromArgs } = await import('../kube-flags.ts');
+
+  // 1. kubeconfig and context.
+  let target: Awaited<ReturnType<typeof kubeTargetFromArgs>> | undefined;
+  try {
+    target = kubeTargetFromArgs(args, io);
+    const context = target.kc.getCurrentContext();
+    if (!context || !target.kc.getCurrentCluster()) {
+      checks.push({ name: 'kubeconfig', level: 'fail', detail: 'no current context (and no in-cluster config)', fix: 'set one with kubectl config use-context NAME, or pass --context / --kubeconfig.' });
+      target = undefined;
+    } else {
+      checks.push({ name: 'kubeconfig', level: 'ok', detail: `${target.describe}, namespace ${target.namespace}` });
+    }
+  } catch (error) {
+    const e = error as Error & { hint?: string };
+    checks.push({ name: 'kubeconfig', level: 'fail', detail: e.message, fix: e.hint ?? 'check KUBECONFIG / --kubeconfig (kubectl config view).' });
+  }
+
+  // 2. API server.
+  let reachable = false;
+  if (target) {
+    const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
+    const { VersionApi } = await import('@kubernetes/client-node');
+    const started = Date.now();
+    try {
+      const info = await withTimeout(target.kc.makeApiClient(VersionApi).getCode(), timeoutMs, 'GET /version');
+      reachable = true;
+      checks.push({ name: 'API server', level: 'ok', detail: `${target.kc.getCurrentCluster()?.server} answers: Kubernetes ${info.gitVersion} (${Date.now() - started} ms)` });
+    } catch (error) {
+      const text = errorText(error);
+      const unauthorized = /^HTTP 401/.test(text);
+      checks.push({
+        name: 'API server', level: 'fail',
+        detail: unauthorized ? `${target.kc.getCurrentCluster()?.server} did not accept your credentials (${text})` : `cannot reach ${target.kc.getCurrentCluster()?.server} (${text})`,
+        fix: unauthorized ? 'log in again or refresh the credentials of your kubeconfig user.' : 'check that the cluster is up and the kubeconfig points at it (kubectl cluster-info).',
+      });
+    }
+  } else {
+    checks.push({ name: 'API server', level: 'fail', detail: 'not checked: no usable kubeconfig', fix: 'fix the kubeconfig first.' });
+  }
+
+  // 3. RBAC, one SelfSubjectAccessReview per permission.
+  if (target && reachable) {
+    const { AuthorizationV1Api } = await import('@kubernetes/client-node');
+    const api = target.kc.makeApiClient(AuthorizationV1Api);
+    const namespace = target.namespace;
+    const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
+    try {
+      const answers = await Promise.all(PERMISSIONS.map(async (q) => {
+        const review = await withTimeout(api.createSelfSubjectAccessReview({
+          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace, verb: q.verb, group: q.group, resource: q.resource, ...(q.subresource ? { subresource: q.subresource } : {}) } } },
+        }), timeoutMs, `SelfSubjectAccessReview ${permissionName(q)}`);
+        return { q, allowed: review.status?.allowed === true };
+      }));
+      const missing = answers.filter((a) => !a.allowed).map((a) => a.q);
+      if (missing.length === 0) {
+        checks.push({ name: 'RBAC', level: 'ok', detail: `all ${PERMISSIONS.length} permissions kubectl-dev uses are granted in namespace ${namespace}` });
+      } else {
+        const essential = missing.filter(ESSENTIAL);
+        const byFeature = new Map<string, string[]>();
+        for (const q of missing) byFeature.set(q.for, [...(byFeature.get(q.for) ?? []), permissionName(q)]);
+        const more = [...byFeature].map(([feature, names]) => `${feature === 'all' ? 'every workload' : feature}: ${names.join(', ')}`);
+        const kindsUsable = ['deployments', 'statefulsets', 'daemonsets', 'cronjobs'].some((r) => ['get', 'list', 'patch'].every((v) => !missing.some((q) => q.resource === r && q.verb === v)));
+        const blocking = essential.length > 0 || !kindsUsable;
+        checks.push({
+          name: 'RBAC', level: blocking ? 'fail' : 'warn',
+          detail: `${missing.length} of ${PERMISSIONS.length} permissions missing in namespace ${namespace}${blocking ? '' : ' (some workload kinds or features only)'}:`,
+          more,
+          fix: `ask a cluster admin to grant these verbs in namespace ${namespace} (a Role and RoleBinding for your user; check one with kubectl auth can-i VERB RESOURCE -n ${namespace}).`,
+        });
+      }
+    } catch (error) {
+      checks.push({ name: 'RBAC', level: 'fail', detail: `cannot ask the API server what you may do (${errorText(error)})`, fix: 'check that your user may create selfsubjectaccessreviews.authorization.k8s.io (every authenticated user may by default).' });
+    }
+  } else {
+    checks.push({ name: 'RBAC', level: 'fail', detail: 'not checked: the API server is not reachable', fix: 'fix the checks above first.' });
+  }
+
+  // 4. The local syncthing.
+  const { findSyncthing } = await import('../../sync/binary.ts');
+  try {
+    const found = await findSyncthing({ env: io.env, cwd: io.cwd, ...(args.syncthing ? { flag: args.syncthing } : {}) });
+    checks.push({ name: 'syncthing', level: 'ok', detail: `${found.version} at ${found.path} (from ${found.source === 'flag' ? '--syncthing' : found.source === 'env' ? '$KUBECTL_DEV_SYNCTHING' : 'PATH'})` });
+  } catch (error) {
+    const e = error as Error & { hint?: string };
+    checks.push({ name: 'syncthing', level: 'fail', detail: `${e.message} (needed to sync code; start --no-sync works without it)`, fix: e.hint ?? 'install syncthing 1.19 or newer.' });
+  }
+  return checks;
+}
+
+export function doctorCommand(io: CliIO, context: CommandContext): CommandModule {
+  return {
+    command: 'doctor',
+    describe: 'Check the kubeconfig, the API server, your RBAC permissions and the local syncthing; print what to fix',
+    builder: (y: Argv) =>
+      withKubeFlags(y)
+        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
+        .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
+        .epilogue('Exit code: 0 when kubectl dev can be used (warnings allowed), 1 when something blocks it.'),
+    handler: async (argv) => {
+      const args = argv as unknown as DoctorArgs;
+      const checks = await runDoctor(args, io);
+      const failed = checks.some((c) => c.level === 'fail');
+      if (args.output === 'json') io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
+      else io.stdout.write(formatChecks(checks));
+      if (failed) context.setExitCode(1);
+    },
+  };
+}
