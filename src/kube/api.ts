@@ -212,7 +212,8 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
     list: (apiVersion, kind, namespace, selectors = {}) =>
       call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {
         const list = await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
-        return (list.items ?? []) as KubeObject[];
+        // List items come without apiVersion and kind; give them theirs so they can be addressed.
+        return ((list.items ?? []) as KubeObject[]).map((item) => ({ apiVersion, kind, ...item }));
       }),
   };
 }

@@ -38,8 +38,7 @@ const LEFTOVER_KINDS: ReadonlyArray<[string, string]> = [['apps/v1', 'Deployment
 async function removeLeftovers(ref: EndRequest['ref'], deps: LiveDeps, keep: (obj: KubeObject) => boolean = () => false): Promise<string[]> {
   const { workloadLabel } = devModeNames(ref.kind, ref.name);
   const removed: string[] = [];
-  const found = await Promise.all(LEFTOVER_KINDS.map(([apiVersion, kind]) => deps.api.list(apiVersion, kind, ref.namespace, { label: generatedSelector(workloadLabel) })
-    .then((items) => items.map((item) => ({ ...item, apiVersion, kind })))));
+  const found = await Promise.all(LEFTOVER_KINDS.map(([apiVersion, kind]) => deps.api.list(apiVersion, kind, ref.namespace, { label: generatedSelector(workloadLabel) })));
   for (const obj of found.flat()) {
     if (keep(obj)) continue;
     deps.checkpoint(`delete ${obj.kind} ${obj.metadata?.name}`);
