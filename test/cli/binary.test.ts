@@ -1,0 +1,84 @@
+// The single executable, copied alone into an empty directory (no node_modules, no Node on
+// PATH), runs the CLI's smoke cases exactly as the bundled CLI does.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBinary } from './binary-support.ts';
+import { ROOT, runCli } from './run-cli.ts';
+
+describe('dist/kubectl-dev (Node SEA)', () => {
+  let dir: string;
+  let exe: string;
+
+  const run = (args: string[], stdin = '') => {
+    const result = spawnSync(exe, args, {
+      cwd: dir, input: stdin, encoding: 'utf8', timeout: 30_000,
+      // Nothing from this project or its Node: no PATH entries, no NODE_* settings.
+      env: { PATH: '/usr/bin:/bin', HOME: dir, NO_COLOR: '1', KUBECONFIG: join(dir, 'no-kubeconfig') },
+    });
+    if (result.error) throw result.error;
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  beforeAll(async () => {
+    const built = await ensureBinary();
+    dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-binary-'));
+    exe = join(dir, 'kubectl-dev');
+    copyFileSync(built, exe);
+    copyFileSync(join(ROOT, 'fixtures', 'select-one-of-many', 'input.yaml'), join(dir, 'app.yaml'));
+  }, 240_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is executable and stands alone', () => {
+    expect(statSync(exe).mode & 0o111).not.toBe(0);
+    expect(run(['version'])).toEqual({ code: 0, stdout: `kubectl-dev ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`, stderr: '' });
+  });
+
+  it('prints help like the bundled CLI, without a SEA warning', () => {
+    const result = run(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    for (const command of ['start', 'end', 'status', 'exec', 'sync', 'render', 'doctor', 'completion', 'version']) expect(result.stdout).toContain(`kubectl dev ${command}`);
+    expect(result.stdout).toBe(runCli(['--help']).stdout);
+  });
+
+  it('start --local on a fixture gives the bundled CLI\'s output', () => {
+    const args = ['start', '--local', '-f', 'app.yaml', 'deployment/reviews-v2', '--workdir', '/opt/app'];
+    const result = run(args);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('name: kubectl-dev-sync');
+    expect(result.stdout).toContain('/opt/app');
+    expect(result.stdout).toBe(runCli(args, { cwd: dir }).stdout);
+  });
+
+  it('reads standard input (render as a post-renderer)', () => {
+    const input = readFileSync(join(dir, 'app.yaml'), 'utf8');
+    const result = run(['render', '--select', 'deployment/reviews-v2', '--workdir', '/opt/app'], input);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('kubectl-dev-sync');
+  });
+
+  it('bad input: a clear error and its exit code', () => {
+    const missing = run(['start', '--local', '-f', 'nope.yaml']);
+    expect(missing.code).toBe(3);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/^error: cannot read nope\.yaml/);
+    expect(missing.stderr).toContain('hint:');
+    const usage = run(['bogus']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^error: Unknown argument: bogus/);
+    const kind = run(['start', '--local', '-f', 'app.yaml', 'replicaset/x']);
+    expect(kind.code).toBe(3);
+    expect(kind.stderr).toContain('is not a workload kind kubectl-dev supports');
+  });
+
+  it('answers completion (kubectl_complete-dev calls it)', () => {
+    expect(run(['__complete', '--', 'st']).stdout).toBe('start\tPut a workload in dev mode\nstatus\tList workloads in dev mode\n:4\n');
+  });
+});
