@@ -1,0 +1,121 @@
+// `npm run bench`: runs every benchmark of the project, each with its own baseline in the
+// same run, and writes bench/RESULTS.md: the machine, one summary table of every row
+// (| measure | kubectl-dev | baseline | ratio | goal |) and each benchmark's full output.
+//
+//   node bench/run-all.ts [--only=cold-start,render] [--out=bench/RESULTS.md]
+//
+// Benchmarks that need a cluster start their own on a temp dir (or use $KUBECONFIG_TEST).
+// A benchmark that fails is reported as failed in the file; the run goes on; exit code 1.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench', 'RESULTS.md') } } });
+
+/** Every benchmark, in the order they run; the lead's start/status benchmarks join when present. */
+const BENCHMARKS: Array<{ name: string; file: string; what: string; args?: string[] }> = [
+  { name: 'cold-start', file: 'bench/cold-start.ts', what: 'single binary cold start vs kubectl, RSS' },
+  { name: 'render', file: 'bench/render.ts', what: 'render throughput vs yaml parse + re-serialise' },
+  { name: 'start', file: 'bench/start.ts', what: 'start --no-sync to dev pod Ready vs kubectl patch + rollout status' },
+  { name: 'status', file: 'bench/status.ts', what: 'status -A with 2,000 Deployments vs one labelled LIST' },
+  { name: 'sync', file: 'bench/sync.ts', what: 'save latency, initial sync, RSS vs syncthing watcher and tar' },
+];
+
+interface Outcome {
+  name: string;
+  what: string;
+  code: number | null;
+  seconds: number;
+  output: string;
+}
+
+function runOne(file: string, args: string[]): Promise<{ code: number | null; output: string; seconds: number }> {
+  const started = Date.now();
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); process.stderr.write(d); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); process.stderr.write(d); });
+    const stop = () => child.kill('SIGINT');
+    process.once('SIGINT', stop);
+    child.on('close', (code) => {
+      process.off('SIGINT', stop);
+      resolvePromise({ code, output: code === 0 ? stdout : `${stdout}\n${stderr.split('\n').slice(-30).join('\n')}`, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+/** Table rows of the common shape, from a benchmark's Markdown output. */
+function rowsOf(output: string): string[] {
+  return output.split('\n').filter((line) => /^\|.*\|$/.test(line.trim()) && !/^\|\s*-/.test(line.trim()) && !/^\|\s*measure\s*\|/.test(line.trim()));
+}
+
+function machine(): string[] {
+  let cpuModel = cpus()[0]?.model ?? '?';
+  cpuModel = cpuModel.replace(/\s+/g, ' ').trim();
+  let distro = '';
+  try {
+    distro = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {
+    /* not Linux */
+  }
+  return [
+    `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- CPU: ${cpus().length} cores (${cpuModel})`,
+    `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
+    `- OS: ${distro || process.platform} (kernel ${release()})`,
+    `- Node ${process.version} (the pinned node_modules/node; the single binary embeds the same version)`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const only = values.only?.split(',').map((s) => s.trim());
+  const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
+  const outcomes: Outcome[] = [];
+  const skipped: string[] = [];
+  for (const bench of selected) {
+    if (!existsSync(join(ROOT, bench.file))) {
+      skipped.push(`${bench.file} (${bench.what}): not in this checkout`);
+      continue;
+    }
+    process.stderr.write(`\n=== ${bench.file}\n`);
+    const { code, output, seconds } = await runOne(bench.file, bench.args ?? []);
+    outcomes.push({ name: bench.name, what: bench.what, code, seconds, output });
+  }
+
+  const summary = outcomes.flatMap((o) => (o.code === 0 ? rowsOf(o.output) : [`| ${o.name}: FAILED (exit ${o.code}) | | | | |`]));
+  const lines = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run-all.ts). Every figure has its baseline measured in the same run, on this machine:',
+    '',
+    ...machine(),
+    '',
+    '## Summary',
+    '',
+    '| measure | kubectl-dev | baseline | ratio | goal |',
+    '|---|---|---|---|---|',
+    ...summary,
+    '',
+    ...(skipped.length ? ['Not run:', '', ...skipped.map((s) => `- ${s}`), ''] : []),
+    ...outcomes.flatMap((o) => {
+      const markdown = rowsOf(o.output).length > 0;
+      return [
+        `## ${o.name}: ${o.what} (\`node ${BENCHMARKS.find((b) => b.name === o.name)?.file}\`, ${o.seconds.toFixed(0)} s${o.code === 0 ? '' : `, FAILED with exit code ${o.code}`})`,
+        '',
+        ...(markdown ? [o.output.trim().replace(/^## /gm, '### ')] : ['```', o.output.trim(), '```']),
+        '',
+      ];
+    }),
+  ];
+  writeFileSync(resolve(values.out), `${lines.join('\n').trimEnd()}\n`);
+  process.stderr.write(`\nwrote ${values.out}\n`);
+  if (outcomes.some((o) => o.code !== 0)) process.exitCode = 1;
+}
+
+await main();
