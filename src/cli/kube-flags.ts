@@ -1,8 +1,7 @@
-// kubectl's cluster flags, shared by every command that talks to a cluster.
+// kubectl's cluster flags, shared by every command that talks to a cluster. Light on purpose:
+// loading the kubeconfig (client-node) is in kube-target.ts, imported when a command runs.
 
 import type { Argv } from 'yargs';
-import { loadKubeTarget, type KubeTarget } from '../kube/config.ts';
-import type { CliIO } from './io.ts';
 
 export interface KubeArgs {
   kubeconfig?: string;
@@ -21,17 +20,6 @@ export function withKubeFlags<T>(yargs: Argv<T>): Argv<T & KubeArgs> {
     .option('cluster', { type: 'string', describe: 'The kubeconfig cluster to use' })
     .option('user', { type: 'string', describe: 'The kubeconfig user to use' })
     .option('request-timeout', { type: 'string', describe: 'Time to wait for one API request (e.g. 30s; 0: no limit)' }) as Argv<T & KubeArgs>;
-}
-
-export function kubeTargetFromArgs(args: KubeArgs, io: CliIO): KubeTarget {
-  const flags: Parameters<typeof loadKubeTarget>[0] = {};
-  if (args.kubeconfig !== undefined) flags.kubeconfig = args.kubeconfig;
-  if (args.context !== undefined) flags.context = args.context;
-  if (args.cluster !== undefined) flags.cluster = args.cluster;
-  if (args.user !== undefined) flags.user = args.user;
-  if (args.namespace !== undefined) flags.namespace = args.namespace;
-  if (args['request-timeout'] !== undefined) flags.requestTimeout = args['request-timeout'];
-  return loadKubeTarget(flags, io.env);
 }
 
 /** kubectl's duration syntax for --timeout (default unit: seconds). */

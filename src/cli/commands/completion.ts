@@ -85,7 +85,7 @@ function commandAndPositionals(words: readonly string[]): { command?: string; po
 }
 
 async function clusterTarget(words: readonly string[], io: CliIO) {
-  const { kubeTargetFromArgs } = await import('../kube-flags.ts');
+  const { kubeTargetFromArgs } = await import('../kube-target.ts');
   const target = kubeTargetFromArgs({ ...kubeWords(words), 'request-timeout': `${CLUSTER_TIMEOUT_MS}ms` }, io);
   const { clusterApi } = await import('../../kube/api.ts');
   return { target, api: clusterApi(target.kc, CLUSTER_TIMEOUT_MS) };
@@ -116,7 +116,7 @@ async function namespaces(prefix: string, typed: string, words: readonly string[
 }
 
 async function contexts(prefix: string, typed: string, words: readonly string[], io: CliIO): Promise<Completions> {
-  const { kubeTargetFromArgs } = await import('../kube-flags.ts');
+  const { kubeTargetFromArgs } = await import('../kube-target.ts');
   const { context: _skip, ...rest } = kubeWords(words);
   const { kc } = kubeTargetFromArgs(rest, io);
   const items = kc.getContexts().map((c) => c.name).filter((n) => n.startsWith(typed)).sort().map((n) => ({ value: `${prefix}${n}`, description: n === kc.getCurrentContext() ? 'current' : '' }));

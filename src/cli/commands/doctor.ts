@@ -112,10 +112,10 @@ function errorText(error: unknown): string {
 /** Runs every check; each failure is a line, never an exception. */
 export async function runDoctor(args: DoctorArgs, io: CliIO): Promise<Check[]> {
   const checks: Check[] = [];
-  const { kubeTargetFromArgs } = await import('../kube-flags.ts');
+  const { kubeTargetFromArgs } = await import('../kube-target.ts');
 
   // 1. kubeconfig and context.
-  let target: Awaited<ReturnType<typeof kubeTargetFromArgs>> | undefined;
+  let target: ReturnType<typeof kubeTargetFromArgs> | undefined;
   try {
     target = kubeTargetFromArgs(args, io);
     const context = target.kc.getCurrentContext();

@@ -4,11 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
-import { endLive } from '../../live/end.ts';
 import type { CliIO } from '../io.ts';
-import { kubeTargetFromArgs, parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
-import { liveDeps } from '../live-deps.ts';
-import { endLocal } from '../local.ts';
+import { parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
 
 interface EndArgs extends KubeArgs {
@@ -37,12 +34,14 @@ export function endCommand(io: CliIO): CommandModule {
     handler: async (argv) => {
       const args = argv as unknown as EndArgs;
       if (args.local) {
+        const { endLocal } = await import('../local.ts');
         await endLocal({ files: [args.filename ?? []].flat(), output: args.output }, io);
         return;
       }
       if (!args.workload) {
         throw new DevError('INVALID_OPTION', 'end needs the workload, as KIND/NAME', 'for example: kubectl dev end deployment/web (kubectl dev status lists workloads in dev mode).');
       }
+      const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
       let timeoutMs: number;
@@ -51,6 +50,8 @@ export function endCommand(io: CliIO): CommandModule {
       } catch (error) {
         throw new DevError('INVALID_OPTION', (error as Error).message, 'use a duration such as 90s or 5m.');
       }
+      const { liveDeps } = await import('../live-deps.ts');
+      const { endLive } = await import('../../live/end.ts');
       const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });
       const result = await endLive({ ref, timeoutMs, force: args.force ?? false }, deps);
       const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;

@@ -2,10 +2,8 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { parseWorkloadRef } from '../../core/kinds.ts';
-import { clusterApi } from '../../kube/api.ts';
-import { execInDevPod } from '../../live/exec.ts';
 import type { CliIO } from '../io.ts';
-import { kubeTargetFromArgs, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
 interface ExecArgs extends KubeArgs {
   workload: string;
@@ -31,6 +29,9 @@ export function execCommand(io: CliIO, setExitCode: ExitCodeSink): CommandModule
         .example('$0 exec deploy/web -- npm test', 'run the tests in the dev container'),
     handler: async (argv) => {
       const args = argv as unknown as ExecArgs;
+      const { kubeTargetFromArgs } = await import('../kube-target.ts');
+      const { clusterApi } = await import('../../kube/api.ts');
+      const { execInDevPod } = await import('../../live/exec.ts');
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
       const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);

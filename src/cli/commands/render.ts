@@ -6,8 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { describeLocation, DevError } from '../../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
-import { parseDevConfig, type DevConfig } from '../../config/devconfig.ts';
-import { render } from '../../render/index.ts';
+import type { DevConfig } from '../../config/devconfig.ts';
 import { readStream, type CliIO } from '../io.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 
@@ -26,13 +25,14 @@ function selectsFrom(values: readonly string[], namespace: string | undefined): 
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '').map((v) => parseWorkloadRef(v, namespace));
 }
 
-function readConfig(path: string, io: CliIO): DevConfig {
+async function readConfig(path: string, io: CliIO): Promise<DevConfig> {
   let text: string;
   try {
     text = readFileSync(isAbsolute(path) ? path : join(io.cwd, path), 'utf8');
   } catch {
     throw new DevError('INVALID_OPTION', `cannot read the dev config ${path}`, 'check the path given with --config.', { source: path });
   }
+  const { parseDevConfig } = await import('../../config/devconfig.ts');
   return parseDevConfig(text, path);
 }
 
@@ -70,9 +70,10 @@ export function renderCommand(io: CliIO): CommandModule {
       try {
         const selects = selectsFrom(args.select ?? [], args.namespace);
         const settings = settingsFromArgs(args);
-        const config = args.config !== undefined ? readConfig(args.config, io) : undefined;
+        const config = args.config !== undefined ? await readConfig(args.config, io) : undefined;
         const source = args.filename ?? '-';
         const text = source === '-' ? await readStream(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source), 'utf8');
+        const { render } = await import('../../render/index.ts');
         outcome = render(text, { selects, settings, source, ...(config ? { config } : {}) });
       } catch (error) {
         if (error instanceof DevError) log(io, [errorText(error)]);

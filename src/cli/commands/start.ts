@@ -1,17 +1,11 @@
 // `kubectl dev start`: put a workload in dev mode on the cluster, or (--local) rewrite manifests offline.
 
 import type { Argv, CommandModule } from 'yargs';
-import { settingsFor } from '../../config/devconfig.ts';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
-import { startLive } from '../../live/start.ts';
-import { loadDevConfigFile } from '../devconfig-file.ts';
-import { formatChanges } from '../dry-run.ts';
 import type { CliIO } from '../io.ts';
-import { kubeTargetFromArgs, parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
-import { liveDeps } from '../live-deps.ts';
-import { startLocal } from '../local.ts';
+import { parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
 
@@ -48,17 +42,22 @@ export function startCommand(io: CliIO): CommandModule {
         .example('$0 start --local -f app.yaml deploy/web -c web', 'rewrite a manifest offline'),
     handler: async (argv) => {
       const args = argv as unknown as StartArgs;
+      // Loaded here, not at the top: `version` and `--help` start without yaml and client-node.
+      const { loadDevConfigFile } = await import('../devconfig-file.ts');
+      const { settingsFor } = await import('../../config/devconfig.ts');
       const config = loadDevConfigFile(args.config, io);
       if (args.local) {
         const targets = args.workload ? [parseWorkloadRef(args.workload, args.namespace)] : undefined;
         const flags = settingsFromArgs(args);
         const settings = targets?.[0] ? settingsFor(config, targets[0].kind.kind, targets[0].name, args.namespace, flags) : flags;
+        const { startLocal } = await import('../local.ts');
         await startLocal({ files: [args.filename ?? []].flat(), output: args.output, enter: { settings, ...(targets ? { targets } : {}) } }, io);
         return;
       }
       if (!args.workload) {
         throw new DevError('INVALID_OPTION', 'start needs the workload, as KIND/NAME', 'for example: kubectl dev start deployment/web (or --local -f FILE to rewrite manifests offline).');
       }
+      const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
       const settings = settingsFor(config, ref.kind.kind, ref.name, ref.namespace, settingsFromArgs(args));
@@ -69,9 +68,12 @@ export function startCommand(io: CliIO): CommandModule {
         throw new DevError('INVALID_OPTION', (error as Error).message, 'use a duration such as 90s or 5m.');
       }
       const dryRun = args['dry-run'] === 'client' || args['dry-run'] === 'server' ? args['dry-run'] : undefined;
+      const { liveDeps } = await import('../live-deps.ts');
+      const { startLive } = await import('../../live/start.ts');
       const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });
       const result = await startLive({ ref, settings, timeoutMs, ...(dryRun ? { dryRun } : {}) }, deps);
       if (dryRun) {
+        const { formatChanges } = await import('../dry-run.ts');
         io.stdout.write(formatChanges(result.changes));
         return;
       }

@@ -1,12 +1,10 @@
 // `kubectl dev status`: workloads in dev mode, as a table or as JSON/YAML for scripts.
 
 import type { Argv, CommandModule } from 'yargs';
-import { stringify } from 'yaml';
 import { parseWorkloadRef } from '../../core/kinds.ts';
-import { clusterApi } from '../../kube/api.ts';
-import { devModeStatus, type StatusRow } from '../../live/status.ts';
+import type { StatusRow } from '../../live/status.ts';
 import type { CliIO } from '../io.ts';
-import { kubeTargetFromArgs, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
 interface StatusArgs extends KubeArgs {
   workload?: string;
@@ -35,11 +33,14 @@ export function statusCommand(io: CliIO): CommandModule {
         .option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table' as const, describe: 'Output format' }),
     handler: async (argv) => {
       const args = argv as unknown as StatusArgs;
+      const { kubeTargetFromArgs } = await import('../kube-target.ts');
+      const { clusterApi } = await import('../../kube/api.ts');
+      const { devModeStatus } = await import('../../live/status.ts');
       const target = kubeTargetFromArgs(args, io);
       const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
       const rows = await devModeStatus({ namespace: args['all-namespaces'] ? undefined : target.namespace, ...(only ? { only } : {}) }, clusterApi(target.kc, target.requestTimeoutMs));
       if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
-      else if (args.output === 'yaml') io.stdout.write(stringify({ items: rows }));
+      else if (args.output === 'yaml') io.stdout.write((await import('yaml')).stringify({ items: rows }));
       else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);
       else io.stdout.write(formatTable(rows));
     },
