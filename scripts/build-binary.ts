@@ -58,8 +58,10 @@ export async function buildBinary(outDir = join(ROOT, 'dist')): Promise<{ binary
     platform: 'node',
     target: 'node24',
     format: 'cjs',
-    minifyWhitespace: true,
-    minifySyntax: true,
+    // Smaller source, faster start (the code cache and the source both scale with it);
+    // names kept for error messages and anything that reads constructor names.
+    minify: true,
+    keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
     define: { KUBECTL_DEV_VERSION: JSON.stringify(version) },
