@@ -43,7 +43,7 @@ export interface Permission {
 
 /** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
 export interface ClusterApi {
-  /** The permissions the current user lacks (SelfSubjectAccessReview, asked in parallel). */
+  /** The permissions the current user lacks (one SelfSubjectRulesReview, SelfSubjectAccessReview where it cannot tell). */
   missingPermissions(permissions: readonly Permission[]): Promise<Permission[]>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   create(obj: KubeObject, options?: WriteOptions): Promise<KubeObject>;
@@ -181,12 +181,27 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
   const authorization = kc.makeApiClient(AuthorizationV1Api);
   return {
     missingPermissions: (permissions) =>
-      call('check permissions (SelfSubjectAccessReview)', async () => {
-        const answers = await Promise.all(permissions.map((p) =>
+      call('check permissions (SelfSubjectRulesReview)', async () => {
+        // One rules review per namespace answers every question locally; when the authorizer
+        // cannot list rules (incomplete), ask the questions it could not answer one by one.
+        const namespaces = [...new Set(permissions.map((p) => p.namespace))];
+        const reviews = new Map(await Promise.all(namespaces.map(async (namespace) => {
+          const review = await authorization.createSelfSubjectRulesReview({ body: { spec: { namespace } } });
+          return [namespace, review.status] as const;
+        })));
+        const allowedByRules = (p: Permission) => (reviews.get(p.namespace)?.resourceRules ?? []).some((rule) =>
+          (rule.verbs.includes('*') || rule.verbs.includes(p.verb)) &&
+          (rule.apiGroups?.includes('*') || rule.apiGroups?.includes(p.group)) &&
+          (rule.resources?.includes('*') || rule.resources?.includes(p.subresource ? `${p.resource}/${p.subresource}` : p.resource)) &&
+          (rule.resourceNames ?? []).length === 0);
+        const unanswered = permissions.filter((p) => !allowedByRules(p));
+        const incomplete = unanswered.filter((p) => reviews.get(p.namespace)?.incomplete);
+        const answers = await Promise.all(incomplete.map((p) =>
           authorization.createSelfSubjectAccessReview({
             body: { spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, namespace: p.namespace, ...(p.subresource ? { subresource: p.subresource } : {}) } } },
           })));
-        return permissions.filter((_, i) => answers[i]?.status?.allowed !== true);
+        const allowedByReview = new Set(incomplete.filter((_, i) => answers[i]?.status?.allowed === true));
+        return unanswered.filter((p) => !allowedByReview.has(p));
       }),
     async get(ref) {
       try {

@@ -67,9 +67,9 @@ function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], w
 }
 
 /** Creates an object unless it exists; a concurrent creation is fine. */
-async function ensureCreated(obj: KubeObject, namespace: string, deps: LiveDeps, step: string): Promise<KubeObject> {
+async function ensureCreated(obj: KubeObject, namespace: string, deps: LiveDeps, step: string, checkFirst = true): Promise<KubeObject> {
   const ref = refOfObject(obj, namespace);
-  const existing = await deps.api.get(ref);
+  const existing = checkFirst ? await deps.api.get(ref) : undefined;
   if (existing) return existing;
   deps.checkpoint(step);
   try {
@@ -187,10 +187,12 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   const owners = ownerFor(p.workload);
 
   deps.progress.start('preparing the sync Secret');
-  if (!(await deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }))) {
-    const secret = await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir });
-    await ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret');
-  }
+  // Keys are cheap (ECDSA): make them while asking whether the Secret exists already.
+  const [existingSecret, secret] = await Promise.all([
+    deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }),
+    deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }),
+  ]);
+  if (!existingSecret) await ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret', false);
   deps.progress.succeed();
 
   if (p.store.in === 'configmap') {

@@ -18,7 +18,7 @@ export interface WaitRequest {
   since: Date;
 }
 
-const POLL_MS = 200;
+const POLL_MS = 100;
 
 /** Newest first, so that a replaced pod's successor wins. */
 function newest(pods: KubeObject[]): KubeObject[] {
@@ -58,7 +58,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
     const first = pods[0];
     if (first) lastReason = podHealth(first, containers).state === 'waiting' ? (podHealth(first, containers) as { reason: string }).reason : lastReason;
     // Admission rejections (Pod Security, quotas) leave no pod, only events: look every ~2 s.
-    if (pods.length === 0 && polls % 10 === 5) {
+    if (pods.length === 0 && polls % 20 === 10) {
       const failure = await creationFailure(request, deps);
       if (failure) {
         throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,

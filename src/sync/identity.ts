@@ -1,62 +1,86 @@
-// A syncthing identity per side and per workload: a fresh RSA key pair and a
-// self-signed certificate made with node-forge. No key ships with kubectl-dev.
-// (node-forge signs X.509 with RSA only; syncthing accepts RSA certificates as it
-// did before it switched its own to ECDSA.)
+// A syncthing identity per side and per workload: a fresh ECDSA P-256 key pair and a
+// self-signed certificate, as syncthing makes its own. No key ships with kubectl-dev.
+// The key comes from Node's crypto (about a millisecond, where an RSA key takes hundreds);
+// the certificate is assembled and PEM-encoded with node-forge's ASN.1/DER tools (forge's
+// own certificate signer only knows RSA) and signed with ECDSA-SHA256 by Node's crypto.
 
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
 import { deviceIdFromPem } from './deviceid.ts';
 
 export interface Identity {
   /** PEM certificate (syncthing's cert.pem). */
   certPem: string;
-  /** PEM private key, PKCS#1 (syncthing's key.pem; Go's tls.LoadX509KeyPair reads it). */
+  /** PEM private key, PKCS#8 (syncthing's key.pem; Go's tls.LoadX509KeyPair reads it). */
   keyPem: string;
   deviceId: string;
 }
 
 export interface IdentityOptions {
-  /** Key size in bits; 3072 as syncthing's own RSA certificates were. */
-  bits?: number;
   /** Start of validity (default: now); the certificate is valid for 20 years after it. */
   notBefore?: Date;
 }
 
 const LIFETIME_YEARS = 20;
+const { asn1 } = forge;
+const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 
-/**
- * Generates a key pair and a self-signed certificate with syncthing's subject
- * (CN=syncthing). node-forge uses Node's native key generation when available.
- */
+const seq = (...items: forge.asn1.Asn1[]) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, items);
+const oid = (id: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(id).getBytes());
+const bool = (value: boolean) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BOOLEAN, false, value ? '\xff' : '\x00');
+const octets = (der: forge.asn1.Asn1) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, asn1.toDer(der).getBytes());
+const bits = (bytes: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\x00${bytes}`);
+const utf8 = (text: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTF8, false, forge.util.encodeUtf8(text));
+const time = (date: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date));
+const generalizedTime = (date: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+/** UTCTime until 2049, GeneralizedTime after, as RFC 5280 requires. */
+const validityTime = (date: Date) => (date.getUTCFullYear() < 2050 ? time(date) : generalizedTime(date));
+
+function name(): forge.asn1.Asn1 {
+  const rdn = (type: string, value: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, [seq(oid(type), utf8(value))]);
+  // CN=syncthing, as syncthing's own certificates (device IDs do not depend on it).
+  return seq(rdn(forge.pki.oids.organizationName!, 'Syncthing'), rdn(forge.pki.oids.organizationalUnitName!, 'kubectl-dev'), rdn(forge.pki.oids.commonName!, 'syncthing'));
+}
+
+function extension(id: string, critical: boolean, value: forge.asn1.Asn1): forge.asn1.Asn1 {
+  return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
+}
+
+/** Generates a key pair and a self-signed certificate for one syncthing device. */
 export function generateIdentity(options: IdentityOptions = {}): Identity {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: options.bits ?? 3072, e: 0x10001 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  // Positive serial: a leading 0 byte would be stripped, so force the top bit off and keep 1 set.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  // Positive serial: top bit off, next bit on (no leading zero byte to strip).
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x40;
-  cert.serialNumber = serial.toString('hex');
   const notBefore = new Date((options.notBefore ?? new Date()).getTime() - 24 * 3600 * 1000);
   const notAfter = new Date(notBefore);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + LIFETIME_YEARS);
-  cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = notAfter;
-  const subject = [
-    { name: 'commonName', value: 'syncthing' },
-    { name: 'organizationName', value: 'Syncthing' },
-    { name: 'organizationalUnitName', value: 'kubectl-dev' },
-  ];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: 'syncthing' }] },
-  ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  const certPem = forge.pki.certificateToPem(cert);
-  return { certPem, keyPem: forge.pki.privateKeyToPem(keys.privateKey), deviceId: deviceIdFromPem(certPem) };
+  const signatureAlgorithm = seq(oid(OID_ECDSA_SHA256));
+  const spki = asn1.fromDer(forge.util.createBuffer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary')));
+  const keyUsage = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, '\x05\xa0'); // digitalSignature, keyEncipherment
+  const extKeyUsage = seq(oid(forge.pki.oids.serverAuth!), oid(forge.pki.oids.clientAuth!));
+  const subjectAltName = seq(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, 'syncthing'));
+  const tbs = seq(
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, '\x02')]),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serial.toString('binary')),
+    signatureAlgorithm,
+    name(),
+    seq(validityTime(notBefore), validityTime(notAfter)),
+    name(),
+    spki,
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [seq(
+      extension(forge.pki.oids.basicConstraints!, true, seq()),
+      extension(forge.pki.oids.keyUsage!, true, keyUsage),
+      extension(forge.pki.oids.extKeyUsage!, false, extKeyUsage),
+      extension(forge.pki.oids.subjectAltName!, false, subjectAltName),
+    )]),
+  );
+  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
+  const signature = sign('sha256', tbsDer, privateKey).toString('binary');
+  const certificate = seq(tbs, signatureAlgorithm, bits(signature));
+  const certPem = forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificate).getBytes() });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { certPem, keyPem, deviceId: deviceIdFromPem(certPem) };
 }
 
 /** A random API key for syncthing's REST interface: 32 characters of [A-Za-z0-9]. */

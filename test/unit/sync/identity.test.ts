@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import { afterAll, describe, expect, it } from 'vitest';
 import { base32, deviceIdFromPem, formatDeviceId, isValidDeviceId, luhn32 } from '../../../src/sync/deviceid.ts';
@@ -54,21 +55,25 @@ describe('generated identities', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  it('are self-signed syncthing certificates whose key matches', () => {
-    const id = generateIdentity({ bits: 2048 });
-    const cert = forge.pki.certificateFromPem(id.certPem);
-    expect(cert.subject.getField('CN').value).toBe('syncthing');
-    expect(cert.verify(cert)).toBe(true);
-    const key = forge.pki.privateKeyFromPem(id.keyPem);
-    expect((cert.publicKey as forge.pki.rsa.PublicKey).n.equals(key.n)).toBe(true);
-    expect(id.keyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
-    expect(cert.validity.notAfter.getUTCFullYear() - cert.validity.notBefore.getUTCFullYear()).toBe(20);
+  it('are self-signed ECDSA syncthing certificates whose key matches', () => {
+    const id = generateIdentity();
+    const cert = new X509Certificate(id.certPem);
+    expect(cert.subject).toContain('CN=syncthing');
+    expect(cert.issuer).toBe(cert.subject);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(id.keyPem))).toBe(true);
+    expect(cert.publicKey.asymmetricKeyType).toBe('ec');
+    expect(id.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(new Date(cert.validTo).getUTCFullYear() - new Date(cert.validFrom).getUTCFullYear()).toBe(20);
+    expect(cert.keyUsage ?? []).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
     expect(isValidDeviceId(id.deviceId)).toBe(true);
+    // node-forge reads the DER it assembled back.
+    expect(forge.asn1.fromDer(forge.pem.decode(id.certPem)[0]!.body).value).toHaveLength(3);
   });
 
   it('differ every time (no shipped key)', () => {
-    const a = generateIdentity({ bits: 2048 });
-    const b = generateIdentity({ bits: 2048 });
+    const a = generateIdentity();
+    const b = generateIdentity();
     expect(a.deviceId).not.toBe(b.deviceId);
     expect(a.keyPem).not.toBe(b.keyPem);
   });

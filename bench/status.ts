@@ -1,0 +1,69 @@
+// `kubectl dev status -A` with 2,000 Deployments of which 3 in dev mode, against one labelled
+// LIST of Deployments, in the same process (goal: ≤ 1.2×).
+
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { DEV_MODE_LABEL } from '../src/core/marks.ts';
+import { clusterApi } from '../src/kube/api.ts';
+import { devModeStatus } from '../src/live/status.ts';
+import { kubectlBinary } from '../test/support/binaries.ts';
+import { benchCluster, median } from './cluster.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 2000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const GOAL = 1.2;
+
+const { kubeconfig, stop } = await benchCluster();
+const kubectl = (args: string[], input?: string) => {
+  const r = spawnSync(kubectlBinary(), ['--kubeconfig', kubeconfig, ...args], { input: input ?? '', encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+try {
+  const namespaces = ['bench-a', 'bench-b', 'bench-c', 'bench-d'];
+  for (const ns of namespaces) kubectl(['create', 'namespace', ns]);
+  // replicas 0: the cost under test is the API server's, not KWOK's pods.
+  const docs = Array.from({ length: DEPLOYMENTS }, (_, i) => stringify({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `app-${i}`, namespace: namespaces[i % namespaces.length], labels: { app: `app-${i}` } },
+    spec: { replicas: 0, selector: { matchLabels: { app: `app-${i}` } }, template: { metadata: { labels: { app: `app-${i}` } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } },
+  }));
+  for (let i = 0; i < docs.length; i += 500) kubectl(['create', '-f', '-'], docs.slice(i, i + 500).join('---\n'));
+  for (const i of [1, 2, 3]) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'kubectl-dev.cjs'), 'start', `deploy/app-${i}`, '-n', namespaces[i % namespaces.length]!, '--no-sync', '-q'], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig } });
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const api = clusterApi(kc);
+  const baselineList = () => api.list('apps/v1', 'Deployment', undefined, { label: `${DEV_MODE_LABEL}=true` });
+  const status = () => devModeStatus({ namespace: undefined }, api);
+  const rows = await status();
+  if (rows.length !== 3) throw new Error(`expected 3 workloads in dev mode, got ${rows.length}`);
+  await baselineList();
+  const base: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    let t = performance.now();
+    await baselineList();
+    base.push(performance.now() - t);
+    t = performance.now();
+    await status();
+    ours.push(performance.now() - t);
+  }
+  const b = median(base);
+  const o = median(ours);
+  const ratio = o / b;
+  console.log(`one labelled LIST of Deployments: median ${b.toFixed(1)} ms`);
+  console.log(`status -A (every kind + dev pods): median ${o.toFixed(1)} ms`);
+  console.log('');
+  console.log('| measure | kubectl-dev | baseline | ratio | goal |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| status -A, ${DEPLOYMENTS} Deployments, 3 in dev mode (median of ${RUNS}) | ${o.toFixed(1)} ms | ${b.toFixed(1)} ms (one labelled LIST) | ${ratio.toFixed(2)}× | ≤ ${GOAL}× ${ratio <= GOAL ? 'met' : 'NOT met'} |`);
+  for (const ns of namespaces) kubectl(['delete', 'namespace', ns, '--wait=false']);
+} finally {
+  await stop();
+}
