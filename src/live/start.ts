@@ -187,12 +187,11 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   const owners = ownerFor(p.workload);
 
   deps.progress.start('preparing the sync Secret');
-  // Keys are cheap (ECDSA): make them while asking whether the Secret exists already.
-  const [existingSecret, secret] = await Promise.all([
-    deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }),
-    deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }),
-  ]);
-  if (!existingSecret) await ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret', false);
+  // Keys are cheap (ECDSA): make them and create the Secret; one left by an interrupted start is kept.
+  // HPAs are clamped meanwhile: both must happen before the workload changes, in either order.
+  const clamping = ref.kind.hasReplicas ? clampHpas(ref, workloadLabel, deps) : Promise.resolve();
+  const secret = await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir });
+  await Promise.all([ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret', false), clamping]);
   deps.progress.succeed();
 
   if (p.store.in === 'configmap') {
@@ -203,8 +202,6 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
     };
     await ensureCreated(withOwnerAndLabel(configMap, owners, workloadLabel), ns, deps, 'save the original in a ConfigMap');
   }
-
-  if (ref.kind.hasReplicas) await clampHpas(ref, workloadLabel, deps);
 
   if (!p.alreadyInDevMode) {
     deps.progress.start(`putting ${displayRef(ref)} in dev mode`);
