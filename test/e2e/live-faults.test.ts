@@ -46,7 +46,7 @@ describe('live mode faults', () => {
     ]);
     const codes = [a.code, b.code].sort();
     expect(codes[0]).toBe(0);
-    expect(codes[1]).not.toBe(0);
+    expect(codes[1]).toBe(5);
     const loser = a.code === 0 ? b : a;
     expect(loser.stderr).toMatch(/changed while kubectl-dev was putting it in dev mode|already in dev mode with other settings/);
     const now = await readReviews();
@@ -74,7 +74,7 @@ describe('live mode faults', () => {
     writeFileSync(file, stringify(viewerConfig));
     const beforeForbidden = await readReviews();
     const result = dev(['start', 'deploy/reviews-v1', '--no-sync', '-q'], { KUBECONFIG: file });
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(4);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('forbidden');
     expect(result.stderr).toContain('patch deployments (API group apps)');
@@ -116,7 +116,7 @@ describe('live mode faults', () => {
       }
     });
     const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
-    expect(code).not.toBe(0);
+    expect(code).toBe(4);
     expect(stderr).toMatch(/cannot reach the API server|no answer within the request timeout/);
     expect(stderr).toContain('hint:');
     expect(stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
@@ -152,7 +152,7 @@ describe('live mode faults', () => {
     expect(started.code, started.stderr).toBe(0);
     kubectl(['set', 'env', 'deploy/reviews-v1', '-n', ns.name, '-c', 'reviews', 'EDITED=yes']);
     const refused = dev(['end', 'deploy/reviews-v1', '-n', ns.name, '-q']);
-    expect(refused.code).not.toBe(0);
+    expect(refused.code).toBe(5);
     expect(refused.stderr).toContain('was changed while in dev mode');
     expect(refused.stderr).toContain('--force');
     expect((await readReviews()).metadata.labels['dev.kubectl-dev.io/dev-mode']).toBe('true');
