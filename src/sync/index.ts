@@ -22,6 +22,8 @@ export { findSyncthing, INSTALL_HINT, MIN_SYNCTHING, type SyncthingBinary } from
 export { workloadKey, statePaths, configDir, type SyncTarget, type SessionInfo, type SyncStateName } from './state.ts';
 export { deviceIdFromPem, deviceIdFromDer, isValidDeviceId } from './deviceid.ts';
 export type { SyncStatus } from './status.ts';
+/** Re-exported so that callers loading this module lazily get client-node's KubeConfig with it. */
+export { KubeConfig } from '@kubernetes/client-node';
 
 export interface LocalSyncState {
   /** Whether a session runs for the workload on this machine. */
@@ -122,7 +124,13 @@ export async function startBackgroundSync(target: SyncTarget, env: NodeJS.Proces
   const paths = statePaths(env, target);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const out = openSync(`${paths.dir}/background.log`, 'a', 0o600);
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, detached: true, stdio: ['ignore', out, out] });
+  // A long-running background process: a small young generation and few malloc arenas keep its memory down.
+  const childEnv: NodeJS.ProcessEnv = {
+    ...env,
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --max-semi-space-size=1`.trim(),
+    MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
+  };
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: childEnv, detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));

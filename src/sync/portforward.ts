@@ -7,7 +7,9 @@
 
 import * as net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { noteTraffic } from './memory.ts';
 import { realClock, type Clock } from './process.ts';
 
 /** The bits of a WebSocket the forwarder uses (ws 8). */
@@ -67,7 +69,6 @@ export class LabelPodFinder implements PodFinder {
   }
 
   async find(): Promise<{ name: string } | undefined> {
-    const { CoreV1Api } = await import('@kubernetes/client-node');
     try {
       const list = await this.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: this.namespace, labelSelector: this.labelSelector });
       const pod = pickDevPod(list.items);
@@ -107,9 +108,7 @@ export function describeKubeError(error: unknown): string {
 }
 
 /** client-node's PortForward, adapted to one port. */
-export async function clientNodePortForward(kc: KubeConfig): Promise<PortForwardFn> {
-  const { PortForward } = await import('@kubernetes/client-node');
-  const { WebSocketHandler } = await import('@kubernetes/client-node/dist/web-socket-handler.js');
+export function clientNodePortForward(kc: KubeConfig): PortForwardFn {
   // Its default handler ends process.stdout/stderr when the server closes a stream
   // (v5 protocol close frames); give it streams of its own.
   const sink = () => new PassThrough().resume();
@@ -131,8 +130,8 @@ export interface ForwarderOptions {
   events?: ForwardEvents;
 }
 
-const HIGH_WATER = 4 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
 
 export class PodPortForwarder {
   private readonly options: ForwarderOptions;
@@ -240,6 +239,7 @@ export class PodPortForwarder {
     });
     // Data to the pod: kept until the stream is confirmed; the socket pauses while the WebSocket's buffer is full.
     socket.on('data', (chunk: Buffer) => {
+      noteTraffic(chunk.length);
       if (!confirmed) sent.push(chunk);
       input?.write(chunk);
       if (ws && ws.bufferedAmount > HIGH_WATER) {
@@ -273,6 +273,7 @@ export class PodPortForwarder {
             confirmed = true;
             sent = [];
           }
+          noteTraffic(chunk.length);
           if (!socket.write(chunk) && ws?.pause) {
             ws.pause();
             socket.once('drain', () => ws?.resume?.());

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { workloadKindByName } from '../core/kinds.ts';
 import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../core/marks.ts';
@@ -125,8 +125,7 @@ export function syncTargetOf(kc: KubeConfig, namespace: string, kind: string, na
 
 /** Reads the sync Secret; creates it for a workload in dev mode that has none (post-renderer case). */
 export async function loadOrCreateSecret(kc: KubeConfig, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
-  const k8s = await import('@kubernetes/client-node');
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   const secretName = syncSecretName(target.kind, target.name);
   const what = `${target.kind}/${target.name} in namespace ${target.namespace}`;
   try {
@@ -140,7 +139,7 @@ export async function loadOrCreateSecret(kc: KubeConfig, target: SyncTarget, cre
   const { apiVersion, kind } = canonicalKind(target.kind);
   let workload: KubeObject;
   try {
-    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
     workload = (await objects.read({ apiVersion, kind, metadata: { name: target.name, namespace: target.namespace } })) as unknown as KubeObject;
   } catch (error) {
     if ((error as { code?: number }).code === 404) {
@@ -243,7 +242,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       sessionError = message;
       sessionErrorAt = new Date(clock.now()).toISOString();
     };
-    const portForward = deps.portForward ?? await clientNodePortForward(deps.kc);
+    const portForward = deps.portForward ?? clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
     const debug = deps.debug ?? (() => {});
     const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });

@@ -74,9 +74,8 @@ export function syncCommand(io: CliIO): CommandModule {
       const timeoutMs = parseDuration(args.timeout);
       const localDir = resolve(io.cwd, args['local-dir'] ?? '.');
       const sync = await import('../../sync/index.ts');
-      const { KubeConfig } = await import('@kubernetes/client-node');
       // TODO(lead): use src/kube/config.ts (loadKubeTarget via src/cli/kube-flags.ts) for --kubeconfig/--context and friends.
-      const kc = new KubeConfig();
+      const kc = new sync.KubeConfig();
       kc.loadFromDefault();
       const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
       const target = sync.syncTargetOf(kc, namespace, ref.kind.kind, ref.name);

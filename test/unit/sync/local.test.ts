@@ -138,7 +138,7 @@ describe('supervisor', () => {
   const syncthingHome = async () => {
     const home = mk('sup-st');
     const folder = mk('sup-folder');
-    const id = generateIdentity({ bits: 2048 });
+    const id = generateIdentity();
     fs.writeFileSync(path.join(home, 'cert.pem'), id.certPem);
     fs.writeFileSync(path.join(home, 'key.pem'), id.keyPem);
     fs.writeFileSync(path.join(home, 'config.xml'), configXml(localConfig({

@@ -5,7 +5,7 @@ import { parseConfigXml } from '../../../src/sync/config.ts';
 import { generateIdentity } from '../../../src/sync/identity.ts';
 import { buildSyncSecret, prepareSyncSecret, readSyncSecret, workdirOf, type SyncIdentities } from '../../../src/sync/secret.ts';
 
-const ids: SyncIdentities = { sidecar: generateIdentity({ bits: 2048 }), local: generateIdentity({ bits: 2048 }), apiKey: 'A'.repeat(32) };
+const ids: SyncIdentities = { sidecar: generateIdentity(), local: generateIdentity(), apiKey: 'A'.repeat(32) };
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const workload = (workdir?: string) => ({
   apiVersion: 'apps/v1', kind: 'Deployment',
@@ -39,7 +39,7 @@ describe('the sync Secret', () => {
     const secret = buildSyncSecret({ kind: 'Deployment', name: 'web', workdir: '/src' }, ids);
     const { ['local-key.pem']: _, ...partial } = secret.data;
     expect(() => readSyncSecret({ ...secret, data: partial })).toThrow(/has no local-key\.pem/);
-    const other = generateIdentity({ bits: 2048 });
+    const other = generateIdentity();
     const swapped = { ...secret, data: { ...secret.data, 'cert.pem': Buffer.from(other.certPem).toString('base64') } };
     expect(() => readSyncSecret(swapped)).toThrow(expect.objectContaining({ code: 'SYNC_SECRET_INVALID' }));
   });
