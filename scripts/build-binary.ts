@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -27,6 +27,19 @@ export const COMPLETE_SCRIPT = `#!/bin/sh
 # kubectl plugin completion for kubectl-dev: kubectl runs this for \`kubectl dev <TAB>\`.
 exec kubectl-dev __complete -- "$@"
 `;
+
+/** yargs' ESM shim imports node:assert (about 14 ms at start) for two internal checks: give it those two. */
+const yargsAssert: Plugin = {
+  name: 'yargs-assert',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (args) => (/[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'yargs-assert' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'yargs-assert' }, () => ({
+      loader: 'js',
+      contents: `export function strictEqual(a, b, message) { if (a !== b) throw new Error(message || 'assertion failed: ' + a + ' !== ' + b); }
+export function notStrictEqual(a, b, message) { if (a === b) throw new Error(message || 'assertion failed: ' + a + ' === ' + b); }`,
+    }));
+  },
+};
 
 function log(line: string): void {
   process.stderr.write(`build:binary: ${line}\n`);
@@ -52,7 +65,7 @@ export async function buildBinary(outDir = join(ROOT, 'dist')): Promise<{ binary
 
   let t = Date.now();
   await build({
-    entryPoints: [join(ROOT, 'src', 'bin.ts')],
+    entryPoints: [join(ROOT, 'scripts', 'sea-entry.ts')],
     outfile: main,
     bundle: true,
     platform: 'node',
@@ -65,6 +78,7 @@ export async function buildBinary(outDir = join(ROOT, 'dist')): Promise<{ binary
     legalComments: 'none',
     logLevel: 'warning',
     define: { KUBECTL_DEV_VERSION: JSON.stringify(version) },
+    plugins: [yargsAssert],
   });
   log(`bundled ${main} (${(statSync(main).size / 1e6).toFixed(1)} MB) in ${Date.now() - t} ms`);
 
