@@ -70,6 +70,24 @@ export function parseRequestTimeout(text: string | undefined): number {
   return Math.round(Number(match[1]) * factor);
 }
 
+/**
+ * client-node 2.0 makes a new connection pool (undici Agent) for every request, so every
+ * request pays a TLS handshake and parallel requests cannot share a connection. Keep one
+ * pool per cluster and user for the life of the process. (Patched on the instance: the
+ * method is private in the library's types.)
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher: (cluster: Cluster | null, options: unknown) => unknown };
+  const create = target.createDispatcher.bind(kc);
+  const pools = new Map<string, unknown>();
+  target.createDispatcher = (cluster, options) => {
+    const key = `${cluster?.name ?? ''}\u0000${cluster?.server ?? ''}\u0000${kc.getCurrentUser()?.name ?? ''}`;
+    if (!pools.has(key)) pools.set(key, create(cluster, options));
+    return pools.get(key);
+  };
+  return kc;
+}
+
 export function loadKubeTarget(flags: KubeFlags, env: NodeJS.ProcessEnv): KubeTarget {
   let kc: KubeConfig;
   const files = flags.kubeconfig ? [flags.kubeconfig] : (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
@@ -121,7 +139,7 @@ export function loadKubeTarget(flags: KubeFlags, env: NodeJS.ProcessEnv): KubeTa
   }
   const namespace = flags.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   return {
-    kc,
+    kc: reuseConnections(kc),
     namespace,
     requestTimeoutMs: parseRequestTimeout(flags.requestTimeout),
     describe: `context "${kc.getCurrentContext()}" (${current.server})`,
