@@ -13,6 +13,7 @@ import { workloadKindByName } from '../../src/core/kinds.ts';
 import { WORKLOAD_LABEL } from '../../src/core/marks.ts';
 import { workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
+import { EXIT } from '../../src/cli/exit-codes.ts';
 import { prepareSyncSecret, readSyncState, stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths } from '../../src/sync/state.ts';
@@ -125,7 +126,7 @@ describe('kubectl dev sync (CLI)', () => {
     expect((await readSyncState(target(), env)).pid).toBe(background);
     // A foreground sync is refused while it runs.
     const second = run(['sync', 'deploy/web', '-n', ns]);
-    expect(await second.exited).toBe(3);
+    expect(await second.exited).toBe(EXIT.state);
     expect(second.out()).toMatch(/error: a local sync for Deployment\/web .* is already running \(pid \d+/);
 
     const syncthingPid = readSession(statePaths(env, target()).session)!.syncthingPid!;
@@ -150,7 +151,7 @@ describe('kubectl dev sync (CLI)', () => {
 
   it('says how to install syncthing when it is missing', async () => {
     const r = run(['sync', 'deployment/web', '-n', ns, '--once', '--syncthing', '/nonexistent/syncthing']);
-    expect(await r.exited).toBe(3);
+    expect(await r.exited).toBe(EXIT.runtime);
     expect(r.out()).toMatch(/error: syncthing from --syncthing \(\/nonexistent\/syncthing\) is not an executable file\n\s+hint: install syncthing 1\.19 or newer \(Debian\/Ubuntu: apt-get install syncthing/);
   });
 });
