@@ -22,10 +22,4 @@ export function withKubeFlags<T>(yargs: Argv<T>): Argv<T & KubeArgs> {
     .option('request-timeout', { type: 'string', describe: 'Time to wait for one API request (e.g. 30s; 0: no limit)' }) as Argv<T & KubeArgs>;
 }
 
-/** kubectl's duration syntax for --timeout (default unit: seconds). */
-export function parseTimeout(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new Error(`${flag} "${text}" is not a duration such as 90s or 5m`);
-  const unit = match[2] ?? 's';
-  return Math.round(Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
-}
+export { parseDuration as parseTimeout } from '../core/duration.ts';

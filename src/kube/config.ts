@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+import { parseDuration } from '../core/duration.ts';
 import { DevError } from '../core/errors.ts';
 
 export interface KubeFlags {
@@ -58,16 +59,9 @@ export function mergeKubeconfigs(files: readonly KubeConfig[]): KubeConfig {
   return merged;
 }
 
-/** Parses kubectl's duration syntax for --request-timeout. */
+/** --request-timeout: none when absent or "0". */
 export function parseRequestTimeout(text: string | undefined): number {
-  if (text === undefined || text === '' || text === '0') return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) {
-    throw new DevError('INVALID_OPTION', `--request-timeout "${text}" is not a duration`, 'use a number of seconds or a duration such as 30s, 1m or 500ms; 0 means no timeout.');
-  }
-  const unit = match[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(Number(match[1]) * factor);
+  return text === undefined || text === '' || text === '0' ? 0 : parseDuration(text, '--request-timeout');
 }
 
 /**

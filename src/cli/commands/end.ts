@@ -44,12 +44,7 @@ export function endCommand(io: CliIO): CommandModule {
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
-      let timeoutMs: number;
-      try {
-        timeoutMs = parseTimeout(args.timeout, '--timeout');
-      } catch (error) {
-        throw new DevError('INVALID_OPTION', (error as Error).message, 'use a duration such as 90s or 5m.');
-      }
+      const timeoutMs = parseTimeout(args.timeout, '--timeout');
       const { liveDeps } = await import('../live-deps.ts');
       const { endLive } = await import('../../live/end.ts');
       const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });

@@ -61,12 +61,7 @@ export function startCommand(io: CliIO): CommandModule {
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
       const settings = settingsFor(config, ref.kind.kind, ref.name, ref.namespace, settingsFromArgs(args));
-      let timeoutMs: number;
-      try {
-        timeoutMs = parseTimeout(args.timeout, '--timeout');
-      } catch (error) {
-        throw new DevError('INVALID_OPTION', (error as Error).message, 'use a duration such as 90s or 5m.');
-      }
+      const timeoutMs = parseTimeout(args.timeout, '--timeout');
       const dryRun = args['dry-run'] === 'client' || args['dry-run'] === 'server' ? args['dry-run'] : undefined;
       const { liveDeps } = await import('../live-deps.ts');
       const { startLive } = await import('../../live/start.ts');
