@@ -22,8 +22,6 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'INVALID_OPTION':
       return EXIT.usage;
-    case 'NOT_IMPLEMENTED':
-      return EXIT.failure;
     case 'KUBECONFIG_INVALID':
     case 'UNREACHABLE':
     case 'UNAUTHORIZED':

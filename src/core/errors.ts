@@ -17,7 +17,6 @@ export type ErrorCode =
   | 'SELECTION_EMPTY'
   | 'INVALID_OPTION'
   | 'INVALID_INPUT'
-  | 'NOT_IMPLEMENTED'
   // Cluster access and live mode.
   | 'KUBECONFIG_INVALID'
   | 'UNREACHABLE'
