@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
+import { bundleSplit, HEAVY_FILENAME, HEAVY_PREFIX, HEAVY_SUFFIX } from './sea-split.ts';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -64,26 +65,37 @@ export async function buildBinary(outDir = join(ROOT, 'dist')): Promise<{ binary
   const complete = join(outDir, 'kubectl_complete-dev');
 
   let t = Date.now();
-  await build({
-    entryPoints: [join(ROOT, 'scripts', 'sea-entry.ts')],
-    outfile: main,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    // Smaller source, faster start (the code cache and the source both scale with it);
-    // names kept for error messages and anything that reads constructor names.
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    define: { KUBECTL_DEV_VERSION: JSON.stringify(version) },
-    plugins: [yargsAssert],
+  const heavy = join(work, 'heavy.cjs');
+  const heavyCache = join(work, 'heavy.cache');
+  const split = await bundleSplit({
+    root: ROOT,
+    entry: join(ROOT, 'scripts', 'sea-entry.ts'),
+    mainOut: main,
+    heavyOut: heavy,
+    common: {
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'cjs',
+      // Smaller source, faster start (the code cache and the source both scale with it);
+      // names kept for error messages and anything that reads constructor names.
+      minify: true,
+      keepNames: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+      define: { KUBECTL_DEV_VERSION: JSON.stringify(version) },
+      plugins: [yargsAssert],
+    },
   });
-  log(`bundled ${main} (${(statSync(main).size / 1e6).toFixed(1)} MB) in ${Date.now() - t} ms`);
+  // V8's code cache for heavy.cjs, made by the same Node as the one embedded (see sea-split.ts).
+  execFileSync(node, ['-e', `const vm = require('node:vm'), fs = require('node:fs');
+const code = fs.readFileSync(${JSON.stringify(heavy)}, 'utf8');
+const script = new vm.Script(${JSON.stringify(HEAVY_PREFIX)} + code + ${JSON.stringify(HEAVY_SUFFIX)}, { filename: ${JSON.stringify(HEAVY_FILENAME)} });
+fs.writeFileSync(${JSON.stringify(heavyCache)}, script.createCachedData());`]);
+  log(`bundled ${main} (${(split.light / 1e3).toFixed(0)} KB, run at start) and ${heavy} (${(split.heavy / 1e6).toFixed(1)} MB, ${split.heavyModules} lazily loaded entry modules) in ${Date.now() - t} ms`);
 
   t = Date.now();
-  writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }, null, 2)}\n`);
+  writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { 'heavy.cjs': heavy, 'heavy.cache': heavyCache } }, null, 2)}\n`);
   execFileSync(node, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   log(`SEA blob ${blob} (${(statSync(blob).size / 1e6).toFixed(1)} MB, code cache) in ${Date.now() - t} ms`);
 

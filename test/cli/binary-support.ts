@@ -20,7 +20,8 @@ function newestSource(dir: string): number {
 function upToDate(): boolean {
   try {
     const built = statSync(BINARY).mtimeMs;
-    return built >= Math.max(newestSource(join(ROOT, 'src')), statSync(join(ROOT, 'package.json')).mtimeMs, statSync(join(ROOT, 'scripts', 'build-binary.ts')).mtimeMs);
+    const scripts = ['build-binary.ts', 'sea-split.ts', 'sea-entry.ts'].map((f) => statSync(join(ROOT, 'scripts', f)).mtimeMs);
+    return built >= Math.max(newestSource(join(ROOT, 'src')), statSync(join(ROOT, 'package.json')).mtimeMs, ...scripts);
   } catch {
     return false;
   }

@@ -78,6 +78,15 @@ describe('dist/kubectl-dev (Node SEA)', () => {
     expect(kind.stderr).toContain('is not a workload kind kubectl-dev supports');
   });
 
+  it('loads the lazily compiled part (client-node) from inside the binary', () => {
+    // doctor loads client-node and the sync module from the embedded heavy bundle.
+    const result = run(['doctor', '--kubeconfig', join(dir, 'missing'), '-o', 'json']);
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
+    expect(report.checks.map((c) => c.name)).toEqual(['kubeconfig', 'API server', 'RBAC', 'syncthing']);
+    expect(report.checks[0]?.detail).toContain('does not exist');
+  });
+
   it('answers completion (kubectl_complete-dev calls it)', () => {
     expect(run(['__complete', '--', 'st']).stdout).toBe('start\tPut a workload in dev mode\nstatus\tList workloads in dev mode\n:4\n');
   });
