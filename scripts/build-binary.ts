@@ -1,8 +1,11 @@
 // Builds dist/kubectl-dev: one executable for linux-x64 with no run-time dependency on
 // node_modules, made offline from the registry packages alone:
-//   1. esbuild bundles src/bin.ts into one CommonJS file (dist/sea/main.cjs);
-//   2. the pinned Node 24 (node_modules/node/bin/node) turns it into a SEA blob
-//      (`--experimental-sea-config`, code cache on, no experimental warning);
+//   1. esbuild bundles scripts/sea-entry.ts (src/bin.ts with lazily created std streams) into
+//      main.cjs (what every start runs) and heavy.cjs (what command handlers import lazily),
+//      see scripts/sea-split.ts;
+//   2. the pinned Node 24 (node_modules/node/bin/node) turns them into a SEA blob
+//      (`--experimental-sea-config`, no experimental warning; main.cjs as a V8 startup snapshot,
+//      or with a code cache when KUBECTL_DEV_SEA_SNAPSHOT=0; heavy.cjs and its code cache as assets);
 //   3. a copy of that Node binary gets the blob injected with postject.
 // Also writes dist/kubectl_complete-dev, the script kubectl runs for `kubectl dev <TAB>`.
 //
@@ -19,6 +22,8 @@ import { bundleSplit, HEAVY_FILENAME, HEAVY_PREFIX, HEAVY_SUFFIX } from './sea-s
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
 /** The sentinel fuse of Node's SEA support (node/src/node_sea.cc). */
+/** A V8 startup snapshot with main.cjs already evaluated (yargs, the command table, the stream modules): the fastest start. KUBECTL_DEV_SEA_SNAPSHOT=0: code cache instead. */
+const SNAPSHOT = process.env.KUBECTL_DEV_SEA_SNAPSHOT !== '0';
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /** kubectl's plugin completion contract: `kubectl_complete-<plugin>` gets the words after
@@ -95,9 +100,9 @@ fs.writeFileSync(${JSON.stringify(heavyCache)}, script.createCachedData());`]);
   log(`bundled ${main} (${(split.light / 1e3).toFixed(0)} KB, run at start) and ${heavy} (${(split.heavy / 1e6).toFixed(1)} MB, ${split.heavyModules} lazily loaded entry modules) in ${Date.now() - t} ms`);
 
   t = Date.now();
-  writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: { 'heavy.cjs': heavy, 'heavy.cache': heavyCache } }, null, 2)}\n`);
+  writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !SNAPSHOT, useSnapshot: SNAPSHOT, assets: { 'heavy.cjs': heavy, 'heavy.cache': heavyCache } }, null, 2)}\n`);
   execFileSync(node, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  log(`SEA blob ${blob} (${(statSync(blob).size / 1e6).toFixed(1)} MB, code cache) in ${Date.now() - t} ms`);
+  log(`SEA blob ${blob} (${(statSync(blob).size / 1e6).toFixed(1)} MB, ${SNAPSHOT ? 'startup snapshot' : 'code cache'}) in ${Date.now() - t} ms`);
 
   t = Date.now();
   const tmp = `${binary}.${process.pid}.tmp`;

@@ -12,7 +12,9 @@
 // Everything is stopped and removed at the end, also on Ctrl-C. `kubectl dev` is run through
 // the real kubectl 1.35 (its plugin mechanism finds kubectl-dev on PATH).
 //
-//   npm run demo [-- --keep]     --keep: leave the cluster and files for a look (prints how to stop)
+//   npm run demo [-- --keep] [-- --binary]
+//     --keep    leave the cluster and files for a look (prints how to stop)
+//     --binary  use the single executable dist/kubectl-dev (built if missing) as kubectl-dev
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ import { isDeepStrictEqual } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const KEEP = process.argv.includes('--keep');
+/** --binary: run the single executable (dist/kubectl-dev, built if missing) instead of the bundled CLI. */
+const BINARY = process.argv.includes('--binary');
 const NS = 'bookinfo';
 const WORKLOAD = 'deployment/reviews-v1';
 const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -124,12 +128,18 @@ async function main(): Promise<void> {
     const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stderr}`);
     kubectl = kubectlBinary();
+    if (BINARY && !existsSync(join(ROOT, 'dist', 'kubectl-dev'))) {
+      const { buildBinary } = await import('./build-binary.ts');
+      await buildBinary();
+    }
   });
 
   // kubectl finds plugins on PATH: put kubectl-dev (this checkout's CLI) there.
   const bin = join(work, 'bin');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'kubectl-dev'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'dist', 'kubectl-dev.cjs')}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'kubectl-dev'), BINARY
+    ? `#!/bin/sh\nexec "${join(ROOT, 'dist', 'kubectl-dev')}" "$@"\n`
+    : `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'dist', 'kubectl-dev.cjs')}" "$@"\n`, { mode: 0o755 });
   writeFileSync(join(bin, 'kubectl'), `#!/bin/sh\nexec "${kubectl}" "$@"\n`, { mode: 0o755 });
 
   const cluster = await step(() => startCluster({ dir: join(work, 'cluster'), owned: !KEEP }));
