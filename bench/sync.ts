@@ -262,12 +262,23 @@ async function main(): Promise<void> {
     const daemon = readLock(statePaths(env, target).lock)!.pid;
     const daemonSyncMb = hwmKb(daemon) / 1024;
 
-    // 1: latency through the whole path, with the background session's fast path (the tree stays: a realistic folder).
-    log(`latency: ${SAVES} saves through kubectl-dev's fast path`);
+    // 1: latency through the whole path (the tree stays: a realistic folder), first with the background session…
+    log(`latency: ${SAVES} saves through kubectl-dev's fast path (background session)`);
     await saveLatencies(localDir, remoteDir, 3, GAP_MS); // warm-up
-    const fastLat = await saveLatencies(localDir, remoteDir, SAVES, GAP_MS);
-    const fastPeakMb = hwmKb(daemon) / 1024;
+    const bgLat = await saveLatencies(localDir, remoteDir, SAVES, GAP_MS);
+    const bgPeakMb = hwmKb(daemon) / 1024;
     await stopLocalSync(target, env);
+
+    // …then with a foreground `kubectl dev sync` (default Node flags), as `start` hands over.
+    log(`latency: ${SAVES} saves through kubectl-dev's fast path (foreground)`);
+    const fg = runCli(cli, ['sync', 'deployment/web', '-n', ns], env, localDir);
+    clis.push(fg);
+    await until('foreground session idle', () => /\bidle \[pod /.test(fg.out()), 120_000);
+    await saveLatencies(localDir, remoteDir, 3, GAP_MS);
+    const fastLat = await saveLatencies(localDir, remoteDir, SAVES, GAP_MS);
+    const fastPeakMb = hwmKb(fg.child.pid!) / 1024;
+    fg.child.kill('SIGINT');
+    await fg.exited;
 
     log(`latency: ${SAVES} saves through syncthing's own watcher (fsWatcherDelayS=1)`);
     const slow = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--watcher=syncthing', '--watcher-delay=1'], env, localDir);
@@ -281,21 +292,24 @@ async function main(): Promise<void> {
     const f = (ms: number) => `${ms.toFixed(0)} ms`;
     const mb = tree.bytes / 1e6;
     const lines = [
-      `## kubectl-dev sync benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, syncthing ${/syncthing (v[\d.]+\S*)/.exec(once.out())?.[1] ?? '?'}, Node ${process.version})`,
+      `## kubectl-dev sync benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, syncthing ${/syncthing (v[\d.]+[^)\s]*)/.exec(once.out())?.[1] ?? '?'}, Node ${process.version})`,
       '',
       '| measure | kubectl-dev | baseline | ratio | goal |',
       '|---|---|---|---|---|',
-      `| save → container, p50 (${SAVES} saves) | ${f(pct(fastLat, 50))} | ${f(pct(slowLat, 50))} (syncthing watcher, delay 1 s) | ${(pct(fastLat, 50) / pct(slowLat, 50)).toFixed(3)}× | ≤ 100 ms and ≤ 0.1× |`,
-      `| save → container, p90 | ${f(pct(fastLat, 90))} | ${f(pct(slowLat, 90))} | ${(pct(fastLat, 90) / pct(slowLat, 90)).toFixed(3)}× | |`,
+      `| save → container, p50 (${SAVES} saves, foreground \`sync\`) | ${f(pct(fastLat, 50))} | ${f(pct(slowLat, 50))} (syncthing watcher, delay 1 s) | ${(pct(fastLat, 50) / pct(slowLat, 50)).toFixed(3)}× | ≤ 100 ms and ≤ 0.1× |`,
+      `| save → container, p90 (foreground) | ${f(pct(fastLat, 90))} | ${f(pct(slowLat, 90))} | ${(pct(fastLat, 90) / pct(slowLat, 90)).toFixed(3)}× | |`,
+      `| save → container, p50 / p90 (background session) | ${f(pct(bgLat, 50))} / ${f(pct(bgLat, 90))} | | ${(pct(bgLat, 50) / pct(slowLat, 50)).toFixed(3)}× | |`,
       `| initial sync, ${tree.files} files, ${mb.toFixed(0)} MB (\`sync --once\`, from start) | ${(syncMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s (\`tar c \\| tar x\`) | ${(syncMs / tarMs).toFixed(1)}× | ≤ 5× |`,
       `| initial sync, from connected to in sync | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
       `| initial sync with \`sync --wait\` (background session) | ${(waitMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(waitMs / tarMs).toFixed(1)}× | |`,
       `| peak RSS of kubectl-dev, \`sync --once\` (foreground, default Node flags) | ${syncPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, initial sync | ${daemonSyncMb.toFixed(0)} MB | | | ≤ 120 MB |`,
-      `| peak RSS of kubectl-dev, background session, after the ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, background session, after the ${SAVES} saves | ${bgPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, foreground session, ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| size of the kubectl-dev bundle | ${(fs.statSync(cli).size / 1e6).toFixed(1)} MB | | | |`,
       '',
-      `fast path, all saves (ms): ${fastLat.map((x) => x.toFixed(0)).join(' ')}`,
+      `fast path, foreground, all saves (ms): ${fastLat.map((x) => x.toFixed(0)).join(' ')}`,
+      `fast path, background, all saves (ms): ${bgLat.map((x) => x.toFixed(0)).join(' ')}`,
       `syncthing watcher, all saves (ms): ${slowLat.map((x) => x.toFixed(0)).join(' ')}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
