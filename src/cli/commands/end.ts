@@ -49,6 +49,9 @@ export function endCommand(io: CliIO): CommandModule {
       const { endLive } = await import('../../live/end.ts');
       const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });
       const result = await endLive({ ref, timeoutMs, force: args.force ?? false }, deps);
+      // The local side of sync for this workload (a session here or in another terminal) stops too.
+      const sync = await import('../../sync/index.ts');
+      if (await sync.stopLocalSync(sync.syncTargetOf(target.kc, ref.namespace, ref.kind.kind, ref.name), io.env)) result.removed.push('the local sync');
       const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
       if (!result.wasInDevMode) {
         io.stdout.write(`${what} is not in dev mode in namespace ${ref.namespace}; nothing to restore${result.removed.length ? ` (removed leftovers: ${result.removed.join(', ')})` : ''}\n`);

@@ -5,6 +5,7 @@ import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
 import type { CliIO } from '../io.ts';
+import type { CommandContext } from '../main.ts';
 import { parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
@@ -20,9 +21,12 @@ interface StartArgs extends SettingsArgs, KubeArgs {
   sync: boolean;
   quiet?: boolean;
   config?: string;
+  'local-dir'?: string;
+  syncthing?: string;
+  'two-way'?: boolean;
 }
 
-export function startCommand(io: CliIO): CommandModule {
+export function startCommand(io: CliIO, context: CommandContext): CommandModule {
   return {
     command: 'start [workload]',
     describe: 'Put a workload in dev mode',
@@ -32,6 +36,9 @@ export function startCommand(io: CliIO): CommandModule {
         .option('timeout', { type: 'string', default: '5m', describe: 'How long to wait for the dev pod to be ready' })
         .option('dry-run', { type: 'string', choices: ['none', 'client', 'server'], describe: 'Print the change as a diff and change nothing (server: validated by the API server)' })
         .option('sync', { type: 'boolean', default: true, describe: 'Hand over to sync once the dev pod is ready (--no-sync: do not)' })
+        .option('local-dir', { type: 'string', describe: 'Local directory synced into the work dir (default: the dev config\'s sync.localDir, else the current directory)' })
+        .option('syncthing', { type: 'string', describe: 'Path of the local syncthing binary (for the sync)' })
+        .option('two-way', { type: 'boolean', describe: 'Sync changes made in the container back too (default: send-only)' })
         .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present)' })
         .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress display' })
         .option('filename', { alias: 'f', type: 'string', describe: 'With --local: manifests to rewrite (file, directory or -)' })
@@ -74,7 +81,20 @@ export function startCommand(io: CliIO): CommandModule {
       }
       const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
       io.stdout.write(`${what} is in dev mode: pod ${result.devPod?.metadata?.name ?? '?'}, container ${result.settings.devContainer}, namespace ${ref.namespace}\n`);
-      io.stdout.write(`  run a shell:  kubectl dev exec ${what} -n ${ref.namespace}\n  sync code:    kubectl dev sync ${what} -n ${ref.namespace}\n  end:          kubectl dev end ${what} -n ${ref.namespace}\n`);
+      io.stdout.write(`  run a shell:  kubectl dev exec ${what} -n ${ref.namespace}\n  end:          kubectl dev end ${what} -n ${ref.namespace}\n`);
+      if (!args.sync) {
+        io.stdout.write(`  sync code:    kubectl dev sync ${what} -n ${ref.namespace}\n`);
+        return;
+      }
+      // Hand over to sync, as `kubectl dev sync` would run it (until Ctrl-C), on the same cluster.
+      const kubeFlags = (['kubeconfig', 'context', 'cluster', 'user', 'request-timeout'] as const).flatMap((flag) => (args[flag] !== undefined ? [`--${flag}`, String(args[flag])] : []));
+      const localDir = args['local-dir'] ?? config?.workloads.find((w) => w.ref.kind === ref.kind && w.ref.name === ref.name)?.sync?.localDir;
+      const { main } = await import('../main.ts');
+      const code = await main(['sync', args.workload, '-n', ref.namespace, ...kubeFlags,
+        ...(localDir !== undefined ? ['--local-dir', localDir] : []),
+        ...(args.syncthing !== undefined ? ['--syncthing', args.syncthing] : []),
+        ...(args['two-way'] ? ['--two-way'] : [])], io);
+      context.setExitCode(code);
     },
   };
 }

@@ -38,7 +38,14 @@ export function statusCommand(io: CliIO): CommandModule {
       const { devModeStatus } = await import('../../live/status.ts');
       const target = kubeTargetFromArgs(args, io);
       const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
-      const rows = await devModeStatus({ namespace: args['all-namespaces'] ? undefined : target.namespace, ...(only ? { only } : {}) }, clusterApi(target.kc, target.requestTimeoutMs));
+      const sync = await import('../../sync/index.ts');
+      // The sync column: this machine's session for the workload (connected/syncing/idle/error, or stopped).
+      const syncState = async (row: { kind: string; name: string; namespace: string }) => {
+        const state = await sync.readSyncState(sync.syncTargetOf(target.kc, row.namespace, row.kind, row.name), io.env, { timeoutMs: 1500 });
+        if (!state.running && !state.session) return '-';
+        return state.status.state === 'error' && state.status.lastError ? `error: ${state.status.lastError}` : state.status.state;
+      };
+      const rows = await devModeStatus({ namespace: args['all-namespaces'] ? undefined : target.namespace, ...(only ? { only } : {}), syncState }, clusterApi(target.kc, target.requestTimeoutMs));
       if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
       else if (args.output === 'yaml') io.stdout.write((await import('yaml')).stringify({ items: rows }));
       else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);

@@ -12,28 +12,22 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
+import { parseDuration } from '../../core/duration.ts';
 import type { CliIO } from '../io.ts';
+import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
-interface SyncArgs {
+interface SyncArgs extends KubeArgs {
   workload: string;
   'local-dir'?: string;
   wait: boolean;
   once: boolean;
   'two-way': boolean;
   syncthing?: string;
-  namespace?: string;
   timeout: string;
   ignore?: string | string[];
   background: boolean;
   watcher: 'fast' | 'syncthing';
   'watcher-delay': number;
-}
-
-function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new DevError('INVALID_OPTION', `--timeout "${text}" is not a duration`, 'use a duration such as 90s or 5m.');
-  const unit = match[2] ?? 's';
-  return Math.round(Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
 }
 
 /** How to start this same program again (for --wait's background session). */
@@ -49,7 +43,7 @@ export function syncCommand(io: CliIO): CommandModule {
     command: 'sync <workload>',
     describe: 'Sync a local directory to the dev container of a workload in dev mode',
     builder: (y: Argv) =>
-      y
+      withKubeFlags(y)
         .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
         .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the current directory)' })
         .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
@@ -58,7 +52,6 @@ export function syncCommand(io: CliIO): CommandModule {
         .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
         .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; .git is ignored by default)' })
         .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
-        .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace (default: the context\'s)' })
         .option('background', { type: 'boolean', default: false, hidden: true })
         // For comparisons (bench/sync.ts): syncthing's own watcher instead of the fast path.
         .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })
@@ -71,13 +64,14 @@ export function syncCommand(io: CliIO): CommandModule {
         throw new DevError('INVALID_OPTION', '--wait and --once cannot be used together', '--once stops the sync when done; --wait leaves it running in the background.');
       }
       const ref = parseWorkloadRef(args.workload);
-      const timeoutMs = parseDuration(args.timeout);
+      const timeoutMs = parseDuration(args.timeout, '--timeout');
       const localDir = resolve(io.cwd, args['local-dir'] ?? '.');
       const sync = await import('../../sync/index.ts');
-      // TODO(lead): use src/kube/config.ts (loadKubeTarget via src/cli/kube-flags.ts) for --kubeconfig/--context and friends.
-      const kc = new sync.KubeConfig();
-      kc.loadFromDefault();
-      const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+      const { kubeTargetFromArgs } = await import('../kube-target.ts');
+      const kubeTarget = kubeTargetFromArgs(args, io);
+      const { kc, namespace } = kubeTarget;
+      // The background session (--wait) talks to the same cluster as this command.
+      const kubeFlags = (['kubeconfig', 'context', 'cluster', 'user', 'request-timeout'] as const).flatMap((flag) => (args[flag] !== undefined ? [`--${flag}`, String(args[flag])] : []));
       const target = sync.syncTargetOf(kc, namespace, ref.kind.kind, ref.name);
       const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
       const say = (line: string) => io.stdout.write(`${line}\n`);
@@ -89,7 +83,7 @@ export function syncCommand(io: CliIO): CommandModule {
         return;
       }
       if (args.wait && !args.background) {
-        const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, '--local-dir', localDir, '--background',
+        const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, ...kubeFlags, '--local-dir', localDir, '--background',
           ...(args['two-way'] ? ['--two-way'] : []), ...(args.syncthing ? ['--syncthing', resolve(io.cwd, args.syncthing)] : []),
           ...[args.ignore ?? []].flat().flatMap((p) => ['--ignore', p])];
         const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd });
