@@ -81,7 +81,7 @@ describe('dist/kubectl-dev (Node SEA)', () => {
   it('loads the lazily compiled part (client-node) from inside the binary', () => {
     // doctor loads client-node and the sync module from the embedded heavy bundle.
     const result = run(['doctor', '--kubeconfig', join(dir, 'missing'), '-o', 'json']);
-    expect(result.code, result.stderr).toBe(1);
+    expect(result.code, result.stderr).toBe(4);
     const report = JSON.parse(result.stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
     expect(report.checks.map((c) => c.name)).toEqual(['kubeconfig', 'API server', 'RBAC', 'syncthing']);
     expect(report.checks[0]?.detail).toContain('does not exist');

@@ -1,6 +1,6 @@
 // `kubectl dev doctor` on the test control plane: an admin passes; a view-only user (a
 // ServiceAccount bound to a read-only Role, with a token kubeconfig) gets the missing
-// verbs listed and exit code 1; an unreachable API server is named with what to fix.
+// verbs listed and exit code 4 (the cluster class); an unreachable API server is named with what to fix.
 // Also completion of workload names from the cluster (one LIST).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,13 @@ describe('kubectl dev doctor', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('exits 6 when only the local syncthing is missing', () => {
+    const result = runCli(['doctor', '--kubeconfig', testKubeconfigPath(), '-n', ns, '--syncthing', join(dir, 'no-syncthing')]);
+    expect(result.stdout).toMatch(/\[FAIL\] syncthing .*no-syncthing/);
+    expect(result.stdout).toMatch(/fix: install syncthing/);
+    expect(result.code).toBe(6);
+  });
+
   it('passes for the admin', () => {
     const result = runCli(['doctor', '--kubeconfig', testKubeconfigPath(), '-n', ns]);
     expect(result.stdout).toMatch(/\[ok {2}\] kubeconfig/);
@@ -68,9 +75,9 @@ describe('kubectl dev doctor', () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
   });
 
-  it('lists the missing verbs for a view-only user and exits 1', () => {
+  it('lists the missing verbs for a view-only user and exits 4', () => {
     const result = runCli(['doctor', '--kubeconfig', viewerKubeconfig]);
-    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.code, result.stdout + result.stderr).toBe(4);
     expect(result.stdout).toMatch(/\[ok {2}\] API server/);
     expect(result.stdout).toMatch(new RegExp(`\\[FAIL\\] RBAC +\\d+ of \\d+ permissions missing in namespace ${ns}`));
     for (const missing of ['patch deployments.apps', 'patch statefulsets.apps', 'create secrets', 'delete secrets', 'create pods/portforward', 'create pods/exec', 'create jobs.batch', 'patch horizontalpodautoscalers.autoscaling']) {
@@ -84,7 +91,7 @@ describe('kubectl dev doctor', () => {
 
   it('answers in JSON for scripts', () => {
     const result = runCli(['doctor', '--kubeconfig', viewerKubeconfig, '-o', 'json']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: Array<{ name: string; level: string }> };
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'RBAC')?.level).toBe('fail');
@@ -101,7 +108,7 @@ describe('kubectl dev doctor', () => {
     const file = join(dir, 'dead.kubeconfig');
     writeFileSync(file, dead.exportConfig());
     const result = runCli(['doctor', '--kubeconfig', file]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.stdout).toMatch(/\[FAIL\] API server +cannot reach https:\/\/127\.0\.0\.1:1/);
     expect(result.stdout).toContain('fix: check that the cluster is up');
     expect(result.stdout).toMatch(/\[FAIL\] RBAC +not checked/);

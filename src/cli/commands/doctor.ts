@@ -1,10 +1,13 @@
 // `kubectl dev doctor`: checks what kubectl-dev needs and says what to fix.
 //   kubeconfig and context → API server reachable (/version) → RBAC for every verb kubectl-dev
 //   uses (one SelfSubjectAccessReview each, in parallel) → the local syncthing and its version.
-// Exit code 0 when nothing blocks use (warnings allowed), 1 when something does.
+// Exit code 0 when nothing blocks use (warnings allowed); otherwise the class of the first
+// blocking problem (src/cli/exit-codes.ts): 4 for the cluster (kubeconfig, API server, RBAC),
+// 6 for the local syncthing.
 // Client-node and the sync module are loaded only when the command runs.
 
 import type { Argv, CommandModule } from 'yargs';
+import { EXIT } from '../exit-codes.ts';
 import type { CommandContext } from '../main.ts';
 import type { CliIO } from '../io.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
@@ -210,14 +213,15 @@ export function doctorCommand(io: CliIO, context: CommandContext): CommandModule
       withKubeFlags(y)
         .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
         .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
-        .epilogue('Exit code: 0 when kubectl dev can be used (warnings allowed), 1 when something blocks it.'),
+        .epilogue('Exit code: 0 when kubectl dev can be used (warnings allowed); 4 when the kubeconfig, the API server or RBAC blocks it; 6 when only the local syncthing does.'),
     handler: async (argv) => {
       const args = argv as unknown as DoctorArgs;
       const checks = await runDoctor(args, io);
       const failed = checks.some((c) => c.level === 'fail');
       if (args.output === 'json') io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
       else io.stdout.write(formatChecks(checks));
-      if (failed) context.setExitCode(1);
+      const first = checks.find((c) => c.level === 'fail');
+      if (first) context.setExitCode(first.name === 'syncthing' ? EXIT.runtime : EXIT.cluster);
     },
   };
 }
