@@ -96,12 +96,15 @@ describe('kubectl dev sync (CLI)', () => {
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('--once syncs, says so, and leaves nothing running', async () => {
+  it('--once syncs, says so, and leaves nothing running; the dev config’s ignore patterns apply', async () => {
+    fs.writeFileSync(path.join(localDir, '.kubectl-dev.yaml'), 'workloads:\n  deploy/web:\n    sync: { ignore: [secret.env] }\n');
+    fs.writeFileSync(path.join(localDir, 'secret.env'), 'TOKEN=x\n');
     const r = run(['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '60s']);
     expect(await r.exited, r.out()).toBe(0);
     expect(r.out()).toMatch(/syncing .*local → deployment\/web:.*workspace in namespace .* \(send-only; syncthing v1\./);
     expect(r.out()).toMatch(/deployment\/web: in sync/);
-    expect(treeOf(remoteDir, ['.stfolder'])).toEqual({ 'app.py': 'print("v1")\n' });
+    expect(treeOf(remoteDir, ['.stfolder', '.stignore'])).toEqual({ 'app.py': 'print("v1")\n', '.kubectl-dev.yaml': expect.any(String) });
+    expect(fs.readFileSync(path.join(localDir, '.stignore'), 'utf8')).toMatch(/\nsecret\.env\n$/);
     const paths = statePaths(env, target());
     expect(readLock(paths.lock)).toBeUndefined();
     expect(isAlive(readSession(paths.session)!.syncthingPid!)).toBe(false);

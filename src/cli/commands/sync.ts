@@ -8,12 +8,14 @@
 //
 // The sync module (and client-node with it) is loaded only when the command runs.
 
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
+import type { DevConfig } from '../../config/devconfig.ts';
 import type { CliIO } from '../io.ts';
+import { loadDevConfigFile } from '../devconfig-file.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
 interface SyncArgs extends KubeArgs {
@@ -21,7 +23,8 @@ interface SyncArgs extends KubeArgs {
   'local-dir'?: string;
   wait: boolean;
   once: boolean;
-  'two-way': boolean;
+  'two-way'?: boolean;
+  config?: string;
   syncthing?: string;
   timeout: string;
   ignore?: string | string[];
@@ -38,6 +41,19 @@ function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, script];
 }
 
+/** The dev config's sync settings for a workload (its entry over `defaults`), with localDir resolved against the file's directory. */
+export function syncSettingsFrom(config: DevConfig | undefined, kind: string, name: string, configDir: string): { localDir?: string; ignore: string[]; twoWay?: boolean } {
+  const entry = config?.workloads.find((w) => w.ref.kind.kind === kind && w.ref.name === name)?.sync;
+  const defaults = config?.defaults.sync;
+  const localDir = entry?.localDir ?? defaults?.localDir;
+  const mode = entry?.mode ?? defaults?.mode;
+  return {
+    ...(localDir !== undefined ? { localDir: resolve(configDir, localDir) } : {}),
+    ignore: [...(defaults?.ignore ?? []), ...(entry?.ignore ?? [])],
+    ...(mode !== undefined ? { twoWay: mode === 'two-way' } : {}),
+  };
+}
+
 export function syncCommand(io: CliIO): CommandModule {
   return {
     command: 'sync <workload>',
@@ -45,12 +61,13 @@ export function syncCommand(io: CliIO): CommandModule {
     builder: (y: Argv) =>
       withKubeFlags(y)
         .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
-        .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the current directory)' })
+        .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
         .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
         .option('once', { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' })
-        .option('two-way', { type: 'boolean', default: false, describe: 'Also bring changes made in the dev container back (default: send-only, the local folder is never changed)' })
+        .option('two-way', { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' })
+        .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync.localDir, sync.ignore, sync.mode' })
         .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
-        .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; .git is ignored by default)' })
+        .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' })
         .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
         .option('background', { type: 'boolean', default: false, hidden: true })
         // For comparisons (bench/sync.ts): syncthing's own watcher instead of the fast path.
@@ -65,7 +82,12 @@ export function syncCommand(io: CliIO): CommandModule {
       }
       const ref = parseWorkloadRef(args.workload);
       const timeoutMs = parseDuration(args.timeout, '--timeout');
-      const localDir = resolve(io.cwd, args['local-dir'] ?? '.');
+      // The background session gets every setting on its command line, already merged.
+      const config = args.background ? undefined : loadDevConfigFile(args.config, io);
+      const fromConfig = syncSettingsFrom(config, ref.kind.kind, ref.name, dirname(resolve(io.cwd, config?.source ?? '.kubectl-dev.yaml')));
+      const localDir = args['local-dir'] !== undefined ? resolve(io.cwd, args['local-dir']) : (fromConfig.localDir ?? io.cwd);
+      const twoWay = args['two-way'] ?? fromConfig.twoWay ?? false;
+      const ignores = [...fromConfig.ignore, ...[args.ignore ?? []].flat()];
       const sync = await import('../../sync/index.ts');
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const kubeTarget = kubeTargetFromArgs(args, io);
@@ -84,8 +106,8 @@ export function syncCommand(io: CliIO): CommandModule {
       }
       if (args.wait && !args.background) {
         const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, ...kubeFlags, '--local-dir', localDir, '--background',
-          ...(args['two-way'] ? ['--two-way'] : []), ...(args.syncthing ? ['--syncthing', resolve(io.cwd, args.syncthing)] : []),
-          ...[args.ignore ?? []].flat().flatMap((p) => ['--ignore', p])];
+          ...(twoWay ? ['--two-way'] : ['--no-two-way']), ...(args.syncthing ? ['--syncthing', resolve(io.cwd, args.syncthing)] : []),
+          ...ignores.flatMap((p) => ['--ignore', p])];
         const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd });
         const status = await sync.waitForSession(target, io.env, { timeoutMs });
         say(`${what}: in sync (${status.state}); the sync keeps running in the background (pid ${pid}); kubectl dev end stops it`);
@@ -94,9 +116,9 @@ export function syncCommand(io: CliIO): CommandModule {
 
       const handle = await sync.runSync({
         namespace, kind: ref.kind.kind, name: ref.name, localDir,
-        twoWay: args['two-way'],
+        twoWay,
         ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
-        ignores: [args.ignore ?? []].flat(),
+        ignores,
         ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
       }, {
         kc,
@@ -117,7 +139,7 @@ export function syncCommand(io: CliIO): CommandModule {
       process.once('SIGTERM', stopOnSignal);
       try {
         if (!args.background) {
-          say(`syncing ${localDir} → ${what}:${handle.material.workdir} in namespace ${namespace} (${args['two-way'] ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
+          say(`syncing ${localDir} → ${what}:${handle.material.workdir} in namespace ${namespace} (${twoWay ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
         }
         if (args.once) {
           try {
