@@ -386,8 +386,15 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
 
     /** The sidecar's side of things, once per dev pod: ignore patterns, and two-way mode after the initial sync. */
+    let twoWayPod: string | undefined; // the dev pod whose sidecar was switched to two-way
+    let lastTwoWayCheck = 0;
     const setUpRemote = async (pod: string, snapIdle: boolean) => {
-      if (remoteReadyFor === pod && (!options.twoWay || twoWayActive)) return;
+      // A restarted sidecar container reads its config from the Secret again (receive-only): check now and then.
+      if (options.twoWay && twoWayPod === pod && clock.now() - lastTwoWayCheck > 10_000) {
+        lastTwoWayCheck = clock.now();
+        if ((await remote.getFolder(material.folderId)).type !== 'sendreceive') twoWayPod = undefined;
+      }
+      if (remoteReadyFor === pod && (!options.twoWay || twoWayPod === pod)) return;
       // The local .stignore as written (so the sidecar's reads the same); its expansion when it includes other files.
       const localIgnores = await local.getIgnores(material.folderId);
       const lines = localIgnores.ignore ?? [];
@@ -395,13 +402,15 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       const have = (await remote.getIgnores(material.folderId)).ignore ?? [];
       if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(material.folderId, wanted);
       remoteReadyFor = pod;
-      if (options.twoWay && !twoWayActive && snapIdle) {
-        // The laptop wins the initial sync: whatever the container changed is reverted first.
+      if (options.twoWay && twoWayPod !== pod && snapIdle) {
+        // The laptop wins the initial sync (with every new dev pod, whose sidecar starts
+        // receive-only again): whatever the container changed is reverted first.
         const status = await remote.dbStatus(material.folderId);
         if ((status.receiveOnlyTotalItems ?? 0) > 0) await remote.revert(material.folderId);
         await remote.patchFolder(material.folderId, { type: 'sendreceive' });
-        await local.patchFolder(material.folderId, { type: 'sendreceive' });
+        if (!twoWayActive) await local.patchFolder(material.folderId, { type: 'sendreceive' });
         twoWayActive = true;
+        twoWayPod = pod;
         emit({ type: 'notice', message: 'initial sync done; changes in the dev container now come back too (two-way)' });
       }
     };

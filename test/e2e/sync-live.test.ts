@@ -256,3 +256,53 @@ describe('sync errors that need no sidecar', () => {
     void emptyDir;
   });
 });
+
+describe('two-way sync', () => {
+  let kc: k8s.KubeConfig;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let handle: SyncHandle | undefined;
+  let sidecar: FakeSidecar | undefined;
+  afterAll(async () => {
+    await handle?.stop();
+    await sidecar?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('after the initial sync (the laptop wins), changes in the container come back', async () => {
+    kc = testKubeConfig();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-2way'));
+    root = tempDir('e2e-sync-2way');
+    fs.chmodSync(root, 0o755);
+    const localDir = path.join(root, 'local');
+    const remoteDir = path.join(root, 'workspace');
+    fs.mkdirSync(localDir);
+    fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n');
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'x' }] } } },
+    };
+    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'api' }], settings: { workdir: remoteDir } });
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    const pod = await waitFor('dev pod', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}` })).items.find((p) => p.status?.phase === 'Running')?.metadata?.name, 60_000);
+    const notes: string[] = [];
+    const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
+    handle = await runSync({ namespace: ns, kind: 'Deployment', name: 'api', localDir, twoWay: true }, { kc, env, onEvent: (e) => e.type === 'notice' && notes.push(e.message) });
+    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'api'), namespace: ns });
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    await handle.waitInSync(60_000);
+    await until('two-way mode on', () => notes.some((n) => /two-way/.test(n)), 20_000);
+    expect((await sidecar.syncthing.rest.getFolder(FOLDER_ID)).type).toBe('sendreceive');
+    expect((await handle.local.getFolder(FOLDER_ID)).type).toBe('sendreceive');
+    // Made in the container → arrives on the laptop.
+    fs.writeFileSync(path.join(remoteDir, 'generated.pb.go'), 'package main // generated\n');
+    await until('generated file on the laptop', () => fs.existsSync(path.join(localDir, 'generated.pb.go')), 30_000);
+    expect(fs.readFileSync(path.join(localDir, 'generated.pb.go'), 'utf8')).toBe('package main // generated\n');
+    // And the laptop's changes still go the other way.
+    fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n\nfunc main() {}\n');
+    await until('edit in the container', () => fs.readFileSync(path.join(remoteDir, 'main.go'), 'utf8').includes('func main'), 30_000);
+  });
+});

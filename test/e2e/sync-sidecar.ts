@@ -5,14 +5,17 @@
 // PortForward on the dev pod's ports 22000 (sync) and 8384 (REST).
 //
 // As the real sidecar, it runs as uid 1000 / gid 0 when the test runs as root
-// (setpriv), and listens on 127.0.0.1:22000 and :8384 of this machine.
+// (setpriv). One difference: in its pod the sidecar has 127.0.0.1:22000 and :8384
+// to itself; on a shared test machine those may be taken (another test or a
+// benchmark), so the copy of config.xml listens on free ports instead, and the
+// KWOK PortForward maps the pod's 22000 and 8384 to them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../../src/core/settings.ts';
 import { parseConfigXml } from '../../src/sync/config.ts';
 import { forwardPodPort } from '../support/kwok.ts';
-import { portIsFree, startSyncthing, type RunningSyncthing } from '../unit/sync/support.ts';
+import { freePort, startSyncthing, type RunningSyncthing } from '../unit/sync/support.ts';
 
 export interface FakeSidecar {
   home: string;
@@ -43,9 +46,6 @@ function traversable(dir: string): void {
 }
 
 export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: string; pod: string; secret: k8s.V1Secret; home: string }): Promise<FakeSidecar> {
-  for (const port of [SYNCTHING_SYNC_PORT, SYNCTHING_API_PORT]) {
-    if (!(await portIsFree(port))) throw new Error(`127.0.0.1:${port} is in use; the fake sidecar listens there as the real one does in its pod`);
-  }
   const data = opts.secret.data ?? {};
   const file = (key: string) => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
   const config = parseConfigXml(file('config.xml'));
@@ -54,9 +54,16 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
   emptyDir(config.folderPath);
   traversable(opts.home);
   traversable(config.folderPath);
-  // The sidecar script's `cp` of the Secret files into the home.
+  // The sidecar script's `cp` of the Secret files into the home (with this machine's free ports).
+  const syncPort = await freePort();
+  const apiPort = await freePort();
+  const xml = file('config.xml')
+    .replace(`<listenAddress>tcp://127.0.0.1:${SYNCTHING_SYNC_PORT}</listenAddress>`, `<listenAddress>tcp://127.0.0.1:${syncPort}</listenAddress>`)
+    .replace(`<address>127.0.0.1:${SYNCTHING_API_PORT}</address>`, `<address>127.0.0.1:${apiPort}</address>`);
+  if (!xml.includes(`:${syncPort}<`) || !xml.includes(`:${apiPort}<`)) throw new Error('the Secret\'s config.xml does not listen on the sidecar ports');
+  const contents: Record<string, string> = { 'config.xml': xml, 'cert.pem': file('cert.pem'), 'key.pem': file('key.pem') };
   for (const key of ['config.xml', 'cert.pem', 'key.pem']) {
-    fs.writeFileSync(path.join(opts.home, key), file(key), { mode: 0o440 });
+    fs.writeFileSync(path.join(opts.home, key), contents[key]!, { mode: 0o440 });
     if (asRoot) fs.chownSync(path.join(opts.home, key), SIDECAR_UID, 0);
   }
   if (asRoot) {
@@ -64,8 +71,8 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
     fs.chownSync(config.folderPath, SIDECAR_UID, 0);
   }
   const syncthing = await startSyncthing(opts.home, asRoot ? { asUser: { uid: SIDECAR_UID, gid: 0 } } : {});
-  const undo = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_SYNC_PORT], target: { port: SYNCTHING_SYNC_PORT } });
-  const undoApi = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_API_PORT], target: { port: SYNCTHING_API_PORT } });
+  const undo = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_SYNC_PORT], target: { port: syncPort } });
+  const undoApi = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_API_PORT], target: { port: apiPort } });
   return {
     home: opts.home,
     workdir: config.folderPath,
