@@ -44,6 +44,10 @@ export async function readSyncState(target: SyncTarget, env: NodeJS.ProcessEnv, 
   const session = readSession(paths.session);
   const lock = readLock(paths.lock);
   const running = lock !== undefined && lockHolderAlive(lock);
+  if (running && session?.pid !== lock!.pid) {
+    // A session is starting; what session.json says is from an earlier one.
+    return { running: true, pid: lock!.pid, status: { state: 'starting', connected: false, errors: [] } };
+  }
   if (!running || !session) {
     const status: SyncStatus = { state: 'stopped', connected: false, errors: [] };
     if (session?.lastError) status.lastError = session.lastError;
