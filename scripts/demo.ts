@@ -44,7 +44,7 @@ const STEPS = [
   'Edit a file in SRC and watch it arrive in the container',
   'kubectl dev status',
   `kubectl dev end ${WORKLOAD}`,
-  'Check the Deployment equals what it was before start',
+  'Check the Deployment equals what it was before start, and nothing of dev mode is left',
 ];
 let stepNo = 0;
 
@@ -240,7 +240,9 @@ async function main(): Promise<void> {
     }
     const secretGone = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'reviews-v1'), namespace: NS }).then(() => false, () => true);
     const state = await sync.readSyncState(target, env);
-    show(`same UID (${after.metadata.uid}), labels, annotations and spec as before start; sync Secret ${secretGone ? 'removed' : 'still there (!)'}; local sync ${state.running ? 'still running (!)' : 'stopped'}`);
+    if (!secretGone) throw new Error(`end left the sync Secret ${syncSecretName('Deployment', 'reviews-v1')} behind`);
+    if (state.running) throw new Error(`end left the local sync running (pid ${state.pid})`);
+    show(`same UID (${after.metadata.uid}), labels, annotations and spec as before start; sync Secret removed; local sync stopped`);
   });
 
   if (KEEP) {
