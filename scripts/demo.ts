@@ -81,7 +81,8 @@ async function step<T>(run: () => Promise<T> | T): Promise<T> {
 /** Output of a command, indented under its step. */
 function show(text: string): void {
   const lines = text.trimEnd().split('\n').filter((l) => l !== '');
-  if (lines.length) process.stdout.write(`${lines.map((l) => `    ${l}`).join('\n')}\n`);
+  // On a terminal, clear the spinner's line first; it is drawn again on its next tick.
+  if (lines.length) process.stdout.write(`${tty ? '\r\x1b[K' : ''}${lines.map((l) => `    ${l}`).join('\n')}\n`);
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
