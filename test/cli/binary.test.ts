@@ -87,6 +87,15 @@ describe('dist/kubectl-dev (Node SEA)', () => {
     expect(report.checks[0]?.detail).toContain('does not exist');
   });
 
+  it('starts without the heavy modules: they are not in the part every start runs', () => {
+    // A top-level import of yaml, client-node or src/live|kube|sync|render in src/cli/commands/*.ts
+    // (or what they import statically) pulls them into main.cjs and slows every start (docs/shipping.md).
+    const main = readFileSync(join(ROOT, 'dist', 'sea', 'main.cjs'), 'utf8');
+    expect(main).not.toContain('YAMLParseError');
+    expect(main).not.toContain('KubeConfig');
+    expect(main.length).toBeLessThan(300_000);
+  });
+
   it('answers completion (kubectl_complete-dev calls it)', () => {
     expect(run(['__complete', '--', 'st']).stdout).toBe('start\tPut a workload in dev mode\nstatus\tList workloads in dev mode\n:4\n');
   });

@@ -15,7 +15,6 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
 import type { CliIO } from '../io.ts';
-import { loadDevConfigFile } from '../devconfig-file.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
 interface SyncArgs extends KubeArgs {
@@ -83,7 +82,8 @@ export function syncCommand(io: CliIO): CommandModule {
       const ref = parseWorkloadRef(args.workload);
       const timeoutMs = parseDuration(args.timeout, '--timeout');
       // The background session gets every setting on its command line, already merged.
-      const config = args.background ? undefined : loadDevConfigFile(args.config, io);
+      // Loaded here, not at the top: the dev config reader brings yaml, which `version` and `--help` do not need.
+      const config = args.background ? undefined : (await import('../devconfig-file.ts')).loadDevConfigFile(args.config, io);
       const fromConfig = syncSettingsFrom(config, ref.kind.kind, ref.name, dirname(resolve(io.cwd, config?.source ?? '.kubectl-dev.yaml')));
       const localDir = args['local-dir'] !== undefined ? resolve(io.cwd, args['local-dir']) : (fromConfig.localDir ?? io.cwd);
       const twoWay = args['two-way'] ?? fromConfig.twoWay ?? false;
