@@ -54,27 +54,29 @@ function build(args: string[], io: CliIO, context: CommandContext) {
     .exitProcess(false);
 }
 
+/** A command-line mistake found by yargs (unknown flag or command, missing argument). */
+class UsageError extends Error {}
+
 /** Runs the CLI with the given arguments and streams; resolves to the exit code. */
 export async function main(args: string[], io: CliIO): Promise<number> {
-  let usageError: Error | undefined;
   let output = '';
   let exitCode: number = EXIT.ok;
   const context: CommandContext = { setExitCode: (code) => { exitCode = code; } };
   try {
     await build(args, io, context)
       .fail((message, error) => {
-        if (error) throw error;
-        usageError = new Error(message);
+        // Throwing stops yargs here: a command with a wrong flag never runs its handler.
+        throw error ?? new UsageError(message);
       })
       .parseAsync(args, {}, (_err, _argv, text) => {
         output = text;
       });
   } catch (error) {
-    if (error instanceof DevError || !usageError) return reportError(error, io);
-  }
-  if (usageError) {
-    io.stderr.write(`error: ${usageError.message}\n  hint: see kubectl dev --help\n`);
-    return EXIT.usage;
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${error.message}\n  hint: see kubectl dev --help\n`);
+      return EXIT.usage;
+    }
+    return reportError(error, io);
   }
   if (output) io.stdout.write(`${output}\n`);
   return exitCode;

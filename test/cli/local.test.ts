@@ -139,3 +139,15 @@ describe('the binary', () => {
     expect(version.stdout).toMatch(/^kubectl-dev \d+\.\d+\.\d+/);
   });
 });
+
+describe('a wrong flag', () => {
+  it('stops the command before it runs: nothing on stdout, exit code 2', () => {
+    const result = runCli(['start', '--local', '-f', 'fixtures/pod-init-containers/input.yaml', '--imagee', 'x']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('Unknown argument: imagee');
+    const version = runCli(['version', '--bogus']);
+    expect(version.code).toBe(2);
+    expect(version.stdout).toBe('');
+  });
+});
