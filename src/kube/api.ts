@@ -151,7 +151,8 @@ export function toDevError(error: unknown, what: string, server: string): DevErr
   const err = error as Error & { cause?: { code?: string; message?: string }; code?: string };
   const code = err.cause?.code ?? err.code;
   const message = err.cause?.message ?? err.message ?? String(error);
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /fetch failed|socket hang up|connect/i.test(message)) {
+  const networkCodes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'];
+  if ((code !== undefined && networkCodes.includes(code)) || /fetch failed|socket hang up|other side closed|connect/i.test(message)) {
     return new DevError('UNREACHABLE', `${what}: cannot reach the API server at ${server} (${code ?? message})`, 'check that the cluster is up and the kubeconfig points at it (kubectl cluster-info); then run the command again.');
   }
   return new DevError('API_ERROR', `${what}: ${message}`, 'retry; if it persists, run with KUBECTL_DEV_DEBUG=1 and report the output.');
