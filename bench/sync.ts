@@ -13,7 +13,7 @@
 // ($KUBECONFIG_TEST, or one started here); the sidecar is a real syncthing fed
 // from the workload's Secret (test/e2e/sync-sidecar.ts).
 //
-//   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600]
+//   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--cli=FILE]
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -189,8 +189,10 @@ async function main(): Promise<void> {
   let sidecar: FakeSidecar | undefined;
   const clis: Cli[] = [];
   try {
-    const cli = path.join(root, 'kubectl-dev.cjs');
-    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
+    // --cli=FILE runs a given build (e.g. dist/kubectl-dev.cjs); by default the sources are bundled here.
+    const given = process.argv.find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
+    const cli = given ? path.resolve(given) : path.join(root, 'kubectl-dev.cjs');
+    if (!given) await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
     const localDir = path.join(root, 'local');
     const remoteDir = path.join(root, 'workspace');
     fs.mkdirSync(localDir);
