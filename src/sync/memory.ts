@@ -25,7 +25,7 @@ function collector(): GcFunction | null {
 }
 
 /** Bytes of traffic between two young-generation collections. */
-export const TRAFFIC_STEP = 4 * 1024 * 1024;
+export const TRAFFIC_STEP = 1024 * 1024;
 let sinceLast = 0;
 
 /** Counts bytes forwarded; collects young garbage every TRAFFIC_STEP bytes. */
