@@ -5,7 +5,7 @@
 // request pipeline (auth, TLS, middleware).
 
 import {
-  ApiException, AuthorizationV1Api, HttpMethod, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
+  ApiException, AuthorizationV1Api, HttpMethod, VersionApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
 } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DevError } from '../core/errors.ts';
@@ -43,6 +43,8 @@ export interface Permission {
 
 /** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
 export interface ClusterApi {
+  /** The server's version (GET /version), e.g. "v1.36.3". */
+  serverVersion(): Promise<string>;
   /** The permissions the current user lacks (one SelfSubjectRulesReview, SelfSubjectAccessReview where it cannot tell). */
   missingPermissions(permissions: readonly Permission[]): Promise<Permission[]>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
@@ -181,6 +183,7 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
   };
   const authorization = kc.makeApiClient(AuthorizationV1Api);
   return {
+    serverVersion: () => call('GET /version', async () => String((await kc.makeApiClient(VersionApi).getCode()).gitVersion)),
     missingPermissions: (permissions) =>
       call('check permissions (SelfSubjectRulesReview)', async () => {
         // One rules review per namespace answers every question locally; when the authorizer

@@ -88,10 +88,11 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
       }
       // Hand over to sync, as `kubectl dev sync` would run it (until Ctrl-C), on the same cluster.
       const kubeFlags = (['kubeconfig', 'context', 'cluster', 'user', 'request-timeout'] as const).flatMap((flag) => (args[flag] !== undefined ? [`--${flag}`, String(args[flag])] : []));
-      const localDir = args['local-dir'] ?? config?.workloads.find((w) => w.ref.kind === ref.kind && w.ref.name === ref.name)?.sync?.localDir;
+      // sync reads the dev config itself (sync.localDir is relative to the config file).
       const { main } = await import('../main.ts');
       const code = await main(['sync', args.workload, '-n', ref.namespace, ...kubeFlags,
-        ...(localDir !== undefined ? ['--local-dir', localDir] : []),
+        ...(args.config !== undefined ? ['--config', args.config] : []),
+        ...(args['local-dir'] !== undefined ? ['--local-dir', args['local-dir']] : []),
         ...(args.syncthing !== undefined ? ['--syncthing', args.syncthing] : []),
         ...(args['two-way'] ? ['--two-way'] : [])], io);
       context.setExitCode(code);
