@@ -19,7 +19,7 @@ import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
 import { tempDir, treeOf, until } from '../unit/sync/support.ts';
-import { startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
+import { startFakeSidecar, type FakeSidecar, arrivedIn } from './sync-sidecar.ts';
 
 interface Run {
   child: ChildProcess;
@@ -50,13 +50,7 @@ describe('kubectl dev sync (CLI)', () => {
     return r;
   };
   const target = () => syncTargetOf(kc, ns, 'Deployment', 'web');
-  const inRemote = (rel: string, content: string) => until(`${rel} in the container`, () => {
-    try {
-      return fs.readFileSync(path.join(remoteDir, rel), 'utf8') === content;
-    } catch {
-      return false;
-    }
-  }, 30_000);
+  const inRemote = (rel: string, content: string) => arrivedIn(remoteDir, rel, content);
 
   beforeAll(async () => {
     kc = testKubeConfig();

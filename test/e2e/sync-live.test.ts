@@ -16,7 +16,7 @@ import { isAlive } from '../../src/sync/process.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
 import { tempDir, treeOf, until } from '../unit/sync/support.ts';
-import { emptyDir, startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
+import { emptyDir, startFakeSidecar, type FakeSidecar, arrivedIn } from './sync-sidecar.ts';
 
 const deploymentKind = workloadKindByName('deployment')!;
 const isRoot = process.getuid?.() === 0;
@@ -43,13 +43,7 @@ describe('sync through the API server to a real syncthing sidecar', () => {
 
   const remoteTree = () => treeOf(remoteDir, META);
   const localTree = () => treeOf(localDir, META);
-  const arrived = (rel: string, content: string) => until(`${rel} in the container`, () => {
-    try {
-      return fs.readFileSync(path.join(remoteDir, rel), 'utf8') === content;
-    } catch {
-      return false;
-    }
-  }, 30_000);
+  const arrived = (rel: string, content: string) => arrivedIn(remoteDir, rel, content);
 
   beforeAll(async () => {
     kc = testKubeConfig();

@@ -15,7 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import { SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../../src/core/settings.ts';
 import { parseConfigXml } from '../../src/sync/config.ts';
 import { forwardPodPort } from '../support/kwok.ts';
-import { freePort, startSyncthing, type RunningSyncthing } from '../unit/sync/support.ts';
+import { freePort, startSyncthing, until, type RunningSyncthing } from '../unit/sync/support.ts';
 
 export interface FakeSidecar {
   home: string;
@@ -84,4 +84,15 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
       await undoApi().catch(() => {});
     },
   };
+}
+
+/** Waits until `rel` under `dir` (the fake container's work dir) holds exactly `content`. */
+export function arrivedIn(dir: string, rel: string, content: string, timeoutMs = 30_000): Promise<unknown> {
+  return until(`${rel} in the container`, () => {
+    try {
+      return fs.readFileSync(path.join(dir, rel), 'utf8') === content;
+    } catch {
+      return false;
+    }
+  }, timeoutMs);
 }
