@@ -127,6 +127,8 @@ export interface ForwarderOptions {
   holdMs?: number;
   /** A new stream that got data but sent nothing back for this long is retried. */
   answerTimeoutMs?: number;
+  /** Pause between attempts of an unconfirmed stream (default 300 ms; app ports use less, a restarting server is back soon). */
+  retryMs?: number;
   events?: ForwardEvents;
 }
 
@@ -151,14 +153,14 @@ export class PodPortForwarder {
     this.clock = options.clock ?? realClock;
   }
 
-  /** Starts listening on 127.0.0.1 (a free port unless one is given); resolves to the port. */
-  async listen(port = 0): Promise<number> {
+  /** Starts listening on `host` (127.0.0.1 unless given; a free port unless one is given); resolves to the port. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     server.on('error', (error) => this.fail(`listener: ${error.message}`));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -338,7 +340,7 @@ export class PodPortForwarder {
       this.options.events?.onDebug?.(`port ${this.options.podPort}: attempt failed: ${why}`);
       if (this.clock.now() >= deadline || this.closed) return finish(why);
       this.lastError = why;
-      await this.clock.sleep(300);
+      await this.clock.sleep(this.options.retryMs ?? 300);
       if (!finished) return attempt();
     };
     socket.pause();
