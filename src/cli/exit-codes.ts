@@ -21,6 +21,7 @@ export const EXIT = {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'INVALID_OPTION':
+    case 'PORT_IN_USE':
       return EXIT.usage;
     case 'KUBECONFIG_INVALID':
     case 'UNREACHABLE':
@@ -42,6 +43,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'SYNC_NO_POD':
     case 'SYNC_REMOTE_ERROR':
     case 'SYNC_TIMEOUT':
+    case 'RUN_FAILED':
       return EXIT.runtime;
     case 'INVALID_YAML':
     case 'NOT_AN_OBJECT':

@@ -8,6 +8,7 @@ import { endCommand } from './commands/end.ts';
 import { execCommand } from './commands/exec.ts';
 import { statusCommand } from './commands/status.ts';
 import { renderCommand } from './commands/render.ts';
+import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
 import { syncCommand } from './commands/sync.ts';
 import { versionCommand } from './commands/version.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => Com
   (io, context) => execCommand(io, (code) => context.setExitCode(code)),
   renderCommand,
   syncCommand,
+  runCommand,
   versionCommand,
   doctorCommand,
   completionCommand,

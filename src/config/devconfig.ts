@@ -30,6 +30,7 @@ import { DevError, type ErrorLocation } from '../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
 import { validateSettings, type DevSettingsInput, type EnvVar } from '../core/settings.ts';
+import { parseForwardSpec } from './forward-spec.ts';
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -151,8 +152,6 @@ function stringList(value: unknown, path: readonly (string | number)[], c: Check
   return out;
 }
 
-const FORWARD = /^(\d{1,5})?:(\d{1,5})$|^(\d{1,5})$/;
-
 function checkForward(value: unknown, path: readonly (string | number)[], c: Checker): string[] | undefined {
   if (!Array.isArray(value)) {
     c.fail(path, `must be a list such as ['8080:80', ':9229'], not ${describeType(value)}`);
@@ -160,17 +159,16 @@ function checkForward(value: unknown, path: readonly (string | number)[], c: Che
   }
   const out: string[] = [];
   value.forEach((item, i) => {
-    const text = typeof item === 'number' ? String(item) : item;
-    if (typeof text !== 'string' || !FORWARD.test(text)) {
+    if (typeof item !== 'string' && typeof item !== 'number') {
       c.fail([...path, i], `"${String(item)}" is not LOCAL:REMOTE, :REMOTE or PORT`);
       return;
     }
-    const ports = text.split(':').filter((p) => p !== '').map(Number);
-    if (ports.some((p) => p < 1 || p > 65535)) {
-      c.fail([...path, i], `"${text}": ports are 1 to 65535`);
-      return;
+    try {
+      out.push(parseForwardSpec(item, 'forward').text);
+    } catch (error) {
+      if (!(error instanceof DevError)) throw error;
+      c.fail([...path, i], error.message.replace(/^forward: /, ''));
     }
-    out.push(text);
   });
   return out;
 }

@@ -40,7 +40,10 @@ export type ErrorCode =
   | 'SYNC_NO_POD'
   | 'SYNC_LOCAL_DIR'
   | 'SYNC_REMOTE_ERROR'
-  | 'SYNC_TIMEOUT';
+  | 'SYNC_TIMEOUT'
+  // Port forwards and `run` (src/run).
+  | 'PORT_IN_USE'
+  | 'RUN_FAILED';
 
 export interface ErrorLocation {
   /** Zero-based index of the document in the input stream. */

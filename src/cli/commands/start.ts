@@ -6,11 +6,12 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
 import type { CliIO } from '../io.ts';
 import type { CommandContext } from '../main.ts';
+import { withForwardFlags, workloadEntry, type ForwardArgs } from '../forward-flags.ts';
 import { parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
 
-interface StartArgs extends SettingsArgs, KubeArgs {
+interface StartArgs extends SettingsArgs, KubeArgs, ForwardArgs {
   workload?: string;
   filename?: string | string[];
   local: boolean;
@@ -24,6 +25,7 @@ interface StartArgs extends SettingsArgs, KubeArgs {
   'local-dir'?: string;
   syncthing?: string;
   'two-way'?: boolean;
+  run?: string;
 }
 
 export function startCommand(io: CliIO, context: CommandContext): CommandModule {
@@ -31,11 +33,12 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
     command: 'start [workload]',
     describe: 'Put a workload in dev mode',
     builder: (y: Argv) =>
-      withKubeFlags(withSettingsFlags(y))
+      withForwardFlags(withKubeFlags(withSettingsFlags(y)))
         .positional('workload', { type: 'string', describe: 'KIND/NAME: deployment|deploy, statefulset|sts, daemonset|ds, job, cronjob|cj, pod|po' })
         .option('timeout', { type: 'string', default: '5m', describe: 'How long to wait for the dev pod to be ready' })
         .option('dry-run', { type: 'string', choices: ['none', 'client', 'server'], describe: 'Print the change as a diff and change nothing (server: validated by the API server)' })
         .option('sync', { type: 'boolean', default: true, describe: 'Hand over to sync once the dev pod is ready (--no-sync: do not)' })
+        .option('run', { type: 'string', describe: 'Then run this command line in the dev container and restart it when synced changes land (as kubectl dev run; --run alone: the dev config\'s run)' })
         .option('local-dir', { type: 'string', describe: 'Local directory synced into the work dir (default: the dev config\'s sync.localDir, else the current directory)' })
         .option('syncthing', { type: 'string', describe: 'Path of the local syncthing binary (for the sync)' })
         .option('two-way', { type: 'boolean', describe: 'Sync changes made in the container back too (default: send-only)' })
@@ -45,6 +48,7 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
         .option('local', { type: 'boolean', default: false, describe: 'Rewrite the manifests given with -f and print them; no cluster access' })
         .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'Output format with --local' })
         .example('$0 start deploy/reviews -n bookinfo --image node:24', 'dev mode for a Deployment')
+        .example('$0 start deploy/web --run "npm run dev" -p 3000', 'dev mode, sync, and a dev server restarted on every change, on localhost:3000')
         .example('$0 start deploy/web --dry-run=server', 'show what would change')
         .example('$0 start --local -f app.yaml deploy/web -c web', 'rewrite a manifest offline'),
     handler: async (argv) => {
@@ -64,11 +68,20 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
       if (!args.workload) {
         throw new DevError('INVALID_OPTION', 'start needs the workload, as KIND/NAME', 'for example: kubectl dev start deployment/web (or --local -f FILE to rewrite manifests offline).');
       }
+      if (!args.sync && (args.run !== undefined || args.forward !== undefined)) {
+        throw new DevError('INVALID_OPTION', `--no-sync cannot be used with ${args.run !== undefined ? '--run' : '--forward'}`, 'they need the sync session that start hands over to; leave out --no-sync.');
+      }
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const target = kubeTargetFromArgs(args, io);
       const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
+      if (args.run === '' && workloadEntry(config, ref.kind.kind, ref.name).run === undefined) {
+        throw new DevError('INVALID_OPTION', '--run needs a command line, or run: in the dev config', `for example: kubectl dev start ${args.workload} --run "npm run dev"`);
+      }
       const settings = settingsFor(config, ref.kind.kind, ref.name, ref.namespace, settingsFromArgs(args));
       const timeoutMs = parseTimeout(args.timeout, '--timeout');
+      // A forward whose local port is busy would fail after the workload changed: check first.
+      const forwards = (await import('../forward-flags.ts')).forwardsFrom(args, config, ref.kind.kind, ref.name);
+      if (args.sync && args['dry-run'] === undefined && forwards.specs.length > 0) await (await import('../../run/forwards.ts')).checkLocalPorts(forwards.specs, forwards.addresses);
       const dryRun = args['dry-run'] === 'client' || args['dry-run'] === 'server' ? args['dry-run'] : undefined;
       const { liveDeps } = await import('../live-deps.ts');
       const { startLive } = await import('../../live/start.ts');
@@ -90,11 +103,14 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
       const kubeFlags = (['kubeconfig', 'context', 'cluster', 'user', 'request-timeout'] as const).flatMap((flag) => (args[flag] !== undefined ? [`--${flag}`, String(args[flag])] : []));
       // sync reads the dev config itself (sync.localDir is relative to the config file).
       const { main } = await import('../main.ts');
-      const code = await main(['sync', args.workload, '-n', ref.namespace, ...kubeFlags,
+      // With --run, `run` takes over (sync, forwards and the command); else `sync` (and the forwards).
+      const forwardFlags = [...[args.forward ?? []].flat().flatMap((f) => ['--forward', String(f)]), ...[args.address ?? []].flat().flatMap((a) => ['--address', a])];
+      const command = args.run === undefined ? [] : args.run === '' ? [] : ['--', '/bin/sh', '-c', args.run];
+      const code = await main([args.run !== undefined ? 'run' : 'sync', args.workload, '-n', ref.namespace, ...kubeFlags, ...forwardFlags,
         ...(args.config !== undefined ? ['--config', args.config] : []),
         ...(args['local-dir'] !== undefined ? ['--local-dir', args['local-dir']] : []),
         ...(args.syncthing !== undefined ? ['--syncthing', args.syncthing] : []),
-        ...(args['two-way'] ? ['--two-way'] : [])], io);
+        ...(args['two-way'] ? ['--two-way'] : []), ...command], io);
       context.setExitCode(code);
     },
   };

@@ -15,9 +15,10 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
 import type { CliIO } from '../io.ts';
+import { forwardsFrom, withForwardFlags, type ForwardArgs } from '../forward-flags.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
-interface SyncArgs extends KubeArgs {
+interface SyncArgs extends KubeArgs, ForwardArgs {
   workload: string;
   'local-dir'?: string;
   wait: boolean;
@@ -58,7 +59,7 @@ export function syncCommand(io: CliIO): CommandModule {
     command: 'sync <workload>',
     describe: 'Sync a local directory to the dev container of a workload in dev mode',
     builder: (y: Argv) =>
-      withKubeFlags(y)
+      withForwardFlags(withKubeFlags(y))
         .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
         .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
         .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
@@ -87,6 +88,12 @@ export function syncCommand(io: CliIO): CommandModule {
       const fromConfig = syncSettingsFrom(config, ref.kind.kind, ref.name, dirname(resolve(io.cwd, config?.source ?? '.kubectl-dev.yaml')));
       const localDir = args['local-dir'] !== undefined ? resolve(io.cwd, args['local-dir']) : (fromConfig.localDir ?? io.cwd);
       const twoWay = args['two-way'] ?? fromConfig.twoWay ?? false;
+      // Forwards live as long as this command: not with --once or --wait (which return).
+      const forwards = args.background || ((args.wait || args.once) && args.forward === undefined) ? { specs: [], addresses: [] } : forwardsFrom(args, config, ref.kind.kind, ref.name);
+      if ((args.wait || args.once) && forwards.specs.length > 0) {
+        throw new DevError('INVALID_OPTION', `--forward cannot be used with --${args.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
+          `run kubectl dev sync ${args.workload} -p … in the foreground, or kubectl dev run ${args.workload} -p … -- CMD.`);
+      }
       const ignores = [...fromConfig.ignore, ...[args.ignore ?? []].flat()];
       const sync = await import('../../sync/index.ts');
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
@@ -114,26 +121,48 @@ export function syncCommand(io: CliIO): CommandModule {
         return;
       }
 
-      const handle = await sync.runSync({
-        namespace, kind: ref.kind.kind, name: ref.name, localDir,
-        twoWay,
-        ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
-        ignores,
-        ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
-      }, {
-        kc,
-        env: io.env,
-        onEvent: (event) => {
-          if (args.background) return;
-          if (event.type === 'notice') say(`note: ${event.message}`);
-          else {
-            const s = event.status;
-            const detail = s.state === 'syncing' && s.completion !== undefined ? ` ${Math.floor(s.completion)}%` : '';
-            const error = s.state === 'error' ? `: ${s.errors[0] ?? s.lastError ?? 'unknown error'}` : s.state === 'connecting' && s.lastError ? ` (${s.lastError})` : '';
-            say(`${s.state}${detail}${s.pod && s.connected ? ` [pod ${s.pod}]` : ''}${error}`);
-          }
-        },
-      });
+      // Forwards first: a busy local port stops the command before the sync starts.
+      let closeForwards = async () => {};
+      if (forwards.specs.length > 0) {
+        const { openForwards, describeForwards } = await import('../../run/forwards.ts');
+        const { LabelPodFinder } = await import('../../sync/portforward.ts');
+        const { WORKLOAD_LABEL } = await import('../../core/marks.ts');
+        const { workloadLabelValue } = await import('../../core/names.ts');
+        const open = await openForwards({
+          kc, namespace, specs: forwards.specs, addresses: forwards.addresses,
+          finder: new LabelPodFinder(kc, namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`),
+          onError: (message) => say(`forward: ${message}`),
+        });
+        for (const line of describeForwards(open.open)) say(line);
+        closeForwards = () => open.close();
+      }
+      let handle: Awaited<ReturnType<typeof sync.runSync>>;
+      try {
+        handle = await sync.runSync({
+          namespace, kind: ref.kind.kind, name: ref.name, localDir,
+          twoWay,
+          ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
+          ignores,
+          ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
+        }, {
+          kc,
+          env: io.env,
+          onEvent: (event) => {
+            if (args.background) return;
+            if (event.type === 'notice') say(`note: ${event.message}`);
+            else {
+              const s = event.status;
+              const detail = s.state === 'syncing' && s.completion !== undefined ? ` ${Math.floor(s.completion)}%` : '';
+              const error = s.state === 'error' ? `: ${s.errors[0] ?? s.lastError ?? 'unknown error'}` : s.state === 'connecting' && s.lastError ? ` (${s.lastError})` : '';
+              say(`${s.state}${detail}${s.pod && s.connected ? ` [pod ${s.pod}]` : ''}${error}`);
+            }
+          },
+        });
+      } catch (error) {
+        await closeForwards();
+        throw error;
+      }
+      void handle.done.then(() => closeForwards());
       const stopOnSignal = () => void handle.stop();
       process.once('SIGINT', stopOnSignal);
       process.once('SIGTERM', stopOnSignal);

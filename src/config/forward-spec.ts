@@ -1,0 +1,47 @@
+// Port-forward specs as kubectl port-forward writes them: LOCAL:REMOTE, :REMOTE (a free
+// local port) or PORT (the same port on both sides). Pure: used by the dev config
+// checker and by the -p/--forward flag.
+
+import { DevError } from '../core/errors.ts';
+
+export interface ForwardSpec {
+  /** 0: pick a free local port. */
+  local: number;
+  remote: number;
+  /** As written, for messages. */
+  text: string;
+}
+
+const FORM = /^(\d{1,5})?:(\d{1,5})$|^(\d{1,5})$/;
+
+/** Parses one spec; throws INVALID_OPTION naming `where` (e.g. "--forward" or a config path). */
+export function parseForwardSpec(input: string | number, where: string): ForwardSpec {
+  const text = String(input).trim();
+  const match = FORM.exec(text);
+  if (!match) {
+    throw new DevError('INVALID_OPTION', `${where}: "${text}" is not LOCAL:REMOTE, :REMOTE or PORT`,
+      'for example -p 8080:80 (local 8080 to the container\'s 80), -p :9229 (a free local port) or -p 3000.');
+  }
+  const [, local, remote, same] = match;
+  const spec = same !== undefined
+    ? { local: Number(same), remote: Number(same), text }
+    : { local: local === undefined ? 0 : Number(local), remote: Number(remote), text };
+  if (spec.remote < 1 || spec.remote > 65535 || spec.local > 65535 || (local !== undefined && spec.local < 1)) {
+    throw new DevError('INVALID_OPTION', `${where}: "${text}": ports are 1 to 65535`, 'use :REMOTE to let kubectl-dev pick a free local port.');
+  }
+  return spec;
+}
+
+/** Several specs; one remote port forwarded twice to the same local port is kept once. */
+export function parseForwardSpecs(inputs: ReadonlyArray<string | number>, where: string): ForwardSpec[] {
+  const out: ForwardSpec[] = [];
+  for (const input of inputs) {
+    const spec = parseForwardSpec(input, where);
+    const taken = out.find((o) => o.local !== 0 && o.local === spec.local);
+    if (taken && taken.remote !== spec.remote) {
+      throw new DevError('INVALID_OPTION', `${where}: local port ${spec.local} is given twice (${taken.text} and ${spec.text})`, 'give each forward its own local port, or :REMOTE for a free one.');
+    }
+    if (!taken) out.push(spec);
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+// App port forwards (-p/--forward, the dev config's `forward:`): local listeners whose
+// connections become client-node port-forward streams to the dev pod, through the
+// same forwarder as sync — so they follow the dev pod when it is replaced.
+
+import { createServer, isIP } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DevError } from '../core/errors.ts';
+import type { ForwardSpec } from '../config/forward-spec.ts';
+import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../sync/portforward.ts';
+
+export interface OpenForward {
+  spec: ForwardSpec;
+  address: string;
+  local: number;
+  remote: number;
+}
+
+export interface Forwards {
+  readonly open: readonly OpenForward[];
+  /** The last problem of any forward (no dev pod, nothing listening in the container, …). */
+  lastError(): string | undefined;
+  close(): Promise<void>;
+}
+
+export interface ForwardsInput {
+  kc: KubeConfig;
+  namespace: string;
+  finder: PodFinder;
+  specs: readonly ForwardSpec[];
+  /** As kubectl port-forward's --address: IPs or "localhost" (127.0.0.1 and ::1). */
+  addresses: readonly string[];
+  portForward?: PortForwardFn;
+  onError?: (message: string) => void;
+}
+
+/** kubectl's rule: IP addresses or localhost; localhost means 127.0.0.1 and ::1. */
+export function listenAddresses(addresses: readonly string[]): Array<{ host: string; optional: boolean }> {
+  const out: Array<{ host: string; optional: boolean }> = [];
+  for (const raw of addresses.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
+    if (raw === 'localhost') out.push({ host: '127.0.0.1', optional: false }, { host: '::1', optional: true });
+    else if (isIP(raw) !== 0) out.push({ host: raw, optional: false });
+    else throw new DevError('INVALID_OPTION', `--address: "${raw}" is not an IP address or localhost`, 'for example --address localhost or --address 127.0.0.1,192.168.1.5.');
+  }
+  return out.length > 0 ? out : [{ host: '127.0.0.1', optional: false }];
+}
+
+export async function openForwards(input: ForwardsInput): Promise<Forwards> {
+  const portForward = input.portForward ?? clientNodePortForward(input.kc);
+  const hosts = listenAddresses(input.addresses);
+  const forwarders: PodPortForwarder[] = [];
+  const open: OpenForward[] = [];
+  let lastError: string | undefined;
+  const close = async () => {
+    await Promise.all(forwarders.map((f) => f.close()));
+  };
+  try {
+    for (const spec of input.specs) {
+      // ":REMOTE" picks a free port on the first address; the others use the same one.
+      let local = spec.local;
+      for (const { host, optional } of hosts) {
+        const forwarder = new PodPortForwarder({
+          namespace: input.namespace, podPort: spec.remote, finder: input.finder, portForward,
+          // A request made while the app restarts waits for it (up to holdMs) instead of failing at once.
+          holdMs: 10_000, retryMs: 50,
+          events: { onError: (message) => { lastError = message; input.onError?.(message); } },
+        });
+        try {
+          local = await forwarder.listen(local, host);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (optional && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
+          throw portError(code, spec, host, local, error as Error);
+        }
+        forwarders.push(forwarder);
+        open.push({ spec, address: host, local, remote: spec.remote });
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { open, lastError: () => lastError, close };
+}
+
+/** "127.0.0.1:8080 → 9080" lines for the user. */
+export function describeForwards(open: readonly OpenForward[]): string[] {
+  return open.map((f) => `forwarding ${f.address.includes(':') ? `[${f.address}]` : f.address}:${f.local} → ${f.remote}`);
+}
+
+/**
+ * Fails with PORT_IN_USE when a fixed local port cannot be bound now — checked by
+ * `start` before it changes the cluster, so a busy port stops it with nothing changed.
+ */
+export async function checkLocalPorts(specs: readonly ForwardSpec[], addresses: readonly string[]): Promise<void> {
+  for (const spec of specs) {
+    if (spec.local === 0) continue;
+    for (const { host, optional } of listenAddresses(addresses)) {
+      const server = createServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(spec.local, host, () => resolve());
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (optional && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
+        throw portError(code, spec, host, spec.local, error as Error);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    }
+  }
+}
+
+function portError(code: string | undefined, spec: ForwardSpec, host: string, local: number, error: Error): DevError {
+  if (code === 'EADDRINUSE') {
+    return new DevError('PORT_IN_USE', `local port ${local} on ${host} is already in use (forward ${spec.text})`,
+      `stop what uses it (e.g. lsof -i :${local}), or pick another local port: -p ${local + 1}:${spec.remote}, or -p :${spec.remote} for a free one.`);
+  }
+  if (code === 'EACCES') {
+    return new DevError('PORT_IN_USE', `local port ${local} on ${host} needs privileges (forward ${spec.text})`, 'use a local port above 1023, or :REMOTE for a free one.');
+  }
+  return new DevError('INVALID_OPTION', `cannot listen on ${host}:${local} (forward ${spec.text}): ${error.message}`, 'check --address and the local port.');
+}
