@@ -21,8 +21,9 @@ const kubectl = (args: string[], input?: string) => {
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
-// The shipped single binary when built (npm run build:binary), else the bundle on Node 24.
-const BINARY = join(ROOT, 'dist', 'kubectl-dev');
+// --cli=FILE, else the shipped single binary when built (npm run build:binary), else the bundle on Node 24.
+const cliArg = process.argv.slice(2).find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
+const BINARY = cliArg ? resolve(cliArg) : join(ROOT, 'dist', 'kubectl-dev');
 const command = existsSync(BINARY) ? [BINARY] : [process.execPath, join(ROOT, 'bin', 'kubectl-dev.cjs')];
 console.log(`kubectl-dev: ${command.join(' ')}`);
 const dev = (args: string[]) => {

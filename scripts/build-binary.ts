@@ -6,18 +6,19 @@
 //   2. the pinned Node 24 (node_modules/node/bin/node) turns them into a SEA blob
 //      (`--experimental-sea-config`, no experimental warning; main.cjs as a V8 startup snapshot,
 //      or with a code cache when KUBECTL_DEV_SEA_SNAPSHOT=0; heavy.cjs and its code cache as assets);
-//   3. a copy of that Node binary gets the blob injected with postject.
+//   3. a copy of that Node binary gets the blob injected with postject; it runs once to make
+//      heavy.cjs's code cache (trainHeavyCache), which is then written into it in place.
 // Also writes dist/kubectl_complete-dev, the script kubectl runs for `kubectl dev <TAB>`.
 //
 //   npm run build:binary            build both
 //   node scripts/build-binary.ts --out=DIR   write them to DIR instead of dist/
 
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Plugin } from 'esbuild';
-import { bundleSplit, HEAVY_FILENAME, HEAVY_PREFIX, HEAVY_SUFFIX } from './sea-split.ts';
+import { bundleSplit, CACHE_HEADER_BYTES } from './sea-split.ts';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -46,6 +47,50 @@ export function notStrictEqual(a, b, message) { if (a === b) throw new Error(mes
     }));
   },
 };
+
+/**
+ * Runs the SEA binary once so that it writes heavy.cjs's code cache when it exits: every heavy
+ * module evaluated, then a live command up to its first request. With `check`, runs it the
+ * same way and fails if the embedded cache is rejected.
+ */
+function trainHeavyCache(binary: string, work: string, out: string, check = false): void {
+  const kubeconfig = join(work, 'train-kubeconfig');
+  // Port 1 on loopback: refused at once, so the command runs its request path and fails fast.
+  writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: train, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: train, user: {token: train}}]
+contexts: [{name: train, context: {cluster: train, user: train, namespace: default}}]
+current-context: train
+`);
+  if (!check) rmSync(out, { force: true });
+  // The command fails (nothing listens there): its exit code does not matter, the cache does.
+  const run = spawnSync(binary, ['start', 'deploy/train', '--no-sync', '-q', '--kubeconfig', kubeconfig], {
+    cwd: work, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: work, ...(check ? { KUBECTL_DEV_DEBUG: '1' } : { KUBECTL_DEV_BUILD_HEAVY_CACHE: out }) },
+  });
+  rmSync(kubeconfig);
+  if (check) {
+    if (/code cache of heavy\.cjs rejected/.test(run.stderr)) throw new Error(`${binary} rejects its code cache of heavy.cjs`);
+  } else if (!existsSync(out) || statSync(out).size === 0) throw new Error(`the training run of ${binary} did not write ${out}`);
+}
+
+/** Marker at the start of the heavy.cache asset (28 bytes + the uint32 length = CACHE_HEADER_BYTES). */
+const CACHE_MARKER = Buffer.from('kubectl-dev heavy code cache');
+
+/**
+ * The code cache goes into the binary that made it, in place: a V8 code cache holds the
+ * checksum of the startup snapshot, and building the SEA blob again makes another snapshot
+ * (not byte-for-byte reproducible), which would reject it.
+ */
+function writeCacheInPlace(binary: string, cache: Buffer, reserved: number): void {
+  if (cache.length > reserved) throw new Error(`the code cache of heavy.cjs (${cache.length} bytes) is larger than the space reserved for it (${reserved} bytes)`);
+  const bytes = readFileSync(binary);
+  const at = bytes.indexOf(CACHE_MARKER);
+  if (at < 0 || bytes.indexOf(CACHE_MARKER, at + 1) >= 0) throw new Error(`${binary}: the heavy.cache asset's marker was not found exactly once`);
+  bytes.writeUInt32LE(cache.length, at + CACHE_HEADER_BYTES - 4);
+  cache.copy(bytes, at + CACHE_HEADER_BYTES);
+  writeFileSync(binary, bytes);
+}
 
 function log(line: string): void {
   process.stderr.write(`build:binary: ${line}\n`);
@@ -92,29 +137,36 @@ export async function buildBinary(outDir = join(ROOT, 'dist')): Promise<{ binary
       plugins: [yargsAssert],
     },
   });
-  // V8's code cache for heavy.cjs, made by the same Node as the one embedded (see sea-split.ts).
-  execFileSync(node, ['-e', `const vm = require('node:vm'), fs = require('node:fs');
-const code = fs.readFileSync(${JSON.stringify(heavy)}, 'utf8');
-const script = new vm.Script(${JSON.stringify(HEAVY_PREFIX)} + code + ${JSON.stringify(HEAVY_SUFFIX)}, { filename: ${JSON.stringify(HEAVY_FILENAME)} });
-fs.writeFileSync(${JSON.stringify(heavyCache)}, script.createCachedData());`]);
   log(`bundled ${main} (${(split.light / 1e3).toFixed(0)} KB, run at start) and ${heavy} (${(split.heavy / 1e6).toFixed(1)} MB, ${split.heavyModules} lazily loaded entry modules) in ${Date.now() - t} ms`);
 
+  // V8's code cache for heavy.cjs. One made right after compiling holds only the top-level code,
+  // and V8 then compiles client-node's functions lazily at every start (~100 ms of `start`). So
+  // the binary is built with room for a cache, runs a command once, writes the cache of what it
+  // compiled, and that cache is written into the binary in place (see writeCacheInPlace).
   t = Date.now();
+  const reserved = 2 * split.heavy;
+  const placeholder = Buffer.alloc(CACHE_HEADER_BYTES + reserved);
+  CACHE_MARKER.copy(placeholder);
+  writeFileSync(heavyCache, placeholder);
   writeFileSync(config, `${JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !SNAPSHOT, useSnapshot: SNAPSHOT, assets: { 'heavy.cjs': heavy, 'heavy.cache': heavyCache } }, null, 2)}\n`);
   execFileSync(node, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  log(`SEA blob ${blob} (${(statSync(blob).size / 1e6).toFixed(1)} MB, ${SNAPSHOT ? 'startup snapshot' : 'code cache'}) in ${Date.now() - t} ms`);
-
-  t = Date.now();
   const tmp = `${binary}.${process.pid}.tmp`;
   copyFileSync(node, tmp);
   chmodSync(tmp, 0o755);
   const { inject } = require('postject') as { inject: (file: string, name: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void> };
   await inject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  log(`SEA blob ${blob} (${(statSync(blob).size / 1e6).toFixed(1)} MB, ${SNAPSHOT ? 'startup snapshot' : 'code cache'}) injected in ${Date.now() - t} ms`);
+
+  t = Date.now();
+  const trained = join(work, 'heavy.trained-cache');
+  trainHeavyCache(tmp, work, trained);
+  writeCacheInPlace(tmp, readFileSync(trained), reserved);
+  trainHeavyCache(tmp, work, trained, true);
   rmSync(binary, { force: true });
   copyFileSync(tmp, binary);
   chmodSync(binary, 0o755);
   rmSync(tmp, { force: true });
-  log(`${binary} (${(statSync(binary).size / 1e6).toFixed(0)} MB, Node ${nodeVersion}) in ${Date.now() - t} ms`);
+  log(`${binary} (${(statSync(binary).size / 1e6).toFixed(0)} MB, Node ${nodeVersion}), code cache of heavy.cjs (${(statSync(trained).size / 1e6).toFixed(1)} MB) from a training run, in ${Date.now() - t} ms`);
 
   writeFileSync(complete, COMPLETE_SCRIPT, { mode: 0o755 });
   chmodSync(complete, 0o755);

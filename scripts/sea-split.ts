@@ -27,6 +27,8 @@ export interface SplitOptions {
 export const HEAVY_PREFIX = '(function (exports, require, module, __filename, __dirname, __kdLight) {';
 export const HEAVY_SUFFIX = '\n})';
 export const HEAVY_FILENAME = 'kubectl-dev-heavy.cjs';
+/** The heavy.cache asset starts with a marker (found in the binary to write the cache in place) and the cache's length (uint32 LE). */
+export const CACHE_HEADER_BYTES = 32;
 
 const SKIP = Symbol.for('kubectl-dev.sea-split.skip');
 
@@ -87,12 +89,26 @@ function __kdHeavy(path) {
     const sea = require("node:sea"), vm = require("node:vm");
     const inSea = sea.isSea();
     const code = inSea ? sea.getAsset("heavy.cjs", "utf8") : require("node:fs").readFileSync(require("node:path").join(__dirname, "heavy.cjs"), "utf8");
-    const cachedData = inSea ? Buffer.from(sea.getAsset("heavy.cache")) : undefined;
+    // heavy.cache: a ${CACHE_HEADER_BYTES}-byte header (marker, then the cache's length), the cache, padding.
+    let cachedData;
+    if (inSea) {
+      const raw = Buffer.from(sea.getAsset("heavy.cache"));
+      const length = raw.readUInt32LE(${CACHE_HEADER_BYTES} - 4);
+      if (length > 0) cachedData = raw.subarray(${CACHE_HEADER_BYTES}, ${CACHE_HEADER_BYTES} + length);
+    }
     const script = new vm.Script(${JSON.stringify(HEAVY_PREFIX)} + code + ${JSON.stringify(HEAVY_SUFFIX)}, { filename: ${JSON.stringify(HEAVY_FILENAME)}, cachedData });
     if (process.env.KUBECTL_DEV_DEBUG && cachedData && script.cachedDataRejected) process.stderr.write("kubectl-dev: code cache of heavy.cjs rejected\\n");
     const module = { exports: {} };
     script.runInThisContext()(module.exports, require, module, __filename, __dirname, __kdLight);
     __kdHeavyExports = module.exports.modules;
+    // Only while the binary is built (scripts/build-binary.ts): evaluate every module, run the
+    // command, and write the code cache at exit, from inside the SEA (a cache made by plain node
+    // is rejected there).
+    const train = process.env.KUBECTL_DEV_BUILD_HEAVY_CACHE;
+    if (train) {
+      for (const load of Object.values(__kdHeavyExports)) load();
+      process.on("exit", () => require("node:fs").writeFileSync(train, script.createCachedData()));
+    }
   }
   const load = __kdHeavyExports[path];
   if (!load) throw new Error("kubectl-dev: module " + path + " missing from the heavy bundle");

@@ -5,7 +5,7 @@
 // request pipeline (auth, TLS, middleware).
 
 import {
-  ApiException, AuthorizationV1Api, HttpMethod, VersionApi, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1APIResource,
+  ApiException, AuthorizationV1Api, HttpMethod, VersionApi, KubernetesObjectApi, PatchStrategy, Watch, type KubeConfig, type KubernetesObject, type V1APIResource,
 } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DevError } from '../core/errors.ts';
@@ -41,6 +41,19 @@ export interface Permission {
   namespace: string;
 }
 
+/** One change seen by a watch: the object as it is now (DELETED: as it was). */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface WatchHandle {
+  /** Ends the watch (closes its connection). */
+  stop(): void;
+  /** Settles when the watch has ended: undefined when it ended normally or was stopped, else why it failed. */
+  ended: Promise<DevError | undefined>;
+}
+
 /** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
 export interface ClusterApi {
   /** The server's version (GET /version), e.g. "v1.36.3". */
@@ -54,6 +67,11 @@ export interface ClusterApi {
   /** Returns false when the object was already gone. */
   delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
   list(apiVersion: string, kind: string, namespace: string | undefined, selectors?: { label?: string; field?: string }): Promise<KubeObject[]>;
+  /**
+   * Watches objects from now on: first an ADDED event for every object that exists (the API
+   * server's "most recent" watch semantics), then every change, until stopped or `timeoutMs`.
+   */
+  watch(apiVersion: string, kind: string, namespace: string | undefined, selectors: { label?: string; field?: string }, onEvent: (event: WatchEvent) => void, timeoutMs: number): WatchHandle;
 }
 
 /** Resources the project touches, answered from here instead of a discovery request. */
@@ -110,6 +128,11 @@ class RawObjectApi extends KubernetesObjectApi {
 
   jsonPatch(ref: ObjectRef, operations: Operation[], dryRun?: boolean): Promise<KubeObject> {
     return this.send(headerOf(ref), 'patch', HttpMethod.PATCH, operations, PatchStrategy.JsonPatch, dryRun);
+  }
+
+  /** The path of a collection, e.g. /api/v1/namespaces/NS/pods. */
+  collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    return this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
   }
 }
 
@@ -227,6 +250,41 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
         if (error instanceof ApiException && error.code === 404) return false;
         throw toDevError(error, `delete ${describeRef(ref)}`, server);
       }
+    },
+    watch(apiVersion, kind, namespace, selectors, onEvent, timeoutMs) {
+      const what = `watch ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`;
+      let stopped = false;
+      let controller: AbortController | undefined;
+      const ended = new Promise<DevError | undefined>((resolve) => {
+        const settle = (error: unknown) => {
+          if (stopped || !error) return resolve(undefined);
+          const code = (error as { statusCode?: number }).statusCode;
+          resolve(toDevError(code ? new ApiException(code, String((error as Error).message), undefined, {}) : error, what, server));
+        };
+        const watcher = new Watch(kc);
+        // Its inactivity timeout (30 s) would end a quiet watch early: the server's timeoutSeconds ends it instead.
+        (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = timeoutMs + 30_000;
+        api.collectionPath(apiVersion, kind, namespace)
+          .then((path) => watcher.watch(path, {
+            labelSelector: selectors.label, fieldSelector: selectors.field, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          }, (type, object) => {
+            if (stopped) return;
+            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onEvent({ type, object: { apiVersion, kind, ...object } as KubeObject });
+            // An ERROR event (e.g. 410 Gone) is followed by the end of the stream.
+            else if (type === 'ERROR') settle(Object.assign(new Error(String((object as StatusBody).message ?? 'watch error')), { statusCode: Number((object as { code?: number }).code ?? 500) }));
+          }, settle))
+          .then((c) => {
+            controller = c;
+            if (stopped) c.abort();
+          }, settle);
+      });
+      return {
+        ended,
+        stop() {
+          stopped = true;
+          controller?.abort();
+        },
+      };
     },
     list: (apiVersion, kind, namespace, selectors = {}) =>
       call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {

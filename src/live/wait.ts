@@ -4,6 +4,7 @@
 import { DevError } from '../core/errors.ts';
 import { SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
+import type { WatchHandle } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 import { podHealth } from './pod-health.ts';
 
@@ -18,7 +19,11 @@ export interface WaitRequest {
   since: Date;
 }
 
+/** Polling interval when watching is not possible (a watch failed, e.g. no `watch pods` permission). */
 const POLL_MS = 100;
+/** Admission rejections (Pod Security, quotas) leave no pod, only events: looked for after 1 s, then every 2 s. */
+const EVENTS_FIRST_MS = 1000;
+const EVENTS_EVERY_MS = 2000;
 
 /** Newest first, so that a replaced pod's successor wins. */
 function newest(pods: KubeObject[]): KubeObject[] {
@@ -36,40 +41,99 @@ async function creationFailure(request: WaitRequest, deps: LiveDeps): Promise<st
   return last ? String(last.message ?? 'pod creation failed') : undefined;
 }
 
-/** Resolves to the ready dev pod. */
+/**
+ * Resolves to the ready dev pod. Follows the pods with a watch (a change is seen when it
+ * happens, not at the next poll: ~50 ms less on average than polling every 100 ms); when the
+ * watch cannot run, it polls with LIST as before.
+ */
 export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promise<KubeObject> {
-  const deadline = deps.clock.now().getTime() + request.timeoutMs;
+  const start = deps.clock.now().getTime();
+  const deadline = start + request.timeoutMs;
   const containers = [request.devContainer, SIDECAR_CONTAINER];
+  const selector = { label: `${WORKLOAD_LABEL}=${request.workloadLabel}` };
   let lastReason = 'no dev pod yet';
-  let polls = 0;
+  let nextEventsCheck = start + EVENTS_FIRST_MS;
+  const pods = new Map<string, KubeObject>();
+  let wake: (() => void) | undefined;
+  /** Set by the watch; an event that comes while this loop awaits something else is not missed. */
+  let changed = false;
+  let watch: WatchHandle | undefined;
+  let watchFailed = false;
+  let watchesStarted = 0;
+  const startWatch = (): WatchHandle => {
+    watchesStarted++;
+    pods.clear();
+    const handle = deps.api.watch('v1', 'Pod', request.namespace, selector, ({ type, object }) => {
+      const name = String(object.metadata?.name);
+      if (type === 'DELETED') pods.delete(name);
+      else pods.set(name, object);
+      changed = true;
+      wake?.();
+    }, Math.max(1000, deadline - deps.clock.now().getTime()));
+    void handle.ended.then((error) => {
+      if (watch === handle) watch = undefined;
+      // A watch that ended normally (server timeout) is started again, a few times; a failed one is not.
+      if (error || watchesStarted >= 5) watchFailed = true;
+      changed = true;
+      wake?.();
+    });
+    return handle;
+  };
   deps.progress.start('waiting for the dev pod to be ready');
-  for (;;) {
-    const pods = newest(await deps.api.list('v1', 'Pod', request.namespace, { label: `${WORKLOAD_LABEL}=${request.workloadLabel}` }));
-    for (const pod of pods) {
-      const health = podHealth(pod, containers);
-      if (health.state === 'ready') {
-        deps.progress.succeed(`dev pod ${pod.metadata?.name} is ready`);
-        return pod;
+  try {
+    for (;;) {
+      if (!watch && !watchFailed) watch = startWatch();
+      if (!watch) {
+        pods.clear();
+        for (const pod of await deps.api.list('v1', 'Pod', request.namespace, selector)) pods.set(String(pod.metadata?.name), pod);
       }
-      if (health.state === 'failed') {
-        throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} The workload stays in dev mode; run kubectl dev end to restore it.`);
+      changed = false;
+      const sorted = newest([...pods.values()]);
+      for (const pod of sorted) {
+        const health = podHealth(pod, containers);
+        if (health.state === 'ready') {
+          deps.progress.succeed(`dev pod ${pod.metadata?.name} is ready`);
+          return pod;
+        }
+        if (health.state === 'failed') {
+          throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} The workload stays in dev mode; run kubectl dev end to restore it.`);
+        }
+      }
+      const first = sorted[0];
+      if (first) {
+        const health = podHealth(first, containers);
+        if (health.state === 'waiting') lastReason = health.reason;
+      }
+      const now = deps.clock.now().getTime();
+      if (sorted.length === 0 && now >= nextEventsCheck) {
+        nextEventsCheck = now + EVENTS_EVERY_MS;
+        const failure = await creationFailure(request, deps);
+        if (failure) {
+          throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
+            'the namespace refuses the dev pod (Pod Security, quota, or a webhook); --keep-security-context keeps the container\'s securityContext, or ask an admin. Run kubectl dev end to restore the workload.');
+        }
+      }
+      if (deps.clock.now().getTime() >= deadline) {
+        throw new DevError('TIMEOUT', `the dev pod for ${request.podCreator} was not ready within ${Math.round(request.timeoutMs / 1000)} s (${lastReason})`,
+          'kubectl describe pod and kubectl get events show why; raise --timeout if the cluster is slow. The workload stays in dev mode; kubectl dev end restores it.');
+      }
+      if (changed) continue;
+      if (watch) {
+        // Until the next event, or the next events check / deadline (a cleared timer: nothing keeps the process alive).
+        const ms = Math.max(1, Math.min(deadline, sorted.length === 0 ? nextEventsCheck : deadline) - deps.clock.now().getTime());
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          };
+        });
+      } else {
+        await deps.clock.sleep(POLL_MS);
       }
     }
-    const first = pods[0];
-    if (first) lastReason = podHealth(first, containers).state === 'waiting' ? (podHealth(first, containers) as { reason: string }).reason : lastReason;
-    // Admission rejections (Pod Security, quotas) leave no pod, only events: look every ~2 s.
-    if (pods.length === 0 && polls % 20 === 10) {
-      const failure = await creationFailure(request, deps);
-      if (failure) {
-        throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
-          'the namespace refuses the dev pod (Pod Security, quota, or a webhook); --keep-security-context keeps the container\'s securityContext, or ask an admin. Run kubectl dev end to restore the workload.');
-      }
-    }
-    if (deps.clock.now().getTime() >= deadline) {
-      throw new DevError('TIMEOUT', `the dev pod for ${request.podCreator} was not ready within ${Math.round(request.timeoutMs / 1000)} s (${lastReason})`,
-        'kubectl describe pod and kubectl get events show why; raise --timeout if the cluster is slow. The workload stays in dev mode; kubectl dev end restores it.');
-    }
-    polls++;
-    await deps.clock.sleep(POLL_MS);
+  } finally {
+    watch?.stop();
   }
 }
