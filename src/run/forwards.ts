@@ -31,6 +31,8 @@ export interface ForwardsInput {
   addresses: readonly string[];
   portForward?: PortForwardFn;
   onError?: (message: string) => void;
+  /** Every stream attempt (KUBECTL_DEV_DEBUG). */
+  onDebug?: (message: string) => void;
 }
 
 /** kubectl's rule: IP addresses or localhost; localhost means 127.0.0.1 and ::1. */
@@ -58,14 +60,23 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
       // ":REMOTE" picks a free port on the first address; the others use the same one.
       let local = spec.local;
       for (const { host, optional } of hosts) {
+        let listening = false; // a failed listen is reported by the error thrown below, not as an event
         const forwarder = new PodPortForwarder({
           namespace: input.namespace, podPort: spec.remote, finder: input.finder, portForward,
           // A request made while the app restarts waits for it (up to holdMs) instead of failing at once.
           holdMs: 10_000, retryMs: 50,
-          events: { onError: (message) => { lastError = message; input.onError?.(message); } },
+          events: {
+            ...(input.onDebug ? { onDebug: input.onDebug } : {}),
+            onError: (message) => {
+              if (!listening) return;
+              lastError = message;
+              input.onError?.(message);
+            },
+          },
         });
         try {
           local = await forwarder.listen(local, host);
+          listening = true;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           if (optional && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;

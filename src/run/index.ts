@@ -78,6 +78,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     const forwards = await openForwards({
       kc, namespace: ref.namespace, finder, specs: request.forwards, addresses: request.addresses,
       onError: (message) => io.say(`forward: ${message}`),
+      ...(io.env.KUBECTL_DEV_DEBUG ? { onDebug: (message: string) => io.say(`debug ${(performance.now() / 1000).toFixed(3)}: ${message}`) } : {}),
     });
     cleanups.push(() => forwards.close());
     for (const line of describeForwards(forwards.open)) io.say(line);

@@ -99,6 +99,7 @@ export class Runner {
   private current: { exec: RunningExec; pod: string; generation: number } | undefined;
   private generation = 0;
   private stopped = false;
+  private started = false;
   private readonly stopSignal = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private watcher: FastPath | undefined;
@@ -126,13 +127,35 @@ export class Runner {
   /** Waits for the initial sync, starts the command, and follows changes until stop(). */
   async start(timeoutMs: number): Promise<void> {
     if (this.options.restart) {
-      // Subscribe to the sidecar's events before anything can land, so nothing is missed.
-      const since = await this.latestEventId();
       this.watchLocal();
+      // Subscribe to the sidecar's events before the initial sync is done, so nothing is missed.
+      const deadline = this.deps.clock.now() + timeoutMs;
+      let since: number | undefined;
+      while (since === undefined) {
+        try {
+          since = await this.latestEventId();
+        } catch (error) {
+          // The sidecar answers once the dev pod's sync sidecar is up.
+          if (this.stopped || this.deps.clock.now() > deadline) {
+            throw new DevError('SYNC_TIMEOUT', `the dev pod's sync sidecar did not answer: ${(error as Error).message}`, 'check kubectl dev status; the sync sidecar of the dev pod must be running.');
+          }
+          await this.deps.clock.sleep(250, this.stopSignal.signal);
+        }
+      }
       this.eventsDone = this.followLanding(since);
     }
     await this.deps.waitInSync(timeoutMs);
-    await this.launch('start');
+    // What landed during the initial sync is in the first start already.
+    this.tracker.take(Number.POSITIVE_INFINITY);
+    this.started = true;
+    await this.serially(() => this.launch('start'));
+  }
+
+  /** Starts and restarts one at a time. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const next = this.restarting.then(step);
+    this.restarting = next.catch(() => undefined);
+    return next;
   }
 
   /** Stops the command in the container (and its children), and everything this runner started. */
@@ -233,7 +256,7 @@ export class Runner {
           if (!(await this.deps.findPod())) continue;
           await this.deps.waitInSync(30_000);
           this.recovering = undefined;
-          await this.launch('start');
+          await this.serially(() => this.launch('start'));
           return;
         } catch (error) {
           this.deps.say(`waiting for the dev pod: ${(error as Error).message}`);
@@ -316,7 +339,8 @@ export class Runner {
       this.schedule();
       return;
     }
-    this.restarting = this.restarting.then(() => this.restartFor(due));
+    if (!this.started) return; // the first start comes after the initial sync anyway
+    await this.serially(() => this.restartFor(due));
   }
 
   /** Saved paths that are gone and that syncthing never indexed (an editor's temp files) will not land. */

@@ -1,0 +1,208 @@
+// `kubectl dev start … --run CMD -p :PORT` as a user runs it (the CLI bundled into a temp
+// file, run as a child process) on the test control plane: the dev container is a real
+// syncthing as sidecar (sync-sidecar.ts) plus KWOK exec running the command as a local
+// process in the sidecar's folder, and a KWOK PortForward from the pod's app port to the
+// port that process listens on. No mocks: every byte goes through the API server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli/exit-codes.ts';
+import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../../src/core/marks.ts';
+import { syncSecretName, workloadLabelValue } from '../../src/core/names.ts';
+import { stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
+import { execLocally, forwardPodPort } from '../support/kwok.ts';
+import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
+import { freePort, tempDir, until } from '../unit/sync/support.ts';
+import { startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
+
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The app: answers with the message it read at startup and its pid; exits 3 when the message is "crash". */
+const SERVER = `
+const fs = require('node:fs');
+const http = require('node:http');
+const message = fs.readFileSync('message.txt', 'utf8').trim();
+if (message === 'crash') { console.error('bad message'); process.exit(3); }
+http.createServer((req, res) => res.end(message + ' pid=' + process.pid + '\\n'))
+  .listen(Number(process.env.APP_PORT), '127.0.0.1', () => console.log('listening with ' + message));
+`;
+
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** One GET through the forward (a new connection each time); undefined while nothing answers. */
+function get(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+describe('kubectl dev start --run with port forwards', () => {
+  let kc: k8s.KubeConfig;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let cli: string;
+  let localDir: string;
+  let remoteDir: string;
+  let env: NodeJS.ProcessEnv;
+  let sidecar: FakeSidecar | undefined;
+  let appPort: number;
+  let run: Run;
+  let localPort: number;
+  const runs: Run[] = [];
+  const undo: Array<() => Promise<void>> = [];
+
+  const spawnCli = (args: string[]): Run => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: localDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d.toString()));
+    child.stderr!.on('data', (d) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const r = { child, out: () => out, err: () => err, exited };
+    runs.push(r);
+    return r;
+  };
+  const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
+  const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
+    const body = await get(localPort);
+    return body !== undefined && pattern.test(body) ? body : undefined;
+  }, timeoutMs, 50);
+  const pidOf = (body: string) => Number(/pid=(\d+)/.exec(body)![1]);
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'run'));
+    root = tempDir('e2e-run');
+    fs.chmodSync(root, 0o755);
+    cli = path.join(root, 'kubectl-dev.cjs');
+    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
+    localDir = path.join(root, 'local');
+    remoteDir = path.join(root, 'workspace');
+    fs.mkdirSync(localDir);
+    fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
+    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    appPort = await freePort();
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+        spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1', ports: [{ containerPort: 9080 }] }] } } },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    if (kc && ns) await stopLocalSync(syncTargetOf(kc, ns, 'Deployment', 'web'), env).catch(() => {});
+    for (const fn of undo) await fn().catch(() => {});
+    await sidecar?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('starts dev mode, syncs, runs the command, and forwards a free local port to it', async () => {
+    run = spawnCli(['start', 'deploy/web', '-n', ns, '--image', 'node:24', '--workdir', remoteDir, '--local-dir', localDir,
+      '--run', '"$NODE_BIN" server.js', '-p', ':9080', '--timeout', '60s']);
+    // The test plays the kubelet's part once the dev pod exists: sidecar, exec, app port.
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const pod = await waitFor('a Running dev pod', async () => {
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'web')}` });
+      return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)?.metadata?.name;
+    }, 60_000);
+    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
+    undo.push(await execLocally(kc, { namespace: ns, pod, containers: ['app'], workDir: remoteDir, env: { APP_PORT: String(appPort), NODE_BIN: process.execPath } }));
+    undo.push(await forwardPodPort(kc, { namespace: ns, pod, ports: [9080], target: { port: appPort } }));
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+
+    await until('the forward line', () => /forwarding 127\.0\.0\.1:(\d+) → 9080/.test(run.err()), 60_000);
+    localPort = Number(/forwarding 127\.0\.0\.1:(\d+) → 9080/.exec(run.err())![1]);
+    const body = await answer(/^v1 pid=\d+/, 60_000);
+    expect(run.out()).toMatch(/deployment\/web is in dev mode: pod web-/);
+    expect(run.out()).toMatch(/\[app\] listening with v1\n/);
+    expect(run.err()).toMatch(/\[run\] started in web-\S+: "\$NODE_BIN" server\.js\n/);
+    expect(running(pidOf(body))).toBe(true);
+  }, 120_000);
+
+  it('restarts the command once the change has landed; the old process is gone', async () => {
+    const before = await answer(/^v1 /);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v2\n');
+    const after = await answer(/^v2 pid=\d+/);
+    expect(fs.readFileSync(path.join(remoteDir, 'message.txt'), 'utf8')).toBe('v2\n');
+    expect(pidOf(after)).not.toBe(pidOf(before));
+    expect(running(pidOf(before))).toBe(false);
+    expect(run.err()).toMatch(/\[run\] 1 change\(s\) landed in the container \(message\.txt\): restarting/);
+  });
+
+  it('restarts once for a burst of 50 files', async () => {
+    const restarts = () => count(run.err(), /landed in the container/);
+    const before = restarts();
+    fs.mkdirSync(path.join(localDir, 'data'));
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(localDir, 'data', `f${i}.txt`), `file ${i}\n`);
+    await until('the burst in the container', () => fs.existsSync(path.join(remoteDir, 'data')) && fs.readdirSync(path.join(remoteDir, 'data')).length === 50);
+    await until('a restart', () => restarts() > before);
+    // Time for a second restart to show up, if there were one.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(restarts()).toBe(before + 1);
+    await answer(/^v2 /);
+  });
+
+  it('reports a command that fails, and starts it again after the next change (not in a loop)', async () => {
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'crash\n');
+    await until('the failure reported', () => /\[run\] the command failed with exit code 3; it starts again after the next change/.test(run.err()));
+    expect(run.err()).toMatch(/\[app\] bad message\n/); // its stderr, prefixed, on stderr
+    const starts = count(run.err(), /landed in the container/);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(count(run.err(), /landed in the container/)).toBe(starts);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v3\n');
+    await answer(/^v3 pid=\d+/);
+    expect(run.err()).toMatch(/landed in the container \(message\.txt\): starting/);
+  });
+
+  it('a busy local port is a clear error naming it, and nothing starts', async () => {
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = spawnCli(['sync', 'deploy/web', '-n', ns, '--local-dir', localDir, '-p', `${port}:9080`]);
+      expect(await r.exited).toBe(EXIT.usage);
+      expect(r.err()).toMatch(new RegExp(`error: local port ${port} on 127\\.0\\.0\\.1 is already in use \\(forward ${port}:9080\\)\\n\\s+hint: .*-p :9080 for a free one`));
+      expect(r.out()).toBe('');
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('Ctrl-C stops the command in the container and leaves dev mode in place', async () => {
+    const body = await answer(/^v3 /);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(running(pidOf(body))).toBe(false);
+    const deployment = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns });
+    expect(deployment.metadata?.labels?.[DEV_MODE_LABEL]).toBe('true');
+  });
+});
