@@ -62,7 +62,7 @@ try {
   const o = median(ours);
   const ratio = o / b;
   console.log(`one labelled LIST of Deployments: median ${b.toFixed(1)} ms`);
-  console.log(`status -A (every kind + dev pods): median ${o.toFixed(1)} ms`);
+  console.log(`status -A (sync Secrets + dev pods, GETs only where needed): median ${o.toFixed(1)} ms`);
   console.log('');
   console.log('| measure | kubectl-dev | baseline | ratio | goal |');
   console.log('|---|---|---|---|---|');

@@ -7,7 +7,7 @@ import { compare, type Operation } from 'fast-json-patch';
 import { devModeNames, enterWorkload, isInDevMode, recordedSettings, type OriginalStore } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
 import type { WorkloadRef } from '../core/kinds.ts';
-import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY } from '../core/marks.ts';
+import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
 import { restorableState } from '../core/original.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -143,6 +143,13 @@ async function plan(request: StartRequest, deps: LiveDeps): Promise<Plan> {
   return { workload, devWorkload, generated, settings, store, alreadyInDevMode: false, patch };
 }
 
+/** Puts this time in the planned workload's since annotation (the sync Secret's, when one was kept). */
+function adoptSince(p: Plan, since: string): void {
+  if (p.alreadyInDevMode || p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION] === since) return;
+  p.devWorkload.metadata = { ...p.devWorkload.metadata, annotations: { ...p.devWorkload.metadata?.annotations, [SINCE_ANNOTATION]: since } };
+  p.patch = compare(p.workload, p.devWorkload);
+}
+
 function preconditioned(workload: KubeObject, operations: Operation[]): Operation[] {
   // Sending the resourceVersion we read makes the API server refuse (409) if the object changed since.
   return [{ op: 'replace', path: '/metadata/resourceVersion', value: workload.metadata?.resourceVersion }, ...operations];
@@ -190,8 +197,15 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   // Keys are cheap (ECDSA): make them and create the Secret; one left by an interrupted start is kept.
   // HPAs are clamped meanwhile: both must happen before the workload changes, in either order.
   const clamping = ref.kind.hasReplicas ? clampHpas(ref, workloadLabel, deps) : Promise.resolve();
-  const secret = await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir });
-  await Promise.all([ensureCreated(withOwnerAndLabel(secret, owners, workloadLabel), ns, deps, 'create the sync Secret', false), clamping]);
+  const secret = withOwnerAndLabel(await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }), owners, workloadLabel);
+  // The Secret also says since when the workload is in dev mode: `status` reads it from there
+  // (with the dev pod) instead of reading every workload.
+  const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
+  if (since !== undefined) secret.metadata = { ...secret.metadata, annotations: { ...secret.metadata?.annotations, [SINCE_ANNOTATION]: since } };
+  const [created] = await Promise.all([ensureCreated(secret, ns, deps, 'create the sync Secret', false), clamping]);
+  // A Secret left by an interrupted start is kept: the workload gets its time, so that both agree.
+  const kept = created.metadata?.annotations?.[SINCE_ANNOTATION];
+  if (kept !== undefined) adoptSince(p, kept);
   deps.progress.succeed();
 
   if (p.store.in === 'configmap') {
@@ -246,8 +260,10 @@ async function patchWithPrecondition(request: StartRequest, first: Plan, deps: L
         throw new DevError('CONFLICT', `${displayRef(ref)} changed while kubectl-dev was putting it in dev mode (another start or an edit); this start changed nothing on it`,
           `see what it is now with kubectl dev status ${displayRef(ref)} -n ${ref.namespace}; run kubectl dev start again if it is not in dev mode.`);
       }
+      const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
       p = await plan(request, deps);
       if (p.alreadyInDevMode) return p.workload;
+      if (since !== undefined) adoptSince(p, since);
     }
   }
 }

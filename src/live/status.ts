@@ -1,10 +1,21 @@
-// `kubectl dev status`: workloads in dev mode, found by label (one filtered LIST per kind, in
-// parallel, plus one LIST of dev pods), so the cost follows the number in dev mode, not the cluster.
+// `kubectl dev status`: workloads in dev mode, found from what exists only for workloads in dev
+// mode, so that the cost follows their number, not the number of workloads in the cluster
+// (a labelled LIST per kind makes the API server go through every workload of that kind):
+//   - the sync Secrets (metadata only): start creates one before it changes the workload and
+//     writes on it since when the workload is in dev mode; `sync` creates one for a workload
+//     the post-renderer put in dev mode;
+//   - the dev pods: every workload in dev mode runs one, however it got there.
+// Both in one round, in parallel. A workload with a Secret that says since when and a live dev
+// pod is shown from them (the pod is there because the workload's template is in dev mode).
+// Any other workload found is read (GET) to see whether it is in dev mode: a dev pod without
+// a Secret (the post-renderer's), a Secret without a live pod (starting, failing, or a start
+// or end that was interrupted: shown as such). Users who may not read Secrets get a LIST per kind.
 
-import { recordedSettings } from '../core/enter.ts';
+import { isInDevMode, recordedSettings } from '../core/enter.ts';
+import { DevError } from '../core/errors.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
-import { DEV_MODE_LABEL, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../core/marks.ts';
-import { workloadLabelValue } from '../core/names.ts';
+import { DEV_CONTAINER_ANNOTATION, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../core/marks.ts';
+import { syncSecretName, workloadLabelValue } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { apiVersionOf } from './objects.ts';
@@ -30,6 +41,19 @@ export interface StatusRequest {
   syncState?: (row: Omit<StatusRow, 'sync'>) => Promise<string>;
 }
 
+/** The phase of a workload whose sync Secret exists but which is not in dev mode. */
+export const INTERRUPTED_PHASE = 'start interrupted — run end';
+
+interface Candidate {
+  kind: WorkloadKind;
+  name: string;
+  namespace: string;
+  /** Its sync Secret, when it exists and is not being deleted. */
+  secret?: KubeObject;
+  /** The workload itself, when a LIST already returned it. */
+  workload?: KubeObject;
+}
+
 function podPhase(pod: KubeObject | undefined, container: string): string {
   if (!pod) return 'NoPod';
   const health = podHealth(pod, [container]);
@@ -38,29 +62,103 @@ function podPhase(pod: KubeObject | undefined, container: string): string {
   return String((pod.status as { phase?: string } | undefined)?.phase ?? 'Pending');
 }
 
+/** The workload a workload label value names, when the value is not a hash (`deployment.web`). */
+function parseWorkloadLabel(value: string): { kind: WorkloadKind; name: string; exact: boolean } | undefined {
+  const kind = WORKLOAD_KINDS.find((k) => value.startsWith(`${k.kind.toLowerCase()}.`));
+  if (!kind) return undefined;
+  const name = value.slice(kind.kind.length + 1);
+  return { kind, name, exact: workloadLabelValue(kind.kind, name) === value };
+}
+
+/** Kind and name from a sync Secret: its generated-for annotation (`Kind/name`), else its workload label. */
+function secretWorkload(secret: KubeObject): { kind: WorkloadKind; name: string } | undefined {
+  const [kindName, ...rest] = String(secret.metadata?.annotations?.[GENERATED_FOR_ANNOTATION] ?? '').split('/');
+  const kind = WORKLOAD_KINDS.find((k) => k.kind === kindName);
+  if (kind && rest.length > 0) return { kind, name: rest.join('/') };
+  const parsed = parseWorkloadLabel(String(secret.metadata?.labels?.[WORKLOAD_LABEL] ?? ''));
+  return parsed?.exact ? parsed : undefined;
+}
+
+const live = (obj: KubeObject) => !obj.metadata?.deletionTimestamp;
+
+const newestFirst = (a: KubeObject, b: KubeObject) => String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp));
+
 export async function devModeStatus(request: StatusRequest, api: ClusterApi): Promise<StatusRow[]> {
-  const kinds = request.only ? [request.only.kind] : WORKLOAD_KINDS;
-  const [pods, ...perKind] = await Promise.all([
-    api.list('v1', 'Pod', request.namespace, { label: request.only ? `${WORKLOAD_LABEL}=${workloadLabelValue(request.only.kind.kind, request.only.name)}` : WORKLOAD_LABEL }),
-    ...kinds.map((kind) => api.list(apiVersionOf(kind), kind.kind, request.namespace, { label: `${DEV_MODE_LABEL}=true` })
-      .then((items) => items.map((item) => ({ item, kind })))),
+  const candidates = new Map<string, Candidate>();
+  const consider = (kind: WorkloadKind, name: string, namespace: string, found: { secret?: KubeObject; workload?: KubeObject }) => {
+    if (request.only && (request.only.kind !== kind || request.only.name !== name)) return;
+    const key = `${namespace}/${kind.kind}/${name}`;
+    const candidate = candidates.get(key) ?? { kind, name, namespace };
+    candidates.set(key, { ...candidate, ...found });
+  };
+  const onlyLabel = request.only ? workloadLabelValue(request.only.kind.kind, request.only.name) : undefined;
+  const selector = { label: onlyLabel ? `${WORKLOAD_LABEL}=${onlyLabel}` : WORKLOAD_LABEL };
+  const direct = request.only && request.namespace ? { ...request.only, namespace: request.namespace } : undefined;
+
+  const forbiddenAsUndefined = (error: unknown) => {
+    if (error instanceof DevError && error.code === 'FORBIDDEN') return undefined;
+    throw error;
+  };
+  const [secrets, pods, directWorkload] = await Promise.all([
+    (direct
+      // One workload in one namespace: its Secret has a known name.
+      ? api.get({ apiVersion: 'v1', kind: 'Secret', name: syncSecretName(direct.kind.kind, direct.name), namespace: direct.namespace }).then((s) => (s ? [s] : []))
+      : api.listWithVersion('v1', 'Secret', request.namespace, selector, { metadataOnly: true }).then((list) => list.items)
+    ).catch(forbiddenAsUndefined),
+    api.list('v1', 'Pod', request.namespace, selector),
+    direct ? api.get({ apiVersion: apiVersionOf(direct.kind), kind: direct.kind.kind, name: direct.name, namespace: direct.namespace }) : undefined,
   ]);
-  const rows: StatusRow[] = [];
-  for (const { item, kind } of perKind.flat()) {
-    const name = String(item.metadata?.name);
-    if (request.only && name !== request.only.name) continue;
-    const namespace = String(item.metadata?.namespace ?? request.namespace ?? '');
-    const label = workloadLabelValue(kind.kind, name);
-    const devPods = pods.filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[WORKLOAD_LABEL] === label && !p.metadata?.deletionTimestamp);
-    const devPod = devPods.sort((a, b) => String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)))[0];
-    const container = recordedSettings(item)?.devContainer ?? '?';
-    const row = {
-      kind: kind.kind, name, namespace, container,
-      devPod: devPod ? String(devPod.metadata?.name) : '-',
-      phase: podPhase(devPod, container),
-      since: item.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-',
-    };
-    rows.push({ ...row, sync: request.syncState ? await request.syncState(row) : '-' });
+  if (direct && directWorkload) consider(direct.kind, direct.name, direct.namespace, { workload: directWorkload });
+
+  for (const secret of (secrets ?? []).filter(live)) {
+    const found = secretWorkload(secret);
+    if (found) consider(found.kind, found.name, String(secret.metadata?.namespace ?? request.namespace), { secret });
   }
-  return rows.sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
+  // A long name makes the label a hash: the Secret names the workload, else the workloads of
+  // that kind in dev mode in the namespace are listed (rare: names near 63 characters).
+  const secretLabels = new Set((secrets ?? []).map((s) => `${s.metadata?.namespace}/${s.metadata?.labels?.[WORKLOAD_LABEL]}`));
+  const scans = new Map<string, { kind: WorkloadKind; namespace: string | undefined }>();
+  if (!secrets) for (const kind of request.only ? [request.only.kind] : WORKLOAD_KINDS) scans.set(`${request.namespace}/${kind.kind}`, { kind, namespace: request.namespace });
+  for (const pod of pods) {
+    const namespace = String(pod.metadata?.namespace ?? request.namespace);
+    const label = String(pod.metadata?.labels?.[WORKLOAD_LABEL] ?? '');
+    const parsed = parseWorkloadLabel(label);
+    if (!parsed) continue;
+    // A Pod in dev mode is its own dev pod.
+    if (parsed.exact) consider(parsed.kind, parsed.name, namespace, parsed.kind.kind === 'Pod' && parsed.name === pod.metadata?.name ? { workload: pod } : {});
+    else if (!secretLabels.has(`${namespace}/${label}`) && !scans.has(`${request.namespace}/${parsed.kind.kind}`)) scans.set(`${namespace}/${parsed.kind.kind}`, { kind: parsed.kind, namespace });
+  }
+  await Promise.all([...scans.values()].map(async ({ kind, namespace }) => {
+    for (const item of await api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` })) {
+      consider(kind, String(item.metadata?.name), String(item.metadata?.namespace ?? namespace), { workload: item });
+    }
+  }));
+
+  const devPodsOf = (c: Candidate) => {
+    const label = workloadLabelValue(c.kind.kind, c.name);
+    return pods.filter((p) => p.metadata?.namespace === c.namespace && p.metadata?.labels?.[WORKLOAD_LABEL] === label && live(p)).sort(newestFirst);
+  };
+  const rows = await Promise.all([...candidates.values()].map(async (c): Promise<StatusRow | undefined> => {
+    const devPod = devPodsOf(c)[0];
+    const base = { kind: c.kind.kind, name: c.name, namespace: c.namespace, devPod: devPod ? String(devPod.metadata?.name) : '-' };
+    let row: Omit<StatusRow, 'sync'>;
+    const secretSince = c.secret?.metadata?.annotations?.[SINCE_ANNOTATION];
+    const podContainer = devPod?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION];
+    if (!c.workload && devPod && secretSince !== undefined && podContainer !== undefined) {
+      row = { ...base, container: podContainer, phase: podPhase(devPod, podContainer), since: secretSince };
+    } else {
+      const workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
+      if (workload && isInDevMode(workload)) {
+        const container = recordedSettings(workload)?.devContainer ?? '?';
+        row = { ...base, container, phase: podPhase(devPod, container), since: workload.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-' };
+      } else if (c.secret) {
+        row = { ...base, container: '-', devPod: '-', phase: INTERRUPTED_PHASE, since: '-' };
+      } else {
+        // Only dev pods that outlive a workload which has left dev mode.
+        return undefined;
+      }
+    }
+    return { ...row, sync: request.syncState ? await request.syncState(row) : '-' };
+  }));
+  return rows.filter((r): r is StatusRow => r !== undefined).sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
 }
