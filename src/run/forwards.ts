@@ -19,6 +19,8 @@ export interface Forwards {
   readonly open: readonly OpenForward[];
   /** The last problem of any forward (no dev pod, nothing listening in the container, …). */
   lastError(): string | undefined;
+  /** Retries connections that have had no answer (after the app behind them restarted). */
+  retryUnanswered(why: string): void;
   close(): Promise<void>;
 }
 
@@ -90,7 +92,7 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
     await close();
     throw error;
   }
-  return { open, lastError: () => lastError, close };
+  return { open, lastError: () => lastError, retryUnanswered: (why) => forwarders.forEach((f) => f.retryUnanswered(why)), close };
 }
 
 /** "127.0.0.1:8080 → 9080" lines for the user. */

@@ -133,6 +133,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
         stdout: io.stdout,
         stderr: io.stderr,
         say: (line) => io.say(line),
+        previousGone: () => forwards.retryUnanswered('the command was restarted'),
       });
       const started = runner;
       cleanups.push(() => started.stop());

@@ -63,6 +63,8 @@ export interface RunnerDeps {
   stderr: Writable;
   /** kubectl-dev's own lines about the command (started, exited, restarting). */
   say(line: string): void;
+  /** The replaced command is gone (its exec ended): connections that reached it can be retried. */
+  previousGone?(): void;
 }
 
 const LANDED_EVENT = 'LocalIndexUpdated';
@@ -225,7 +227,12 @@ export class Runner {
     else this.stats.restarts++;
     if (reason === 'start' || this.stats.restarts === 0) this.deps.say(`started in ${pod}: ${this.display}`);
     // The previous exec ends once the start script has stopped its command; its socket may linger.
-    if (previous) void this.within(previous.exec.exited, 10_000).then(() => previous.exec.close());
+    if (previous) {
+      void this.within(previous.exec.exited, 10_000).then(() => {
+        previous.exec.close();
+        this.deps.previousGone?.();
+      });
+    }
     void exec.exited.then((end) => this.ended(generation, end));
   }
 

@@ -140,6 +140,8 @@ export class PodPortForwarder {
   private readonly clock: Clock;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** Streams that have not had an answer yet: retrying them is safe (nothing came back). */
+  private readonly unconfirmed = new Set<(why: string) => void>();
   private cachedPod: string | undefined;
   private closed = false;
   lastError: string | undefined;
@@ -220,9 +222,14 @@ export class PodPortForwarder {
     let attemptFailed: ((why: string) => void) | undefined;
     let opened = false;
 
+    const retryNow = (why: string) => {
+      if (!confirmed && ws) attemptFailed?.(why);
+    };
+    this.unconfirmed.add(retryNow);
     const finish = (error?: string) => {
       if (finished) return;
       finished = true;
+      this.unconfirmed.delete(retryNow);
       if (error) this.fail(error);
       this.invalidate();
       socket.destroy();
@@ -274,6 +281,7 @@ export class PodPortForwarder {
           if (!confirmed) {
             confirmed = true;
             sent = [];
+            this.unconfirmed.delete(retryNow);
           }
           noteTraffic(chunk.length);
           if (!socket.write(chunk) && ws?.pause) {
@@ -345,6 +353,15 @@ export class PodPortForwarder {
     };
     socket.pause();
     attempt().catch((error: unknown) => finish(`port-forward: ${describeKubeError(error)}`));
+  }
+
+  /**
+   * Retries every stream that has had no answer yet, on a new stream (with what its
+   * client sent): after the process behind the port was restarted, a stream that
+   * reached the old one would otherwise wait for the answer timeout.
+   */
+  retryUnanswered(why: string): void {
+    for (const retry of [...this.unconfirmed]) retry(why);
   }
 
   /** Closes every open connection (their clients reconnect, to the pod found then). */
