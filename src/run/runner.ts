@@ -236,12 +236,17 @@ export class Runner {
     void exec.exited.then((end) => this.ended(generation, end));
   }
 
-  private ended(generation: number, end: ExecEnd): void {
+  private async ended(generation: number, end: ExecEnd): Promise<void> {
     if (this.stopped || this.current?.generation !== generation) return; // replaced on purpose
     const running = this.current;
     this.current = undefined;
     running.exec.close();
     this.stats.exits++;
+    // A command that ended because its pod went away (deleted, rescheduled) is not a failure of the code.
+    if (end.kind === 'exited' && (await this.deps.findPod().catch(() => undefined)) !== running.pod) {
+      end = { kind: 'lost', why: `pod ${running.pod} is gone` };
+    }
+    if (this.stopped || this.current) return;
     if (end.kind === 'exited') {
       this.deps.say(end.code === 0
         ? `the command exited (code 0)${this.options.restart ? '; it starts again after the next change' : ''}`

@@ -206,3 +206,122 @@ describe('kubectl dev start --run with port forwards', () => {
     expect(deployment.metadata?.labels?.[DEV_MODE_LABEL]).toBe('true');
   });
 });
+
+describe('kubectl dev run on its own: dev config, an already running sync, --restart-on, a replaced dev pod', () => {
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let cli: string;
+  let localDir: string;
+  let remoteDir: string;
+  let env: NodeJS.ProcessEnv;
+  let sidecar: FakeSidecar | undefined;
+  let run: Run;
+  let localPort: number;
+  const runs: Run[] = [];
+  const undo: Array<() => Promise<void>> = [];
+  const selector = `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}`;
+
+  const spawnCli = (args: string[]): Run => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: localDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d.toString()));
+    child.stderr!.on('data', (d) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const r = { child, out: () => out, err: () => err, exited };
+    runs.push(r);
+    return r;
+  };
+  const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
+    const body = await get(localPort);
+    return body !== undefined && pattern.test(body) ? body : undefined;
+  }, timeoutMs, 50);
+  const devPod = (not?: string) => waitFor('a Running dev pod', async () => {
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: selector });
+    return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.name !== not)?.metadata?.name;
+  }, 60_000);
+  /** What the kubelet provides for a dev pod: exec, the app port, the sync sidecar. */
+  const playKubelet = async (pod: string) => {
+    const appPort = await freePort();
+    undo.push(await execLocally(kc, { namespace: ns, pod, containers: ['app'], workDir: remoteDir, env: { APP_PORT: String(appPort), NODE_BIN: process.execPath } }));
+    undo.push(await forwardPodPort(kc, { namespace: ns, pod, ports: [9080], target: { port: appPort } }));
+    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'api'), namespace: ns });
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, `sidecar-${pod}`) });
+  };
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'run-own'));
+    root = tempDir('e2e-run-own');
+    fs.chmodSync(root, 0o755);
+    cli = path.join(root, 'kubectl-dev.cjs');
+    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
+    localDir = path.join(root, 'local');
+    remoteDir = path.join(root, 'workspace');
+    fs.mkdirSync(localDir);
+    fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
+    fs.writeFileSync(path.join(localDir, '.kubectl-dev.yaml'), 'workloads:\n  deploy/api:\n    run: \'"$NODE_BIN" server.js\'\n    forward: [":9080"]\n');
+    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' },
+        spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'registry.example/api:1' }] } } },
+      },
+    });
+    const start = spawnCli(['start', 'deploy/api', '-n', ns, '--no-sync', '--workdir', remoteDir, '--image', 'node:24', '-q']);
+    expect(await start.exited, start.err()).toBe(0);
+    await playKubelet(await devPod());
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    if (kc && ns) await stopLocalSync(syncTargetOf(kc, ns, 'Deployment', 'api'), env).catch(() => {});
+    for (const fn of undo) await fn().catch(() => {});
+    await sidecar?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('joins the sync already running and takes the command and the forward from the dev config', async () => {
+    const wait = spawnCli(['sync', 'deploy/api', '-n', ns, '--wait', '--timeout', '60s']);
+    expect(await wait.exited, wait.err()).toBe(0);
+    run = spawnCli(['run', 'deploy/api', '-n', ns, '--restart-on', '*.txt']);
+    await until('the forward line', () => /forwarding 127\.0\.0\.1:(\d+) → 9080/.test(run.err()), 30_000);
+    localPort = Number(/forwarding 127\.0\.0\.1:(\d+) → 9080/.exec(run.err())![1]);
+    await answer(/^v1 pid=\d+/);
+    expect(run.err()).toMatch(/\[run\] using the sync already running for deployment\/api \(pid \d+, /);
+    expect(run.err()).toMatch(/\[run\] started in api-\S+: "\$NODE_BIN" server\.js/);
+  }, 60_000);
+
+  it('--restart-on: a change that does not match lands without a restart; one that matches restarts', async () => {
+    fs.writeFileSync(path.join(localDir, 'notes.md'), 'not a reason to restart\n');
+    await until('notes.md in the container', () => fs.existsSync(path.join(remoteDir, 'notes.md')));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(run.err()).not.toMatch(/landed in the container/);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v2\n');
+    await answer(/^v2 pid=\d+/);
+    expect(run.err()).toMatch(/1 change\(s\) landed in the container \(message\.txt\): restarting/);
+  });
+
+  it('follows a replaced dev pod: the command starts in the new one, the forward reaches it on the same local port', async () => {
+    const before = await answer(/^v2 /);
+    const oldPod = sidecar!.pod;
+    await core.deleteNamespacedPod({ name: oldPod, namespace: ns, gracePeriodSeconds: 0 });
+    // The kubelet would stop the old pod's processes with it.
+    process.kill(Number(/pid=(\d+)/.exec(before)![1]), 'SIGKILL');
+    await sidecar!.stop();
+    await playKubelet(await devPod(oldPod));
+    const after = await answer(/^v2 pid=\d+/, 60_000);
+    expect(after).not.toBe(before);
+    expect(run.err()).toMatch(new RegExp(`lost the command in ${oldPod} \\(pod ${oldPod} is gone\\); it starts again once the dev pod is back and in sync`));
+    expect(run.err()).toMatch(new RegExp(`started in ${sidecar!.pod}: `));
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+});
