@@ -14,7 +14,7 @@ import type { ClusterApi } from '../kube/api.ts';
 import { displayRef, workloadObjectRef } from '../live/objects.ts';
 import { attachSession, runSync, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
 import { LabelPodFinder } from '../sync/portforward.ts';
-import { realClock } from '../sync/process.ts';
+import { isAlive, realClock } from '../sync/process.ts';
 import { clientNodeExec } from './exec.ts';
 import { describeForwards, openForwards, type Forwards } from './forwards.ts';
 import { Runner } from './runner.ts';
@@ -92,7 +92,17 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
       sync = {
         local: attached.local, remote: attached.remote, folderId: attached.session.folderId,
         waitInSync: async (ms) => void await waitForSession(target, io.env, { timeoutMs: ms }),
-        done: new Promise(() => {}),
+        // That session ending (kubectl dev end, Ctrl-C in its terminal) ends this run too.
+        done: new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            if (isAlive(attached.pid)) return;
+            clearInterval(timer);
+            io.say(`the sync session (pid ${attached.pid}) has ended; stopping`);
+            resolve();
+          }, 1_000);
+          timer.unref();
+          cleanups.push(async () => clearInterval(timer));
+        }),
       };
     } else {
       const handle = await runSync({

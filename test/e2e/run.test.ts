@@ -321,7 +321,13 @@ describe('kubectl dev run on its own: dev config, an already running sync, --res
     expect(after).not.toBe(before);
     expect(run.err()).toMatch(new RegExp(`lost the command in ${oldPod} \\(pod ${oldPod} is gone\\); it starts again once the dev pod is back and in sync`));
     expect(run.err()).toMatch(new RegExp(`started in ${sidecar!.pod}: `));
-    run.child.kill('SIGINT');
-    expect(await run.exited).toBe(0);
   }, 90_000);
+
+  it('stops, and stops the command, when the sync it joined ends (what kubectl dev end does)', async () => {
+    const body = await answer(/^v2 /);
+    expect(await stopLocalSync(syncTargetOf(kc, ns, 'Deployment', 'api'), env)).toBe(true);
+    expect(await run.exited).toBe(0);
+    expect(run.err()).toMatch(/\[run\] the sync session \(pid \d+\) has ended; stopping/);
+    expect(running(Number(/pid=(\d+)/.exec(body)![1]))).toBe(false);
+  });
 });
