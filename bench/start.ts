@@ -8,6 +8,7 @@ import jsonPatch from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { enter } from '../src/core/enter.ts';
 import { parseWorkloadRef } from '../src/core/kinds.ts';
+import { ensureBinary } from '../test/cli/binary-support.ts';
 import { kubectlBinary } from '../test/support/binaries.ts';
 import { benchCluster, median } from './cluster.ts';
 
@@ -21,10 +22,11 @@ const kubectl = (args: string[], input?: string) => {
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
-// --cli=FILE, else the shipped single binary when built (npm run build:binary), else the bundle on Node 24.
+// --cli=FILE, else the shipped single binary, built first when missing or older than the sources
+// (KUBECTL_DEV_BENCH_BUNDLE=1: the bundle on Node 24 instead).
 const cliArg = process.argv.slice(2).find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
-const BINARY = cliArg ? resolve(cliArg) : join(ROOT, 'dist', 'kubectl-dev');
-const command = existsSync(BINARY) ? [BINARY] : [process.execPath, join(ROOT, 'bin', 'kubectl-dev.cjs')];
+const BINARY = cliArg ? resolve(cliArg) : process.env.KUBECTL_DEV_BENCH_BUNDLE ? '' : await ensureBinary();
+const command = BINARY && existsSync(BINARY) ? [BINARY] : [process.execPath, join(ROOT, 'bin', 'kubectl-dev.cjs')];
 console.log(`kubectl-dev: ${command.join(' ')}`);
 const dev = (args: string[]) => {
   const r = spawnSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig } });

@@ -11,11 +11,11 @@ import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_A
 import { originalConfigMapName } from '../core/names.ts';
 import { restorableState } from '../core/original.ts';
 import type { KubeObject } from '../core/objects.ts';
-import type { DevSettings, DevSettingsInput } from '../core/settings.ts';
+import { DEFAULT_WORKDIR, type DevSettings, type DevSettingsInput } from '../core/settings.ts';
 import type { ObjectRef } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 import { clampHpas } from './hpa.ts';
-import { displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
+import { apiVersionOf, displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
 import { waitForDevPod } from './wait.ts';
 import { requirePermissions } from './permissions.ts';
@@ -182,8 +182,13 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   const { ref } = request;
   const ns = ref.namespace;
   deps.progress.start(`reading ${displayRef(ref)}`);
-  const [p] = await Promise.all([plan(request, deps), request.dryRun === 'client' ? undefined : requirePermissions(ref.kind, ns, `put ${displayRef(ref)} in dev mode`, deps)]);
   const { secretName, workloadLabel } = devModeNames(ref.kind, ref.name);
+  // The sync Secret's keys are made (CPU) while the workload is read (network); used when the
+  // plan's work dir turns out to be the one guessed here.
+  const guessedWorkdir = request.settings.workdir ?? DEFAULT_WORKDIR;
+  const early = request.dryRun ? undefined : deps.syncSecret({ workload: { apiVersion: apiVersionOf(ref.kind), kind: ref.kind.kind, metadata: { name: ref.name, namespace: ns } }, secretName, namespace: ns, workdir: guessedWorkdir });
+  early?.catch(() => {});
+  const [p] = await Promise.all([plan(request, deps), request.dryRun === 'client' ? undefined : requirePermissions(ref.kind, ns, `put ${displayRef(ref)} in dev mode`, deps)]);
   const result: StartResult = { workload: p.devWorkload, settings: p.settings, secretName, workloadLabel, alreadyInDevMode: p.alreadyInDevMode, changes: [] };
   if (request.dryRun) {
     result.changes = await dryRun(request, p, secretName, deps);
@@ -197,7 +202,8 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   // Keys are cheap (ECDSA): make them and create the Secret; one left by an interrupted start is kept.
   // HPAs are clamped meanwhile: both must happen before the workload changes, in either order.
   const clamping = ref.kind.hasReplicas ? clampHpas(ref, workloadLabel, deps) : Promise.resolve();
-  const secret = withOwnerAndLabel(await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }), owners, workloadLabel);
+  const prepared = early && !p.alreadyInDevMode && p.settings.workdir === guessedWorkdir ? await early.catch(() => undefined) : undefined;
+  const secret = withOwnerAndLabel(prepared ?? await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }), owners, workloadLabel);
   // The Secret also says since when the workload is in dev mode: `status` reads it from there
   // (with the dev pod) instead of reading every workload.
   const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
