@@ -5,7 +5,8 @@
 //     → "sidecar" syncthing) against the same two syncthings with syncthing's own
 //     watcher at fsWatcherDelayS=1.
 //  2. Initial sync of 5,000 × 2 KB files in 200 directories plus 20 × 5 MB files
-//     through the same path, against `tar c | tar x` of the same tree.
+//     through the same path, against `tar c | tar x` of the same tree; also with
+//     syncthing alone (KUBECTL_DEV_INITIAL_COPY=off, no tar through exec).
 //  3. Peak RSS of the kubectl-dev process while it syncs.
 //
 // kubectl-dev runs as users run it: the CLI bundled by esbuild, as a child process
@@ -14,6 +15,7 @@
 // from the workload's Secret (test/e2e/sync-sidecar.ts).
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--cli=FILE]
+//   node bench/sync.ts --only=initial [--runs=5] [--timeline]   the initial sync alone, with where the CPU went
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -41,6 +43,13 @@ const BIG_MB = arg('big-mb', 5);
 /** Between saves: longer than syncthing's 250 ms index batching and its watcher's 1 s delay + aggregation. */
 const GAP_MS = arg('gap-ms', 600);
 const BASELINE_GAP_MS = 2_500;
+/**
+ * `--only=initial`: just the initial sync against tar, `--runs` times, with a CPU profile per process group
+ * (`--timeline`: the session's steps with their times). KUBECTL_DEV_INITIAL_COPY=off in the environment
+ * measures syncthing alone.
+ */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
+const RUNS = arg('runs', 1);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,6 +64,8 @@ interface Cli {
   exited: Promise<number | null>;
   /** Highest VmHWM seen (kB). */
   peakKb: () => number;
+  /** When VmHWM last grew (ms after the start). */
+  peakAtMs: () => number;
 }
 
 function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Cli {
@@ -63,10 +74,15 @@ function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
   child.stdout!.on('data', (d) => (out += d.toString()));
   child.stderr!.on('data', (d) => (out += d.toString()));
   let peak = 0;
+  let peakAt = 0;
+  const started = performance.now();
   const timer = setInterval(() => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
+      if (m && Number(m[1]) > peak) {
+        peak = Number(m[1]);
+        peakAt = performance.now() - started;
+      }
     } catch {
       /* exited */
     }
@@ -75,7 +91,7 @@ function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
     clearInterval(timer);
     resolve(code);
   }));
-  return { child, out: () => out, exited, peakKb: () => peak };
+  return { child, out: () => out, exited, peakKb: () => peak, peakAtMs: () => peakAt };
 }
 
 /** Peak resident memory (VmHWM) of a running process, in kB. */
@@ -148,6 +164,48 @@ function makeTree(dir: string): { bytes: number; files: number } {
   return { bytes, files: FILES + BIG };
 }
 
+/** CPU seconds (user + system) per process group over a run, from /proc (Linux). */
+function cpuSampler(groups: Record<string, (comm: string, cmd: string) => boolean>): { stop(): Record<string, number> } {
+  const tick = 100; // USER_HZ
+  const first = new Map<number, number>();
+  const last = new Map<number, { group: string; cpu: number }>();
+  let initial = true;
+  const sample = () => {
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cpu = (Number(fields[11]) + Number(fields[12])) / tick;
+        let group = last.get(pid)?.group;
+        if (group === undefined) {
+          const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+          group = Object.entries(groups).find(([, match]) => match(comm, cmd))?.[0] ?? '';
+          // A process born during the run counts from zero.
+          first.set(pid, initial ? cpu : 0);
+        }
+        if (group) last.set(pid, { group, cpu });
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  sample();
+  initial = false;
+  const timer = setInterval(sample, 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      const out: Record<string, number> = {};
+      for (const [pid, { group, cpu }] of last) out[group] = (out[group] ?? 0) + cpu - (first.get(pid) ?? 0);
+      return out;
+    },
+  };
+}
+
 function countFiles(dir: string): number {
   let n = 0;
   const walk = (d: string) => {
@@ -218,6 +276,11 @@ async function main(): Promise<void> {
       sidecar = await startFakeSidecar(kc, { namespace: ns, pod: pod!, secret: stored, home: path.join(root, 'sidecar-home') });
     };
 
+    if (ONLY === 'initial') {
+      await initialOnly({ cli, env, localDir, root, ns, kubeconfig, startSidecar, files: makeTree(localDir).files, remoteDir, sidecar: () => sidecar! });
+      return;
+    }
+
     // 2 + 3: initial sync of the big tree with `sync --once` (fresh sidecar: empty work dir), and its peak RSS.
     log(`making the tree: ${FILES} × 2 KB in ${DIRS} dirs + ${BIG} × ${BIG_MB} MB`);
     const tree = makeTree(localDir);
@@ -238,6 +301,17 @@ async function main(): Promise<void> {
     if (arrivedFiles !== tree.files) throw new Error(`expected ${tree.files} files in the container, found ${arrivedFiles}`);
     const fromConnectedMs = connectedAt !== undefined ? performance.now() - connectedAt : syncMs;
     const syncPeakMb = once.peakKb() / 1024;
+
+    // The same without the initial copy (tar through exec): syncthing alone, for comparison.
+    log('initial sync again, into a fresh sidecar, syncthing alone (KUBECTL_DEV_INITIAL_COPY=off)');
+    await startSidecar();
+    const s0 = performance.now();
+    const stOnly = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], { ...env, KUBECTL_DEV_INITIAL_COPY: 'off' }, localDir);
+    clis.push(stOnly);
+    const stOnlyCode = await stOnly.exited;
+    const stOnlyMs = performance.now() - s0;
+    if (stOnlyCode !== 0) throw new Error(`sync --once (syncthing alone) exited ${stOnlyCode}: ${stOnly.out()}`);
+    if (countFiles(remoteDir) !== tree.files) throw new Error('sync --once (syncthing alone) returned before the tree arrived');
 
     log('baseline: tar c | tar x of the same tree');
     const tarDir = path.join(root, 'tar-copy');
@@ -302,9 +376,11 @@ async function main(): Promise<void> {
       `| save → container, p90 (foreground) | ${f(pct(fastLat, 90))} | ${f(pct(slowLat, 90))} | ${(pct(fastLat, 90) / pct(slowLat, 90)).toFixed(3)}× | |`,
       `| save → container, p50 / p90 (background session) | ${f(pct(bgLat, 50))} / ${f(pct(bgLat, 90))} | | ${(pct(bgLat, 50) / pct(slowLat, 50)).toFixed(3)}× | |`,
       `| initial sync, ${tree.files} files, ${mb.toFixed(0)} MB (\`sync --once\`, from start) | ${(syncMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s (\`tar c \\| tar x\`) | ${(syncMs / tarMs).toFixed(1)}× | ≤ 5× |`,
-      `| initial sync, from connected to in sync | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
+      `| initial sync, from connected to in sync (after the copy) | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
+      `| initial sync, syncthing alone (\`KUBECTL_DEV_INITIAL_COPY=off\`) | ${(stOnlyMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(stOnlyMs / tarMs).toFixed(1)}× | |`,
       `| initial sync with \`sync --wait\` (background session) | ${(waitMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(waitMs / tarMs).toFixed(1)}× | |`,
       `| peak RSS of kubectl-dev, \`sync --once\` (foreground, default Node flags) | ${syncPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, \`sync --once\`, syncthing alone | ${(stOnly.peakKb() / 1024).toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, initial sync | ${daemonSyncMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, after the ${SAVES} saves | ${bgPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, foreground session, ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
@@ -322,6 +398,64 @@ async function main(): Promise<void> {
     await stopCluster?.();
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** `--only=initial`: the initial sync `--runs` times (fresh local state and sidecar each time) against tar, with where the CPU went. */
+async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: string; root: string; ns: string; kubeconfig: string; startSidecar: () => Promise<void>; files: number; remoteDir: string; sidecar: () => FakeSidecar }): Promise<void> {
+  const clusterDir = path.dirname(o.kubeconfig);
+  const rows: string[] = [];
+  const ratios: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    fs.rmSync(path.join(o.root, 'config'), { recursive: true, force: true });
+    await o.startSidecar();
+    execSync('sync');
+    const cpu = cpuSampler({
+      'kubectl-dev': (_c, cmd) => cmd.includes(o.cli),
+      'local syncthing': (c, cmd) => c.startsWith('syncthing') && cmd.includes(path.join(o.root, 'config')),
+      'sidecar syncthing': (c, cmd) => c.startsWith('syncthing') && cmd.includes(path.join(o.root, 'sidecar-home')),
+      'kube-apiserver': (_c, cmd) => cmd.includes('kube-apiserver') && cmd.includes(clusterDir),
+      etcd: (_c, cmd) => cmd.includes(' etcd ') && cmd.includes(clusterDir),
+      kwok: (c, cmd) => c === 'kwok' && cmd.includes(clusterDir),
+      'tar (exec)': (c) => c === 'tar',
+    });
+    const t0 = performance.now();
+    const env = { ...o.env, ...(process.argv.includes('--timeline') ? { KUBECTL_DEV_SYNC_DEBUG: '1' } : {}) };
+    const once = runCli(o.cli, ['sync', 'deployment/web', '-n', o.ns, '--once', '--timeout', '15m'], env, o.localDir);
+    const marks: string[] = [];
+    let seen = 0;
+    const onData = () => {
+      const text = once.out();
+      const lines = text.slice(seen).split('\n');
+      seen = text.length - (lines.pop() ?? '').length;
+      for (const line of lines) if (line.trim()) marks.push(`${((performance.now() - t0) / 1000).toFixed(2)} s  ${line.slice(0, 160)}`);
+    };
+    once.child.stdout!.on('data', onData);
+    once.child.stderr!.on('data', onData);
+    const code = await once.exited;
+    const syncMs = performance.now() - t0;
+    const used = cpu.stop();
+    if (code !== 0) throw new Error(`sync --once exited ${code}: ${once.out()}`);
+    const arrived = countFiles(o.remoteDir);
+    if (arrived !== o.files) throw new Error(`expected ${o.files} files in the container, found ${arrived}`);
+    const tarDir = path.join(o.root, 'tar-copy');
+    fs.rmSync(tarDir, { recursive: true, force: true });
+    fs.mkdirSync(tarDir);
+    execSync('sync');
+    const tt0 = performance.now();
+    execSync(`tar -C ${JSON.stringify(o.localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
+    execSync('sync');
+    const tarMs = performance.now() - tt0;
+    fs.rmSync(tarDir, { recursive: true, force: true });
+    ratios.push(syncMs / tarMs);
+    const total = Object.values(used).reduce((a, b) => a + b, 0);
+    rows.push(`run ${run + 1}: sync --once ${(syncMs / 1000).toFixed(2)} s, tar ${(tarMs / 1000).toFixed(2)} s, ratio ${(syncMs / tarMs).toFixed(1)}×, peak RSS ${(once.peakKb() / 1024).toFixed(0)} MB (reached at ${(once.peakAtMs() / 1000).toFixed(2)} s)`);
+    rows.push(`  CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * syncMs / 1000).toFixed(2)} available)`);
+    if (process.argv.includes('--timeline')) rows.push(...marks.map((m) => `    ${m}`));
+    log(rows.slice(-2).join('\n'));
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  rows.push(`median ratio ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}× over ${RUNS} run(s)`);
+  process.stdout.write(`${rows.join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -143,5 +143,10 @@ export function serveEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, STNORESTART: '1', STNOUPGRADE: '1', STNODEFAULTFOLDER: '1', STNOBROWSER: '1' };
   // Set by a monitor for its worker; inherited, it would make ours skip the monitor.
   delete env.STMONITORED;
+  // syncthing before 1.29 benchmarks two SHA-256 packages for 0.9 s at every start before
+  // it answers on REST; minio/sha256-simd is the one it picks on CPUs with SHA extensions
+  // and falls back to Go's own package elsewhere, so naming it skips the benchmark and
+  // changes nothing else (later versions have one package and ignore the variable).
+  env.STHASHING ??= 'minio';
   return env;
 }

@@ -42,7 +42,7 @@ export interface SyncthingConfig {
   /** GUI/REST listen address, host:port. */
   guiAddress: string;
   apiKey: string;
-  /** Sync protocol listen address, tcp://host:port. */
+  /** Sync protocol listen address, tcp://host:port; '' for none (the side that only dials). */
   listenAddress: string;
   /** Lower the process priority (fine for the sidecar; the laptop side wants speed). */
   setLowPriority: boolean;
@@ -168,8 +168,12 @@ export interface LocalConfigInput {
   localDir: string;
   /** host:port of the GUI/REST listener. */
   guiAddress: string;
-  /** tcp://127.0.0.1:PORT the local syncthing listens on (nobody dials it; it must not clash). */
-  listenAddress: string;
+  /**
+   * tcp://127.0.0.1:PORT for the local syncthing to listen on. Default: none — nobody
+   * dials it, and a TCP listener costs a second at every stop (syncthing's accept
+   * loop wakes up once a second to notice it should end).
+   */
+  listenAddress?: string;
   /** tcp://127.0.0.1:PORT of the port-forward to the sidecar's sync port. */
   sidecarAddress: string;
   /** `sendonly` unless two-way sync was asked for (and the initial sync is done). */
@@ -205,7 +209,7 @@ export function localConfig(input: LocalConfigInput): SyncthingConfig {
     },
     guiAddress: input.guiAddress,
     apiKey: input.apiKey,
-    listenAddress: input.listenAddress,
+    listenAddress: input.listenAddress ?? '',
     setLowPriority: false,
   };
 }

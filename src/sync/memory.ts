@@ -35,3 +35,13 @@ export function noteTraffic(bytes: number): void {
   sinceLast = 0;
   collector()?.({ type: 'minor' });
 }
+
+/**
+ * A full collection now. Used once the session has started, before a bulk
+ * transfer: start-up (parsing the bundle, loading client-node) leaves tens of MB
+ * of garbage in the old generation, which V8 would otherwise keep while the
+ * transfer adds its own buffers on top.
+ */
+export function collectNow(): void {
+  collector()?.({ type: 'major' });
+}

@@ -75,6 +75,7 @@ export interface DbStatus {
   globalDeleted?: number;
   globalBytes: number;
   localFiles: number;
+  localDirectories?: number;
   localBytes: number;
   inSyncFiles?: number;
   receiveOnlyTotalItems?: number;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { workloadKindByName } from '../core/kinds.ts';
-import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../core/marks.ts';
+import { DEV_MODE_LABEL, SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../core/settings.ts';
@@ -21,6 +21,8 @@ import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
 import { SyncthingRest, type FetchLike } from './rest.ts';
+import { collectNow } from './memory.ts';
+import { clientNodeExec, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
   acquireLock, commandLineOf, ensurePrivateDir, readSession, statePaths, writePrivateFile, writeSession,
@@ -51,6 +53,12 @@ export interface RunSyncOptions {
    */
   watcher?: 'fallback' | 'syncthing';
   watcherDelayS?: number;
+  /**
+   * When the sidecar's folder is empty (a new dev pod), copy the local tree into
+   * it with one tar stream (exec in the sidecar) before syncthing connects
+   * (seed.ts). Default true; `KUBECTL_DEV_INITIAL_COPY=off` turns it off too.
+   */
+  initialCopy?: boolean;
 }
 
 export type SyncEvent =
@@ -67,6 +75,8 @@ export interface SyncDeps {
   portForward?: PortForwardFn;
   /** Defaults to a label lookup of the dev pod. */
   podFinder?: PodFinder;
+  /** Defaults to client-node's Exec (the initial copy). */
+  exec?: ExecFn;
   /** An already checked binary (skips the lookup). */
   binary?: SyncthingBinary;
   onEvent?: (event: SyncEvent) => void;
@@ -234,6 +244,10 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       emit({ type: 'notice', message: `your .stignore is used as it is; these patterns are not in it and are synced: ${plan.notApplied.join(', ')}` });
     }
     const isIgnored = ignoreMatcher(plan.lines);
+    // The initial copy decides from the same patterns as syncthing only when they need nothing the matcher lacks.
+    const wantSeed = options.initialCopy !== false && deps.env.KUBECTL_DEV_INITIAL_COPY !== 'off' && matcherCovers(plan.lines);
+    // While the copy runs, the local syncthing keeps the sidecar paused (no pulls racing the copy).
+    let holdSidecar = wantSeed;
 
     // Port-forwards to the sidecar's two ports.
     let sessionError: string | undefined;
@@ -244,7 +258,8 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
     const portForward = deps.portForward ?? clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
-    const debug = deps.debug ?? (() => {});
+    // KUBECTL_DEV_SYNC_DEBUG=1: the same details on stderr, with seconds since start (for benchmarks and bug reports).
+    const debug = deps.debug ?? (deps.env.KUBECTL_DEV_SYNC_DEBUG === '1' ? (m: string) => process.stderr.write(`[sync ${(performance.now() / 1000).toFixed(3)}] ${m}\n`) : () => {});
     const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });
     const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000, events: { onDebug: debug } });
     const syncPort = await syncForward.listen();
@@ -256,7 +271,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     // The local syncthing.
     const apiKey = randomApiKey();
     const guiPort = await freePort();
-    const listenPort = await freePort();
     const local = new SyncthingRest(`http://127.0.0.1:${guiPort}`, apiKey, deps.fetch ? { fetch: deps.fetch } : {});
     const useSyncthingWatcher = options.watcher === 'syncthing';
     let twoWayActive = false;
@@ -268,12 +282,12 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         apiKey,
         localDir,
         guiAddress: `127.0.0.1:${guiPort}`,
-        listenAddress: `tcp://127.0.0.1:${listenPort}`,
         sidecarAddress: `tcp://127.0.0.1:${syncPort}`,
         type: twoWayActive ? 'sendreceive' : 'sendonly',
         fsWatcherEnabled: useSyncthingWatcher || watcherFallback,
         fsWatcherDelayS: useSyncthingWatcher ? (options.watcherDelayS ?? 1) : 1,
         rescanIntervalS: 3600,
+        sidecarPaused: holdSidecar,
       })));
     };
     let syncthingUp = false;
@@ -295,12 +309,39 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     await supervisor.start();
     cleanups.push(() => supervisor.stop());
 
+    let localUpResolve!: () => void;
+    const localUp = new Promise<void>((resolve) => (localUpResolve = resolve));
+    const seedAbort = new AbortController();
+    let seedTask: Promise<void> | undefined;
+    if (wantSeed) {
+      seedTask = (async () => {
+        try {
+          await initialCopy({
+            remote, folderId: material.folderId, finder, exec: deps.exec ?? clientNodeExec(deps.kc), namespace: target.namespace,
+            workdir: material.workdir, localDir, isIgnored, clock, signal: seedAbort.signal, debug,
+            notice: (message) => emit({ type: 'notice', message }),
+          });
+        } finally {
+          holdSidecar = false;
+          await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
+          if (!seedAbort.signal.aborted) {
+            await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
+          }
+        }
+      })();
+      cleanups.push(async () => {
+        seedAbort.abort();
+        await seedTask?.catch(() => undefined);
+      });
+    }
+
     // Wait for its REST API.
     const upDeadline = clock.now() + 30_000;
     for (;;) {
       try {
         await local.ping();
         syncthingUp = true;
+        localUpResolve();
         break;
       } catch {
         if (clock.now() > upDeadline) {
@@ -449,7 +490,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             apiDropped = true;
             apiForward.dropConnections();
           }
-          if (found && syncForward.activeStreams === 0 && (found.name !== lastPokedPod || clock.now() - lastPoke > 10_000)) {
+          if (found && !holdSidecar && syncForward.activeStreams === 0 && (found.name !== lastPokedPod || clock.now() - lastPoke > 10_000)) {
             lastPoke = clock.now();
             lastPokedPod = found.name;
             debug(`not connected; dev pod ${found.name} found: asking syncthing to dial now`);
@@ -466,6 +507,8 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       }
       const status: SyncStatus = {
         ...summary,
+        // Not connected on purpose: the initial copy is filling the container.
+        ...(holdSidecar && summary.state === 'connecting' ? { state: 'syncing' as const } : {}),
         ...(pod !== undefined ? { pod } : {}),
         ...(sessionError !== undefined ? { lastError: sessionError } : {}),
         ...(sessionErrorAt !== undefined ? { lastErrorAt: sessionErrorAt } : {}),
@@ -542,4 +585,65 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     await cleanup();
     throw error;
   }
+}
+
+/** True when `ignoreMatcher` reads every line as syncthing does (no #include or other directives). */
+export function matcherCovers(lines: readonly string[]): boolean {
+  return lines.every((raw) => {
+    const line = raw.trim();
+    return !line.startsWith('#') || line === '#';
+  });
+}
+
+/**
+ * The initial copy (seed.ts): only into an empty sidecar folder, then a scan of the
+ * sidecar so its index has what arrived. A failed copy is reported as a notice and
+ * leaves the rest to syncthing (the half-written file, if any, is removed first).
+ */
+async function initialCopy(o: {
+  remote: SyncthingRest; folderId: string; finder: PodFinder; exec: ExecFn; namespace: string; workdir: string;
+  localDir: string; isIgnored: (rel: string) => boolean; clock: Clock; signal: AbortSignal;
+  debug: (message: string) => void; notice: (message: string) => void;
+}): Promise<void> {
+  let status;
+  try {
+    // A new sidecar may still be scanning its (empty) folder.
+    for (let i = 0; ; i++) {
+      status = await o.remote.dbStatus(o.folderId);
+      if (status.state === 'idle' || i >= 20 || o.signal.aborted) break;
+      await o.clock.sleep(100, o.signal);
+    }
+  } catch (error) {
+    o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
+    return;
+  }
+  if (status.state !== 'idle' || status.localFiles > 0 || (status.localDirectories ?? 0) > 0 || status.globalFiles > 0 || (status.globalDirectories ?? 0) > 0) {
+    o.debug(`initial copy skipped: the sidecar's folder is ${status.state}, ${status.localFiles} local / ${status.globalFiles} global files`);
+    return;
+  }
+  const pod = await o.finder.find();
+  if (!pod || o.signal.aborted) return;
+  const entries = seedEntries(o.localDir, o.isIgnored);
+  const files = entries.filter((e) => e.type === 'file');
+  if (files.length === 0) return;
+  const mb = files.reduce((n, e) => n + e.size, 0) / 1e6;
+  collectNow();
+  const t0 = o.clock.now();
+  const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
+  try {
+    const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal });
+    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms`);
+  } catch (error) {
+    const undone = await removeInContainer(target, topLevel(entries));
+    o.notice(`the initial copy of ${files.length} files (${mb.toFixed(0)} MB) with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
+    // Not undone (the pod went away?): syncthing sorts out what is there after its scan.
+    if (undone) return;
+  }
+  if (o.signal.aborted) return;
+  // The sidecar's index gets what arrived; once connected, equal files are only recorded.
+  // (Connecting only after the scan has ended: a pull in between would find files on
+  // disk that the sidecar's index lacks, and retry them only much later.)
+  const t1 = o.clock.now();
+  await o.remote.scan(o.folderId).catch((error: unknown) => o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`));
+  o.debug(`initial copy: the sidecar's scan took ${o.clock.now() - t1} ms`);
 }

@@ -11,7 +11,9 @@ import { WORKLOAD_LABEL } from '../../src/core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
 import { FOLDER_ID } from '../../src/sync/config.ts';
-import { readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
+import { prepareSyncSecret, readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
+import { clientNodeExec, type ExecFn } from '../../src/sync/seed.ts';
+import { SIDECAR_UID } from '../../src/core/settings.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
@@ -298,5 +300,110 @@ describe('two-way sync', () => {
     // And the laptop's changes still go the other way.
     fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n\nfunc main() {}\n');
     await until('edit in the container', () => fs.readFileSync(path.join(remoteDir, 'main.go'), 'utf8').includes('func main'), 30_000);
+  });
+});
+
+describe('the initial copy into a new dev pod (tar through exec in the sidecar)', () => {
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let localDir: string;
+  let remoteDir: string;
+  let env: NodeJS.ProcessEnv;
+  let pod: string;
+  let secret: k8s.V1Secret;
+  let handle: SyncHandle | undefined;
+  let sidecar: FakeSidecar | undefined;
+  const synced = () => Object.fromEntries(Object.entries(treeOf(localDir, META)).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/')));
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-seed'));
+    root = tempDir('e2e-sync-seed');
+    fs.chmodSync(root, 0o755);
+    localDir = path.join(root, 'local');
+    remoteDir = path.join(root, 'workspace');
+    env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
+    for (let d = 0; d < 10; d++) {
+      fs.mkdirSync(path.join(localDir, 'src', `d${d}`), { recursive: true });
+      for (let f = 0; f < 30; f++) fs.writeFileSync(path.join(localDir, 'src', `d${d}`, `f${f}.ts`), `export const v = ${d * 100 + f};\n`);
+    }
+    fs.writeFileSync(path.join(localDir, 'blob.bin'), Buffer.alloc(3_000_000, 1));
+    fs.mkdirSync(path.join(localDir, 'node_modules', 'dep'), { recursive: true });
+    fs.writeFileSync(path.join(localDir, 'node_modules', 'dep', 'index.js'), 'ignored\n');
+    fs.mkdirSync(path.join(localDir, '.git'));
+    fs.writeFileSync(path.join(localDir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'x' }] } } },
+    };
+    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'app' }], settings: { workdir: remoteDir } });
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    secret = await core.createNamespacedSecret({ namespace: ns, body: prepareSyncSecret({ workload: dev!, kind: 'Deployment', namespace: ns }).secret as k8s.V1Secret });
+    pod = await waitFor('dev pod', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'app')}` })).items.find((p) => p.status?.phase === 'Running')?.metadata?.name, 60_000);
+  });
+
+  afterAll(async () => {
+    await handle?.stop();
+    await sidecar?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('copies the tree with tar, after which syncthing only records it and takes over', async () => {
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const debug: string[] = [];
+    const notes: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, {
+      kc, env, debug: (m) => debug.push(m), onEvent: (e) => e.type === 'notice' && notes.push(e.message),
+    });
+    await handle.waitInSync(60_000);
+    expect(debug.join('\n')).toMatch(/initial copy: 301 files, 3\.\d MB/);
+    expect(notes.join('\n')).not.toMatch(/did not complete/);
+    expect(treeOf(remoteDir, META)).toEqual(synced());
+    expect(fs.existsSync(path.join(remoteDir, 'node_modules'))).toBe(false);
+    expect(fs.existsSync(path.join(remoteDir, '.git'))).toBe(false);
+    // Written by the sidecar's user, as syncthing's own files are.
+    if (isRoot) expect(fs.statSync(path.join(remoteDir, 'src', 'd3', 'f7.ts')).uid).toBe(SIDECAR_UID);
+    // The sidecar holds them as received from the laptop, not as changes made in the container.
+    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
+    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0, localFiles: 301 });
+    // And syncthing carries on: a change after the copy arrives.
+    fs.writeFileSync(path.join(localDir, 'src', 'd3', 'f7.ts'), 'export const v = -1;\n');
+    await arrivedIn(remoteDir, 'src/d3/f7.ts', 'export const v = -1;\n');
+    await handle.stop();
+    handle = undefined;
+  });
+
+  it('a sidecar that already has the files gets no copy; a copy that fails is undone and syncthing copies everything', async () => {
+    // Same pod, same sidecar: its folder is not empty any more.
+    let debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, debug: (m) => debug.push(m) });
+    await handle.waitInSync(60_000);
+    expect(debug.join('\n')).toMatch(/initial copy skipped: the sidecar's folder is idle, 301 local/);
+    await handle.stop();
+    handle = undefined;
+
+    // A new sidecar (fresh work dir) whose tar fails half way.
+    await sidecar!.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const real = clientNodeExec(kc);
+    const failing: ExecFn = (namespace, p, container, command, ...rest) =>
+      real(namespace, p, container, command[0] === 'tar' ? ['sh', '-c', `head -c 200000 | tar -x -o -f - -C ${remoteDir}; exit 2`] : command, ...rest);
+    debug = [];
+    const notes: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, {
+      kc, env, exec: failing, debug: (m) => debug.push(m), onEvent: (e) => e.type === 'notice' && notes.push(e.message),
+    });
+    await handle.waitInSync(90_000);
+    expect(notes.join('\n')).toMatch(/initial copy of 301 files .* did not complete \(tar .*exit code 2.*\); syncthing copies them instead/);
+    expect(treeOf(remoteDir, META)).toEqual(synced());
+    // No conflict copies of half-written files: what the copy wrote was removed before syncthing started.
+    expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
+    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
+    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
   });
 });

@@ -8,10 +8,12 @@
 // (setpriv). One difference: in its pod the sidecar has 127.0.0.1:22000 and :8384
 // to itself; on a shared test machine those may be taken (another test or a
 // benchmark), so the copy of config.xml listens on free ports instead, and the
-// KWOK PortForward maps the pod's 22000 and 8384 to them.
+// KWOK PortForward maps the pod's 22000 and 8384 to them. An exec in the sidecar
+// container (the initial copy's `tar -x`) runs here as the sidecar's user, as a KWOK Exec.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { SIDECAR_CONTAINER } from '../../src/core/marks.ts';
 import { SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../../src/core/settings.ts';
 import { parseConfigXml } from '../../src/sync/config.ts';
 import { forwardPodPort } from '../support/kwok.ts';
@@ -73,6 +75,7 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
   const syncthing = await startSyncthing(opts.home, asRoot ? { asUser: { uid: SIDECAR_UID, gid: 0 } } : {});
   const undo = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_SYNC_PORT], target: { port: syncPort } });
   const undoApi = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_API_PORT], target: { port: apiPort } });
+  const undoExec = await execAsSidecar(kc, opts.namespace, opts.pod);
   return {
     home: opts.home,
     workdir: config.folderPath,
@@ -82,6 +85,7 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
       await syncthing.stop();
       await undo().catch(() => {});
       await undoApi().catch(() => {});
+      await undoExec().catch(() => {});
     },
   };
 }
@@ -95,4 +99,49 @@ export function arrivedIn(dir: string, rel: string, content: string, timeoutMs =
       return false;
     }
   }, timeoutMs);
+}
+
+/**
+ * `kubectl exec POD -c <sidecar>` runs the command here, as the sidecar's user (uid
+ * 1000, gid 0 when the test runs as root): KWOK's Exec with a securityContext
+ * (test/support/kwok.ts's execLocally has none).
+ */
+async function execAsSidecar(kc: k8s.KubeConfig, namespace: string, pod: string): Promise<() => Promise<void>> {
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  const ref = { group: 'kwok.x-k8s.io', version: 'v1alpha1', namespace, plural: 'execs', name: pod };
+  const rule = {
+    containers: [SIDECAR_CONTAINER],
+    local: asRoot ? { securityContext: { runAsUser: SIDECAR_UID, runAsGroup: 0 } } : {},
+  };
+  const isOurs = (r: { containers?: string[] }) => JSON.stringify(r.containers ?? null) === JSON.stringify(rule.containers);
+  const change = async (add: boolean) => {
+    for (let attempt = 0; ; attempt++) {
+      let current: any;
+      try {
+        current = await api.getNamespacedCustomObject(ref);
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw e;
+      }
+      const execs = ((current?.spec?.execs ?? []) as Array<{ containers?: string[] }>).filter((r) => !isOurs(r));
+      if (add) execs.push(rule);
+      try {
+        if (!current) {
+          if (!add) return;
+          await api.createNamespacedCustomObject({ ...ref, body: { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Exec', metadata: { name: pod, namespace }, spec: { execs } } });
+        } else if (execs.length === 0) {
+          await api.deleteNamespacedCustomObject(ref);
+        } else {
+          await api.replaceNamespacedCustomObject({ ...ref, body: { ...current, spec: { ...current.spec, execs } } });
+        }
+        return;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if ((code === 409 || code === 404) && attempt < 10) continue;
+        throw e;
+      }
+    }
+  };
+  await change(true);
+  await new Promise((r) => setTimeout(r, 300)); // KWOK's informer has to see it
+  return () => change(false);
 }

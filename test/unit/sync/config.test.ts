@@ -82,7 +82,7 @@ describe('the real syncthing loads both configs as written', () => {
     const local = generateIdentity();
     const root = tempDir('st-cfg');
     dirs.push(root);
-    const [syncPort, apiPort, guiPort, listenPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [syncPort, apiPort, guiPort] = [await freePort(), await freePort(), await freePort()];
     const homes = { sidecar: path.join(root, 'sidecar'), local: path.join(root, 'local') };
     const work = path.join(root, 'work');
     const src = path.join(root, 'src');
@@ -91,7 +91,7 @@ describe('the real syncthing loads both configs as written', () => {
     fs.writeFileSync(path.join(homes.sidecar, 'config.xml'), configXml(sidecarConfig({ sidecarDeviceId: sidecar.deviceId, localDeviceId: local.deviceId, apiKey: sideKey, workdir: work, syncPort, apiPort })));
     fs.writeFileSync(path.join(homes.local, 'config.xml'), configXml(localConfig({
       localDeviceId: local.deviceId, sidecarDeviceId: sidecar.deviceId, apiKey: randomApiKey(), localDir: src, guiAddress: `127.0.0.1:${guiPort}`,
-      listenAddress: `tcp://127.0.0.1:${listenPort}`, sidecarAddress: `tcp://127.0.0.1:${syncPort}`, type: 'sendonly', fsWatcherEnabled: false,
+      sidecarAddress: `tcp://127.0.0.1:${syncPort}`, type: 'sendonly', fsWatcherEnabled: false,
     })));
     for (const [home, id] of [[homes.sidecar, sidecar], [homes.local, local]] as const) {
       fs.writeFileSync(path.join(home, 'cert.pem'), id.certPem);
@@ -113,6 +113,13 @@ describe('the real syncthing loads both configs as written', () => {
 
     const localCfg = await l.rest.request<any>('GET', '/rest/config');
     expect(localCfg.folders[0]).toMatchObject({ type: 'sendonly', markerName: '.', fsWatcherEnabled: false, rescanIntervalS: 3600 });
+    // The local side only dials: no listener (not syncthing's default 0.0.0.0:22000 either).
+    // (an empty element: "no listeners", syncthing's own convention)
+    expect(localCfg.options.listenAddresses).toEqual(['']);
+    const localStatus = await l.rest.request<any>('GET', '/rest/system/status');
+    expect(Object.keys(localStatus.connectionServiceStatus ?? {})).toEqual([]);
+    const sideStatus = await s.rest.request<any>('GET', '/rest/system/status');
+    expect(Object.keys(sideStatus.connectionServiceStatus ?? {})).toEqual([`tcp://127.0.0.1:${syncPort}`]);
     expect((await l.rest.status()).myID).toBe(local.deviceId);
 
     // They connect, and the folder is healthy without a .stfolder in the local dir.

@@ -1,0 +1,405 @@
+// The initial copy: when the sidecar's folder is empty (a new dev pod), the local
+// tree goes into the container as one tar stream — `tar -x` run by exec in the
+// sync sidecar (the syncthing image has busybox tar), fed by a tar written here —
+// instead of syncthing pulling it file by file (measured: syncthing's receiver
+// spends ~1.3 ms of CPU per small file; tar a few µs). The sidecar then scans what
+// arrived, and when the two syncthings connect every file is already equal:
+// syncthing only records it (its "shortcut" for files whose blocks match), so
+// syncthing stays the one source of truth and anything the copy missed or got
+// wrong is synced the normal way.
+//
+// What goes into the stream is deliberately conservative: regular files and
+// directories that the ignore patterns certainly do not exclude, nothing of
+// syncthing's own (.stignore, .stfolder, temp files), no symlinks or special files,
+// no path too long for a plain ustar header, no file of 8 GiB or more. Everything
+// else is left to syncthing. Modes are 0644/0755, what syncthing itself writes
+// with ignorePerms; ownership is the sidecar user's (`tar -o`).
+
+import { closeSync, fstatSync, openSync, readSync, readdirSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { Exec, type KubeConfig } from '@kubernetes/client-node';
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { noteTraffic } from './memory.ts';
+
+/** An entry of the copy: a directory or a regular file, by its "/"-separated relative path. */
+export interface SeedEntry {
+  rel: string;
+  type: 'dir' | 'file';
+  size: number;
+  mtimeMs: number;
+}
+
+/** Names syncthing keeps to itself in any directory: never copied. */
+export function isSyncthingInternal(name: string): boolean {
+  return name === '.stignore' || name === '.stfolder' || name === '.stversions' ||
+    (name.startsWith('.syncthing.') && name.endsWith('.tmp')) || (name.startsWith('~syncthing~') && name.endsWith('.tmp'));
+}
+
+const USTAR_NAME = 100;
+const USTAR_PREFIX = 155;
+const MAX_SIZE = 8 * 1024 ** 3 - 1; // 11 octal digits
+
+/** Splits a path into ustar's prefix and name fields; undefined when it does not fit. */
+export function ustarName(path: string): { name: Buffer; prefix: Buffer } | undefined {
+  const bytes = Buffer.from(path, 'utf8');
+  if (bytes.length <= USTAR_NAME) return { name: bytes, prefix: Buffer.alloc(0) };
+  // Split at a "/" so that the prefix fits 155 bytes and the rest 100.
+  for (let i = Math.min(bytes.length - 1, USTAR_PREFIX); i > 0; i--) {
+    if (bytes[i] === 0x2f && bytes.length - i - 1 <= USTAR_NAME && bytes.length - i - 1 > 0) {
+      return { prefix: bytes.subarray(0, i), name: bytes.subarray(i + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** One 512-byte ustar header. */
+export function tarHeader(entry: SeedEntry): Buffer {
+  const split = ustarName(entry.type === 'dir' ? `${entry.rel}/` : entry.rel);
+  if (!split) throw new Error(`path too long for a ustar header: ${entry.rel}`);
+  const h = Buffer.alloc(512);
+  const octal = (value: number, offset: number, width: number) => {
+    h.write(`${Math.floor(value).toString(8).padStart(width - 1, '0')}\0`, offset, width, 'ascii');
+  };
+  split.name.copy(h, 0);
+  octal(entry.type === 'dir' ? 0o755 : 0o644, 100, 8);
+  octal(0, 108, 8); // uid
+  octal(0, 116, 8); // gid
+  octal(entry.type === 'dir' ? 0 : entry.size, 124, 12);
+  octal(Math.max(0, entry.mtimeMs / 1000), 136, 12);
+  h.write('        ', 148, 8, 'ascii'); // checksum placeholder
+  h.write(entry.type === 'dir' ? '5' : '0', 156, 1, 'ascii');
+  h.write('ustar\0', 257, 6, 'ascii');
+  h.write('00', 263, 2, 'ascii');
+  split.prefix.copy(h, 345);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
+  return h;
+}
+
+/**
+ * The entries to copy under `root`, directories before their contents. Ignored
+ * directories are not entered; unreadable ones are skipped (syncthing reports them).
+ */
+export function seedEntries(root: string, isIgnored: (rel: string) => boolean): SeedEntry[] {
+  const out: SeedEntry[] = [];
+  const walk = (relDir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(relDir ? join(root, relDir) : root);
+    } catch {
+      return;
+    }
+    names.sort();
+    for (const raw of names) {
+      if (isSyncthingInternal(raw)) continue;
+      // syncthing normalises names to NFC (autoNormalize); a name that is not NFC is left to it.
+      if (raw.normalize('NFC') !== raw) continue;
+      const rel = relDir ? `${relDir}/${raw}` : raw;
+      if (isIgnored(rel)) continue;
+      let st;
+      try {
+        st = lstatSync(join(root, rel));
+      } catch {
+        continue;
+      }
+      const entry: SeedEntry = { rel, type: st.isDirectory() ? 'dir' : 'file', size: st.size, mtimeMs: st.mtimeMs };
+      if (!st.isDirectory() && !st.isFile()) continue;
+      if (!ustarName(entry.type === 'dir' ? `${rel}/` : rel)) continue;
+      if (entry.type === 'file' && st.size > MAX_SIZE) continue;
+      out.push(entry);
+      if (entry.type === 'dir') walk(rel);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Where the copy stands; `current` is the file being written when it stopped. */
+export interface SeedProgress {
+  files: number;
+  bytes: number;
+  current?: string;
+}
+
+const CHUNK = 64 * 1024;
+/** A record of GNU tar's default blocking factor: the archive ends on a record boundary. */
+const RECORD = 10240;
+
+/**
+ * Writes the tar stream of `entries` through `write`, in chunks of up to 64 KB
+ * that all live in one reused buffer: a chunk is valid only until the promise
+ * `write` returns settles (the exec stream copies it at once), which keeps a
+ * transfer of any size at a few allocations. `headroom` bytes in front of each
+ * chunk are the caller's (the exec channel byte). A file that cannot be opened
+ * is left out; one that shrinks while it is read is padded with zeros (its
+ * content then differs and syncthing sends it again).
+ */
+export async function writeTar(root: string, entries: readonly SeedEntry[], write: (chunk: Buffer) => Promise<void>, progress: SeedProgress,
+  headroom = 0): Promise<void> {
+  const buffer = Buffer.alloc(headroom + CHUNK);
+  let used = 0; // bytes of tar data in buffer after the headroom
+  let total = 0;
+  const flush = async () => {
+    if (used === 0) return;
+    const chunk = buffer.subarray(0, headroom + used);
+    used = 0;
+    await write(chunk);
+  };
+  /** Room for at least `n` bytes (n ≤ CHUNK), flushing first when needed; returns the offset to write at. */
+  const room = async (n: number) => {
+    if (used + n > CHUNK) await flush();
+    return headroom + used;
+  };
+  const put = async (data: Buffer) => {
+    const at = await room(data.length);
+    data.copy(buffer, at);
+    used += data.length;
+    total += data.length;
+  };
+  const zeros = async (n: number) => {
+    const at = await room(n);
+    buffer.fill(0, at, at + n);
+    used += n;
+    total += n;
+  };
+  for (const entry of entries) {
+    if (entry.type === 'dir') {
+      await put(tarHeader(entry));
+      continue;
+    }
+    let fd: number;
+    try {
+      fd = openSync(join(root, entry.rel), 'r');
+    } catch {
+      continue;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > MAX_SIZE) continue;
+      const size = st.size;
+      progress.current = entry.rel;
+      await put(tarHeader({ ...entry, size, mtimeMs: st.mtimeMs }));
+      for (let done = 0; done < size;) {
+        if (used === CHUNK) await flush();
+        const want = Math.min(CHUNK - used, size - done);
+        const at = headroom + used;
+        let got = 0;
+        // EOF or a read error before `size`: the rest stays zero.
+        while (got < want) {
+          let n = 0;
+          try {
+            n = readSync(fd, buffer, at + got, want - got, done + got);
+          } catch {
+            /* zeros */
+          }
+          if (n <= 0) break;
+          got += n;
+        }
+        if (got < want) buffer.fill(0, at + got, at + want);
+        used += want;
+        total += want;
+        done += want;
+      }
+      const pad = (512 - (size % 512)) % 512;
+      if (pad > 0) await zeros(pad);
+      progress.files++;
+      progress.bytes += size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  progress.current = undefined;
+  // End of archive: two zero blocks, then up to a full record (tar reads no further).
+  let end = 1024 + ((RECORD - ((total + 1024) % RECORD)) % RECORD);
+  while (end > 0) {
+    const n = Math.min(end, 512);
+    await zeros(n);
+    end -= n;
+  }
+  await flush();
+}
+
+/** The bits of the exec WebSocket used here (ws 8). */
+export interface ExecSocket {
+  readonly bufferedAmount: number;
+  readonly protocol?: string;
+  /** Sends one binary message; the data is copied before it returns (ws masks client frames into a new buffer). */
+  send(data: Buffer): void;
+  close(): void;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+export interface ExecStatus {
+  status?: string;
+  message?: string;
+  details?: { causes?: Array<{ reason?: string; message?: string }> };
+}
+
+/** client-node's Exec, reduced to what the copy needs. */
+export type ExecFn = (namespace: string, pod: string, container: string, command: string[],
+  stdout: Writable, stderr: Writable, stdin: PassThrough, onStatus: (status: ExecStatus) => void) => Promise<unknown>;
+
+export function clientNodeExec(kc: KubeConfig): ExecFn {
+  // The default handler ends process.stdout/stderr when the server closes a stream: give it its own.
+  const sink = () => new PassThrough().resume();
+  const handler = new WebSocketHandler(kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+  const exec = new Exec(kc, handler);
+  return (namespace, pod, container, command, stdout, stderr, stdin, onStatus) =>
+    exec.exec(namespace, pod, container, command, stdout, stderr, stdin, false, onStatus as never);
+}
+
+export interface SeedOptions {
+  exec: ExecFn;
+  namespace: string;
+  pod: string;
+  container: string;
+  /** The work dir in the container. */
+  workdir: string;
+  root: string;
+  entries: readonly SeedEntry[];
+  /** No progress for this long fails the copy. */
+  stallMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A copy that did not complete; `current` is the file that may be half written. */
+export class SeedError extends Error {
+  readonly progress: SeedProgress;
+  constructor(message: string, progress: SeedProgress) {
+    super(message);
+    this.progress = progress;
+  }
+}
+
+const HIGH_WATER = 512 * 1024;
+const V5 = 'v5.channel.k8s.io';
+const STDIN = 0;
+const CLOSE_STREAM = 255;
+
+function exitMessage(status: ExecStatus): string {
+  const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
+  return code !== undefined ? `exit code ${code}` : status.message ?? status.status ?? 'failed';
+}
+
+/** Streams `entries` into `tar -x` in the container; resolves with what was copied. */
+export async function seedContainer(options: SeedOptions): Promise<SeedProgress> {
+  const progress: SeedProgress = { files: 0, bytes: 0 };
+  const stdin = new PassThrough();
+  let errText = '';
+  const stderr = new Writable({
+    write: (chunk: Buffer, _e, cb) => {
+      if (errText.length < 2000) errText += chunk.toString('utf8');
+      cb();
+    },
+  });
+  const stdout = new Writable({ write: (_c, _e, cb) => cb() });
+  let status: ExecStatus | undefined;
+  let failed: ((why: string) => void) | undefined;
+  const failure = new Promise<string>((resolve) => (failed = resolve));
+  let statusArrived!: () => void;
+  const statusPromise = new Promise<void>((resolve) => (statusArrived = resolve));
+  const fail = (why: string): never => {
+    throw new SeedError(why, progress);
+  };
+  const command = ['tar', '-x', '-o', '-f', '-', '-C', options.workdir];
+  let ws: ExecSocket;
+  try {
+    ws = (await options.exec(options.namespace, options.pod, options.container, command, stdout, stderr, stdin, (s) => {
+      status = s;
+      statusArrived();
+    })) as ExecSocket;
+  } catch (error) {
+    const e = error as { message?: string; code?: number };
+    return fail(`exec in ${options.pod}/${options.container}: ${e.message ?? String(error)}`);
+  }
+  // Without the v5 protocol the end of stdin cannot be signalled without closing the stream (and losing tar's exit status).
+  if (ws.protocol !== V5) {
+    ws.close();
+    return fail(`exec in ${options.pod}: the API server does not speak ${V5}`);
+  }
+  ws.on('close', () => failed?.(`the exec stream closed${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`));
+  ws.on('error', (error) => failed?.(`exec stream: ${error.message}`));
+  options.signal?.addEventListener('abort', () => failed?.('stopped'), { once: true });
+  let lastProgress = Date.now();
+  const stallMs = options.stallMs ?? 15_000;
+  let why: string | undefined;
+  void failure.then((w) => (why ??= w));
+  let sinceYield = 0;
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastProgress > stallMs) failed?.(`no progress for ${Math.round(stallMs / 1000)} s`);
+  }, 1000);
+  watchdog.unref();
+  try {
+    // Frames go out directly (channel byte 0 = stdin, then data) rather than through
+    // client-node's stdin stream, which copies every chunk once more.
+    await writeTar(options.root, options.entries, async (chunk) => {
+      if (why !== undefined) fail(why);
+      if (status) fail(`tar ended early (${exitMessage(status)})${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`);
+      chunk[0] = STDIN;
+      ws.send(chunk);
+      noteTraffic(chunk.length);
+      lastProgress = Date.now();
+      // Let I/O events (the stream closing, tar's exit status) in now and then, even when the socket never fills up.
+      if ((sinceYield += chunk.length) >= HIGH_WATER) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+      while (ws.bufferedAmount > HIGH_WATER && why === undefined && !status) {
+        await new Promise((r) => setTimeout(r, 2));
+        if (ws.bufferedAmount <= HIGH_WATER) lastProgress = Date.now();
+      }
+    }, progress, 1);
+    // v5: "close stdin" (tar has stopped reading at the end-of-archive blocks anyway).
+    ws.send(Buffer.from([CLOSE_STREAM, STDIN]));
+    await Promise.race([statusPromise, failure]);
+    if (!status) fail(why ?? 'no exit status');
+    if (status!.status !== 'Success') fail(`tar in the container failed (${exitMessage(status!)})${errText ? `: ${errText.trim().split('\n').slice(-2).join(' | ')}` : ''}`);
+    progress.current = undefined;
+    return progress;
+  } finally {
+    clearInterval(watchdog);
+    failed = undefined;
+    try {
+      ws.close();
+    } catch {
+      /* closed */
+    }
+  }
+}
+
+/**
+ * Undoes a copy that did not complete (best effort): removes the top-level
+ * entries it sent. The copy only runs into a folder syncthing knows to be empty,
+ * so these are the copy's own; syncthing then copies everything the usual way,
+ * and no half-written file is left to become a conflict.
+ */
+export async function removeInContainer(options: Pick<SeedOptions, 'exec' | 'namespace' | 'pod' | 'container' | 'workdir'>, rels: readonly string[], timeoutMs = 10_000): Promise<boolean> {
+  if (rels.length === 0) return true;
+  const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+  const base = options.workdir.replace(/\/+$/, '');
+  let ws: ExecSocket | undefined;
+  const ok = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const done = (status?: ExecStatus) => {
+      clearTimeout(timer);
+      resolve(status?.status === 'Success');
+    };
+    const stdin = new PassThrough();
+    options.exec(options.namespace, options.pod, options.container, ['rm', '-rf', '--', ...rels.map((r) => `${base}/${r}`)], sink(), sink(), stdin, done)
+      .then((socket) => (ws = socket as ExecSocket), () => done());
+  });
+  try {
+    ws?.close();
+  } catch {
+    /* closed */
+  }
+  return ok;
+}
+
+/** The top-level names among `entries` (what removeInContainer needs to undo a copy). */
+export function topLevel(entries: readonly SeedEntry[]): string[] {
+  return entries.filter((e) => !e.rel.includes('/')).map((e) => e.rel);
+}

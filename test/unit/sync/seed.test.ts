@@ -1,0 +1,181 @@
+// The initial copy's tar stream, read by the real GNU tar, and seedContainer
+// against a real `tar -x` process behind a stand-in for the exec WebSocket.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ignoreMatcher } from '../../../src/sync/ignores.ts';
+import { matcherCovers } from '../../../src/sync/session.ts';
+import {
+  isSyncthingInternal, removeInContainer, seedContainer, seedEntries, SeedError, topLevel, ustarName, writeTar,
+  type ExecFn, type ExecStatus,
+} from '../../../src/sync/seed.ts';
+import { tempDir, treeOf, until } from './support.ts';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const longDir = `${'d'.repeat(60)}/${'e'.repeat(60)}`;
+const longName = `${'f'.repeat(90)}.txt`;
+
+function sampleTree(): string {
+  const root = tempDir('seed-src');
+  dirs.push(root);
+  const w = (rel: string, content: string | Buffer) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), content);
+  };
+  w('README.md', '# app\n');
+  w('src/main.ts', 'console.log(1);\n');
+  w('src/empty.txt', '');
+  w('bin/run.sh', '#!/bin/sh\necho hi\n');
+  fs.chmodSync(path.join(root, 'bin/run.sh'), 0o755);
+  w('big.bin', Buffer.alloc(300_000, 7)); // several chunks
+  w(`${longDir}/${longName}`, 'deep\n'); // needs the ustar prefix field
+  w('node_modules/x/index.js', 'ignored\n');
+  w('.git/HEAD', 'ref: refs/heads/main\n');
+  w('.stignore', '.git\nnode_modules\n');
+  w('.syncthing.main.ts.tmp', 'syncthing temp\n');
+  w('caf\u0065\u0301.txt', 'not NFC\n'); // left to syncthing (it normalises names)
+  fs.mkdirSync(path.join(root, 'empty-dir'));
+  fs.symlinkSync('README.md', path.join(root, 'link.md'));
+  fs.utimesSync(path.join(root, 'README.md'), new Date('2024-05-01T10:00:00Z'), new Date('2024-05-01T10:00:00Z'));
+  return root;
+}
+
+/** An exec stand-in: runs the command here; stdin frames (channel byte 0) go to its stdin. */
+function localExec(options: { protocol?: string; breakAfterBytes?: number } = {}): ExecFn & { commands: string[][] } {
+  const commands: string[][] = [];
+  const fn = (async (_ns: string, _pod: string, _container: string, command: string[], stdout: Writable, stderr: Writable, _stdin: PassThrough, onStatus: (s: ExecStatus) => void) => {
+    commands.push(command);
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.pipe(stdout);
+    child.stderr.pipe(stderr);
+    child.stdin.on('error', () => {});
+    const closeListeners: Array<() => void> = [];
+    let sent = 0;
+    let closed = false;
+    // The stream drops: the command sees the end of its input, the client the close.
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      child.stdin.end();
+      for (const l of closeListeners) l();
+    };
+    child.on('exit', (code) => {
+      setTimeout(() => {
+        if (!closed) onStatus(code === 0 ? { status: 'Success' } : { status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
+      }, 10);
+    });
+    return {
+      bufferedAmount: 0,
+      protocol: options.protocol ?? 'v5.channel.k8s.io',
+      send: (data: Buffer) => {
+        if (closed) return;
+        if (data[0] === 255) return void child.stdin.end();
+        sent += data.length - 1;
+        if (options.breakAfterBytes !== undefined && sent > options.breakAfterBytes) return void setImmediate(close);
+        child.stdin.write(Buffer.from(data.subarray(1)));
+      },
+      close,
+      on: (event: string, listener: () => void) => {
+        if (event === 'close') closeListeners.push(listener);
+      },
+    };
+  }) as ExecFn & { commands: string[][] };
+  fn.commands = commands;
+  return fn;
+}
+
+describe('the initial copy', () => {
+  it('selects files and directories the way syncthing would sync them', () => {
+    const root = sampleTree();
+    const isIgnored = ignoreMatcher(['.git', 'node_modules']);
+    const rels = seedEntries(root, isIgnored).map((e) => `${e.type}:${e.rel}`);
+    expect(rels).toContain('file:README.md');
+    expect(rels).toContain('file:bin/run.sh');
+    expect(rels).toContain(`file:${longDir}/${longName}`);
+    expect(rels).toContain('dir:empty-dir');
+    expect(rels.indexOf('dir:src')).toBeLessThan(rels.indexOf('file:src/main.ts'));
+    for (const left of ['node_modules', '.git', '.stignore', '.syncthing.main.ts.tmp', 'link.md', 'cafe\u0301.txt']) {
+      expect(rels.some((r) => r.endsWith(`:${left}`) || r.includes(`:${left}/`)), left).toBe(false);
+    }
+    expect(isSyncthingInternal('~syncthing~x.tmp')).toBe(true);
+    expect(isSyncthingInternal('notes.tmp')).toBe(false);
+    expect(ustarName('x'.repeat(300))).toBeUndefined();
+  });
+
+  it('writes a tar stream that GNU tar extracts exactly, and that ends without the end of its input', async () => {
+    const root = sampleTree();
+    const out = tempDir('seed-out');
+    dirs.push(out);
+    const entries = seedEntries(root, ignoreMatcher(['.git', 'node_modules']));
+    const tar = spawn('tar', ['-x', '-o', '-f', '-', '-C', out], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    tar.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => tar.on('exit', resolve));
+    const progress = { files: 0, bytes: 0 };
+    await writeTar(root, entries, async (chunk) => {
+      // The chunk is reused afterwards: copy it, as the WebSocket does.
+      if (!tar.stdin.write(Buffer.from(chunk))) await new Promise((r) => tar.stdin.once('drain', r));
+    }, progress);
+    // stdin stays open: tar stops at the end-of-archive blocks on its own.
+    expect(await exited).toBe(0);
+    tar.stdin.destroy();
+    expect(err).toBe('');
+    const expected = treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']);
+    expect(treeOf(out)).toEqual(expected);
+    expect(fs.statSync(path.join(out, 'empty-dir')).isDirectory()).toBe(true);
+    expect(fs.statSync(path.join(out, 'README.md')).mtime.toISOString()).toBe('2024-05-01T10:00:00.000Z');
+    // syncthing's modes with ignorePerms: 0644 files, 0755 directories (tar -x applies the umask).
+    expect(fs.statSync(path.join(out, 'bin/run.sh')).mode & 0o777 & ~0o022).toBe(0o644);
+    expect(progress).toMatchObject({ files: Object.keys(expected).length, bytes: Object.values(expected).reduce((n, c) => n + Buffer.byteLength(c), 0) });
+  });
+
+  it('seeds through an exec stream: tar -x in the work dir, with frames on channel 0', async () => {
+    const root = sampleTree();
+    const out = tempDir('seed-exec');
+    dirs.push(out);
+    const exec = localExec();
+    const entries = seedEntries(root, ignoreMatcher(['.git', 'node_modules']));
+    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries });
+    expect(exec.commands[0]).toEqual(['tar', '-x', '-o', '-f', '-', '-C', out]);
+    expect(done.current).toBeUndefined();
+    expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
+  });
+
+  it('fails with what tar said, with a stream that breaks, and without the v5 protocol', async () => {
+    const root = sampleTree();
+    const entries = seedEntries(root, () => false);
+    const missing = path.join(tempDir('seed-missing'), 'nope');
+    dirs.push(path.dirname(missing));
+    await expect(seedContainer({ exec: localExec(), namespace: 'ns', pod: 'p', container: 'sync', workdir: missing, root, entries }))
+      .rejects.toThrow(/tar .*(failed|ended early).*exit code 2/);
+
+    const out = tempDir('seed-broken');
+    dirs.push(out);
+    const broken = seedContainer({ exec: localExec({ breakAfterBytes: 100_000 }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries });
+    const error = await broken.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeedError);
+    expect((error as SeedError).message).toMatch(/exec stream closed/);
+    // What it wrote is removed again: the top-level entries it sent.
+    await until('tar wrote part of it', () => fs.readdirSync(out).length > 0, 5_000);
+    const rm = localExec();
+    expect(await removeInContainer({ exec: rm, namespace: 'ns', pod: 'p', container: 'sync', workdir: out }, topLevel(entries))).toBe(true);
+    expect(rm.commands[0]!.slice(0, 3)).toEqual(['rm', '-rf', '--']);
+    expect(rm.commands[0]).toContain(`${out}/src`);
+    expect(fs.readdirSync(out)).toEqual([]);
+
+    await expect(seedContainer({ exec: localExec({ protocol: 'v4.channel.k8s.io' }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries }))
+      .rejects.toThrow(/does not speak v5\.channel\.k8s\.io/);
+  });
+
+  it('is used only when kubectl-dev reads the ignore patterns as syncthing does', () => {
+    expect(matcherCovers(['.git', 'node_modules', '// comment', '(?i)*.LOG', '!keep.txt', ''])).toBe(true);
+    expect(matcherCovers(['#include more-ignores'])).toBe(false);
+    expect(matcherCovers(['#escape=\\'])).toBe(false);
+  });
+});
