@@ -62,12 +62,13 @@ function podPhase(pod: KubeObject | undefined, container: string): string {
   return String((pod.status as { phase?: string } | undefined)?.phase ?? 'Pending');
 }
 
-/** The workload a workload label value names, when the value is not a hash (`deployment.web`). */
-function parseWorkloadLabel(value: string): { kind: WorkloadKind; name: string; exact: boolean } | undefined {
+/**
+ * The workload a workload label value names (`deployment.web`). A long name is cut and hashed
+ * into the value: then the name read from it is not the workload's, which a GET tells.
+ */
+function parseWorkloadLabel(value: string): { kind: WorkloadKind; name: string } | undefined {
   const kind = WORKLOAD_KINDS.find((k) => value.startsWith(`${k.kind.toLowerCase()}.`));
-  if (!kind) return undefined;
-  const name = value.slice(kind.kind.length + 1);
-  return { kind, name, exact: workloadLabelValue(kind.kind, name) === value };
+  return kind ? { kind, name: value.slice(kind.kind.length + 1) } : undefined;
 }
 
 /** Kind and name from a sync Secret: its generated-for annotation (`Kind/name`), else its workload label. */
@@ -75,8 +76,7 @@ function secretWorkload(secret: KubeObject): { kind: WorkloadKind; name: string 
   const [kindName, ...rest] = String(secret.metadata?.annotations?.[GENERATED_FOR_ANNOTATION] ?? '').split('/');
   const kind = WORKLOAD_KINDS.find((k) => k.kind === kindName);
   if (kind && rest.length > 0) return { kind, name: rest.join('/') };
-  const parsed = parseWorkloadLabel(String(secret.metadata?.labels?.[WORKLOAD_LABEL] ?? ''));
-  return parsed?.exact ? parsed : undefined;
+  return parseWorkloadLabel(String(secret.metadata?.labels?.[WORKLOAD_LABEL] ?? ''));
 }
 
 const live = (obj: KubeObject) => !obj.metadata?.deletionTimestamp;
@@ -114,25 +114,32 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
     const found = secretWorkload(secret);
     if (found) consider(found.kind, found.name, String(secret.metadata?.namespace ?? request.namespace), { secret });
   }
-  // A long name makes the label a hash: the Secret names the workload, else the workloads of
-  // that kind in dev mode in the namespace are listed (rare: names near 63 characters).
-  const secretLabels = new Set((secrets ?? []).map((s) => `${s.metadata?.namespace}/${s.metadata?.labels?.[WORKLOAD_LABEL]}`));
-  const scans = new Map<string, { kind: WorkloadKind; namespace: string | undefined }>();
-  if (!secrets) for (const kind of request.only ? [request.only.kind] : WORKLOAD_KINDS) scans.set(`${request.namespace}/${kind.kind}`, { kind, namespace: request.namespace });
-  for (const pod of pods) {
-    const namespace = String(pod.metadata?.namespace ?? request.namespace);
-    const label = String(pod.metadata?.labels?.[WORKLOAD_LABEL] ?? '');
-    const parsed = parseWorkloadLabel(label);
-    if (!parsed) continue;
-    // A Pod in dev mode is its own dev pod.
-    if (parsed.exact) consider(parsed.kind, parsed.name, namespace, parsed.kind.kind === 'Pod' && parsed.name === pod.metadata?.name ? { workload: pod } : {});
-    else if (!secretLabels.has(`${namespace}/${label}`) && !scans.has(`${request.namespace}/${parsed.kind.kind}`)) scans.set(`${namespace}/${parsed.kind.kind}`, { kind: parsed.kind, namespace });
-  }
-  await Promise.all([...scans.values()].map(async ({ kind, namespace }) => {
-    for (const item of await api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` })) {
-      consider(kind, String(item.metadata?.name), String(item.metadata?.namespace ?? namespace), { workload: item });
+  // Workloads in dev mode of a kind in a namespace (a labelled LIST), once each: for users who
+  // may not read Secrets, and for a dev pod whose label is a hash of a long name.
+  const scans = new Map<string, Promise<KubeObject[]>>();
+  const scan = (kind: WorkloadKind, namespace: string | undefined) => {
+    const key = `${namespace ?? ''}/${kind.kind}`;
+    if (!scans.has(key)) scans.set(key, api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` }));
+    return scans.get(key)!;
+  };
+  if (secrets) {
+    const secretLabels = new Set(secrets.filter(live).map((s) => `${s.metadata?.namespace}/${s.metadata?.labels?.[WORKLOAD_LABEL]}`));
+    for (const pod of pods) {
+      const namespace = String(pod.metadata?.namespace ?? request.namespace);
+      const label = String(pod.metadata?.labels?.[WORKLOAD_LABEL] ?? '');
+      // A Secret with this label names the workload exactly.
+      if (secretLabels.has(`${namespace}/${label}`)) continue;
+      const named = request.only ?? parseWorkloadLabel(label);
+      // A Pod in dev mode is its own dev pod.
+      if (named) consider(named.kind, named.name, namespace, named.kind.kind === 'Pod' && named.name === pod.metadata?.name ? { workload: pod } : {});
     }
-  }));
+  } else if (!direct) {
+    const kinds = request.only ? [request.only.kind] : WORKLOAD_KINDS;
+    const perKind = await Promise.all(kinds.map((kind) => scan(kind, request.namespace)));
+    kinds.forEach((kind, i) => {
+      for (const item of perKind[i]!) consider(kind, String(item.metadata?.name), String(item.metadata?.namespace ?? request.namespace), { workload: item });
+    });
+  }
 
   const devPodsOf = (c: Candidate) => {
     const label = workloadLabelValue(c.kind.kind, c.name);
@@ -147,7 +154,13 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
     if (!c.workload && devPod && secretSince !== undefined && podContainer !== undefined) {
       row = { ...base, container: podContainer, phase: podPhase(devPod, podContainer), since: secretSince };
     } else {
-      const workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
+      let workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
+      if (!(workload && isInDevMode(workload)) && !c.secret && devPod) {
+        // A live dev pod but no workload of that name in dev mode: the label is a hash of a long name.
+        const label = workloadLabelValue(c.kind.kind, c.name);
+        workload = (await scan(c.kind, c.namespace)).find((item) => workloadLabelValue(c.kind.kind, String(item.metadata?.name)) === label);
+        if (workload) base.name = String(workload.metadata?.name);
+      }
       if (workload && isInDevMode(workload)) {
         const container = recordedSettings(workload)?.devContainer ?? '?';
         row = { ...base, container, phase: podPhase(devPod, container), since: workload.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-' };

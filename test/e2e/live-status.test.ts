@@ -75,6 +75,25 @@ describe('kubectl dev status', () => {
     expect(statusRows(['-n', ns.name])).toEqual([]);
   });
 
+  it('finds workloads whose names are too long for the workload label (hashed), with and without a Secret', async () => {
+    const long = (prefix: string) => `${prefix}-${'x'.repeat(60 - prefix.length)}`;
+    const [rendered, started] = [long('long-rendered'), long('long-started')];
+    const renderedYaml = runCli(['render', `--select=deployment/${rendered}`], { stdin: deployment(rendered).replaceAll(`app: ${rendered}`, 'app: long-rendered') });
+    expect(renderedYaml.code, renderedYaml.stderr).toBe(0);
+    expect(kubectl(['create', '-n', ns.name, '-f', '-'], renderedYaml.stdout).code).toBe(0);
+    expect(kubectl(['create', '-n', ns.name, '-f', '-'], deployment(started).replaceAll(`app: ${started}`, 'app: long-started')).code).toBe(0);
+    expect(dev(['start', `deploy/${started}`, '-n', ns.name, '--no-sync', '-q', '--timeout', '60s']).code).toBe(0);
+    const rows = await waitFor('both long-named workloads ready', () => {
+      const listed = statusRows(['-n', ns.name]);
+      return listed.length === 2 && listed.every((r) => r.phase === 'Ready') && listed;
+    });
+    expect(rows.map((r) => r.name).sort()).toEqual([rendered, started].sort());
+    expect(rows.find((r) => r.name === started)!.since).toBe(sinceOf(ns.name, started));
+    expect(statusRows([`deploy/${rendered}`, '-n', ns.name])).toEqual([rows.find((r) => r.name === rendered)]);
+    expect(dev(['end', `deploy/${started}`, '-n', ns.name, '-q']).code).toBe(0);
+    expect(kubectl(['delete', 'deployment', rendered, '-n', ns.name]).code).toBe(0);
+  });
+
   it('works for a user who may read workloads and pods but not Secrets', async () => {
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], deployment('viewed')).code).toBe(0);
     expect(dev(['start', 'deploy/viewed', '-n', ns.name, '--no-sync', '-q', '--timeout', '60s']).code).toBe(0);
