@@ -11,14 +11,13 @@
 // second port-forward. The app reads the synced file when it starts.
 //
 //   node bench/hot-reload.ts [--saves=30] [--gap-ms=400]
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { build } from 'esbuild';
 import { WORKLOAD_LABEL } from '../src/core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../src/core/names.ts';
+import { bundleCli, httpGet, spawnCli } from '../test/e2e/cli-process.ts';
 import { startFakeSidecar, type FakeSidecar } from '../test/e2e/sync-sidecar.ts';
 import { execLocally, forwardPodPort } from '../test/support/kwok.ts';
 import { freePort, tempDir } from '../test/unit/sync/support.ts';
@@ -38,24 +37,11 @@ const message = fs.readFileSync('message.txt', 'utf8').trim();
 require('node:http').createServer((req, res) => res.end(message + '\\n')).listen(Number(process.env.APP_PORT), '127.0.0.1');
 `;
 
-function get(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 /** Polls the forwarded port (a new connection every 5 ms at most) until it answers `want`. */
 async function answered(port: number, want: string, timeoutMs = 30_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const body = await get(port);
+    const body = await httpGet(port);
     if (body?.trim() === want) return performance.now();
     if (performance.now() > deadline) throw new Error(`no answer "${want}" within ${timeoutMs} ms (last: ${JSON.stringify(body)})`);
     await sleep(5);
@@ -99,9 +85,9 @@ async function measure(kc: k8s.KubeConfig, cli: string, env: NodeJS.ProcessEnv, 
   const cleanups: Array<() => Promise<void>> = [];
   let sidecar: FakeSidecar | undefined;
   try {
-    const start = spawn(process.execPath, [cli, 'start', 'deploy/web', '-n', ns, '--no-sync', '--workdir', remoteDir, '--image', 'node:24', '-q'], { env, stdio: 'ignore' });
-    const code = await new Promise((r) => start.on('exit', r));
-    if (code !== 0) throw new Error(`start exited with ${code}`);
+    const start = spawnCli(cli, ['start', 'deploy/web', '-n', ns, '--no-sync', '--workdir', remoteDir, '--image', 'node:24', '-q'], { cwd: dir, env });
+    const code = await start.exited;
+    if (code !== 0) throw new Error(`start exited with ${code}: ${start.err()}`);
     const pod = await until('the dev pod', async () => {
       const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'web')}` });
       return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)?.metadata?.name;
@@ -112,13 +98,11 @@ async function measure(kc: k8s.KubeConfig, cli: string, env: NodeJS.ProcessEnv, 
     const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
     sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(dir, 'sidecar-home') });
 
-    const run = spawn(process.execPath, [cli, 'run', 'deploy/web', '-n', ns, '--local-dir', localDir, '-p', ':9080',
-      ...(mode === 'syncthing' ? ['--watcher', 'syncthing', '--watcher-delay', '1'] : []), '--', '/bin/sh', '-c', '"$NODE_BIN" server.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(run);
-    let err = '';
-    run.stderr!.on('data', (d) => (err += d.toString()));
-    run.stdout!.resume();
-    const port = Number((await until('the forward line', () => /forwarding 127\.0\.0\.1:(\d+) → 9080/.exec(err)))[1]);
+    const run = spawnCli(cli, ['run', 'deploy/web', '-n', ns, '--local-dir', localDir, '-p', ':9080',
+      ...(mode === 'syncthing' ? ['--watcher', 'syncthing', '--watcher-delay', '1'] : []), '--', '/bin/sh', '-c', '"$NODE_BIN" server.js'], { cwd: dir, env });
+    children.push(run.child);
+    const forwardLine = /forwarding 127\.0\.0\.1:(\d+) → 9080/;
+    const port = Number((await until('the forward line', () => forwardLine.exec(run.err()) ?? undefined))[1]);
     await answered(port, 'v0', 60_000);
     const latencies: number[] = [];
     for (let i = 1; i <= SAVES; i++) {
@@ -127,9 +111,9 @@ async function measure(kc: k8s.KubeConfig, cli: string, env: NodeJS.ProcessEnv, 
       fs.writeFileSync(path.join(localDir, 'message.txt'), `v${i}\n`);
       latencies.push((await answered(port, `v${i}`)) - t0);
     }
-    const restarts = (err.match(/landed in the container/g) ?? []).length;
-    run.kill('SIGINT');
-    await new Promise((r) => run.on('exit', r));
+    const restarts = (run.err().match(/landed in the container/g) ?? []).length;
+    run.child.kill('SIGINT');
+    await run.exited;
     return { latencies, restarts };
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -145,7 +129,7 @@ async function main(): Promise<void> {
   fs.chmodSync(root, 0o755);
   try {
     const cli = path.join(root, 'kubectl-dev.cjs');
-    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-bench"' } });
+    await bundleCli(cli);
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };

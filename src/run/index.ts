@@ -86,11 +86,11 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     // The sync: join the session that runs for the workload (another terminal, --wait), or run one here.
     const target = syncTargetOf(kc, ref.namespace, ref.kind.kind, ref.name);
     const attached = attachSession(target, io.env);
-    let sync: { local: import('../sync/rest.ts').SyncthingRest; remote: import('../sync/rest.ts').SyncthingRest | undefined; folderId: string; waitInSync(ms: number): Promise<void>; done: Promise<void> };
+    let sync: { local: import('../sync/rest.ts').SyncthingRest; remote: import('../sync/rest.ts').SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; waitInSync(ms: number): Promise<void>; done: Promise<void> };
     if (attached) {
       io.say(`using the sync already running for ${displayRef(ref)} (pid ${attached.pid}, ${attached.session.localDir})`);
       sync = {
-        local: attached.local, remote: attached.remote, folderId: attached.session.folderId,
+        local: attached.local, remote: attached.remote, folderId: attached.session.folderId, sidecarDeviceId: attached.session.sidecarDeviceId,
         waitInSync: async (ms) => void await waitForSession(target, io.env, { timeoutMs: ms }),
         // That session ending (kubectl dev end, Ctrl-C in its terminal) ends this run too.
         done: new Promise<void>((resolve) => {
@@ -113,7 +113,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
       }, { kc, env: io.env, ...(io.onSyncEvent ? { onEvent: io.onSyncEvent } : {}) });
       cleanups.push(() => handle.stop());
       io.say(`syncing ${request.sync.localDir} → ${displayRef(ref)}:${handle.material.workdir} (${request.sync.twoWay ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
-      sync = { local: handle.local, remote: handle.remote, folderId: handle.material.folderId, waitInSync: async (ms) => void await handle.waitInSync(ms), done: handle.done };
+      sync = { local: handle.local, remote: handle.remote, folderId: handle.material.folderId, sidecarDeviceId: handle.material.sidecarDeviceId, waitInSync: async (ms) => void await handle.waitInSync(ms), done: handle.done };
     }
 
     let runner: Runner | undefined;
@@ -144,6 +144,10 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
         stderr: io.stderr,
         say: (line) => io.say(line),
         previousGone: () => forwards.retryUnanswered('the command was restarted'),
+        remoteNeeds: async () => {
+          const c = await sync.local.completion(sync.folderId, sync.sidecarDeviceId);
+          return c.needItems + c.needDeletes;
+        },
       });
       const started = runner;
       cleanups.push(() => started.stop());

@@ -65,6 +65,8 @@ export interface RunnerDeps {
   say(line: string): void;
   /** The replaced command is gone (its exec ended): connections that reached it can be retried. */
   previousGone?(): void;
+  /** How many items the sidecar still needs, as the local syncthing sees it (0: it has everything scanned). */
+  remoteNeeds?(): Promise<number>;
 }
 
 const LANDED_EVENT = 'LocalIndexUpdated';
@@ -102,6 +104,8 @@ export class Runner {
   private generation = 0;
   private stopped = false;
   private started = false;
+  /** Since when a due restart has been waiting for the sidecar to need nothing. */
+  private needsSince = Number.POSITIVE_INFINITY;
   private readonly stopSignal = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private watcher: FastPath | undefined;
@@ -346,6 +350,19 @@ export class Runner {
     this.timer = undefined;
     if (this.stopped) return;
     await this.dropVanished();
+    // Syncthing's own view too: a burst may still be on its way in pieces the watcher has not reported.
+    if (this.tracker.nextCheckAt() !== undefined && this.tracker.nextCheckAt()! <= this.deps.clock.now() && this.deps.remoteNeeds) {
+      const needs = await this.deps.remoteNeeds().catch(() => 0);
+      const now = this.deps.clock.now();
+      if (needs > 0) {
+        if (this.needsSince === Number.POSITIVE_INFINITY) this.needsSince = now;
+        if (now - this.needsSince < (this.options.maxWaitMs ?? 3_000)) {
+          this.timer = setTimeout(() => void this.check(), 50);
+          return;
+        }
+      }
+    }
+    this.needsSince = Number.POSITIVE_INFINITY;
     const due = this.tracker.take(this.deps.clock.now());
     if (!due) {
       this.schedule();

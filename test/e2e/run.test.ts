@@ -3,13 +3,10 @@
 // syncthing as sidecar (sync-sidecar.ts) plus KWOK exec running the command as a local
 // process in the sidecar's folder, and a KWOK PortForward from the pod's app port to the
 // port that process listens on. No mocks: every byte goes through the API server.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../../src/core/marks.ts';
@@ -18,14 +15,9 @@ import { stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { execLocally, forwardPodPort } from '../support/kwok.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
 import { freePort, tempDir, until } from '../unit/sync/support.ts';
+import { bundleCli, httpGet, spawnCli as spawnTheCli, type CliRun } from './cli-process.ts';
 import { startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
 
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
 
 /** The app: answers with the message it read at startup and its pid; exits 3 when the message is "crash". */
 const SERVER = `
@@ -45,18 +37,35 @@ function running(pid: number): boolean {
   }
 }
 
-/** One GET through the forward (a new connection each time); undefined while nothing answers. */
-function get(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
+/** A namespace with a Deployment `name` (container app), a temp dir with the app's source, and the bundled CLI. */
+async function appFixture(kc: k8s.KubeConfig, name: string): Promise<{ ns: string; removeNs: () => Promise<void>; root: string; cli: string; localDir: string; remoteDir: string; env: NodeJS.ProcessEnv }> {
+  const { name: ns, remove: removeNs } = await createTestNamespace(kc, `run-${name}`);
+  const root = tempDir(`e2e-run-${name}`);
+  fs.chmodSync(root, 0o755);
+  const cli = await bundleCli(path.join(root, 'kubectl-dev.cjs'));
+  const localDir = path.join(root, 'local');
+  fs.mkdirSync(localDir);
+  fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
+  fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
+  const env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+  await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.example/${name}:1`, ports: [{ containerPort: 9080 }] }] } } },
+    },
   });
+  return { ns, removeNs, root, cli, localDir, remoteDir: path.join(root, 'workspace'), env };
+}
+
+/** Everything a suite started: CLI processes, the local sync, KWOK rules, the sidecar, the namespace, the temp dir. */
+async function tearDown(kc: k8s.KubeConfig | undefined, state: { runs: CliRun[]; ns?: string; name: string; env?: NodeJS.ProcessEnv; undo: Array<() => Promise<void>>; sidecar?: FakeSidecar | undefined; removeNs?: () => Promise<void>; root?: string }): Promise<void> {
+  for (const r of state.runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  if (kc && state.ns && state.env) await stopLocalSync(syncTargetOf(kc, state.ns, 'Deployment', state.name), state.env).catch(() => {});
+  for (const fn of state.undo) await fn().catch(() => {});
+  await state.sidecar?.stop();
+  await state.removeNs?.();
+  if (state.root) fs.rmSync(state.root, { recursive: true, force: true });
 }
 
 describe('kubectl dev start --run with port forwards', () => {
@@ -70,60 +79,30 @@ describe('kubectl dev start --run with port forwards', () => {
   let env: NodeJS.ProcessEnv;
   let sidecar: FakeSidecar | undefined;
   let appPort: number;
-  let run: Run;
+  let run: CliRun;
   let localPort: number;
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
   const undo: Array<() => Promise<void>> = [];
 
-  const spawnCli = (args: string[]): Run => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: localDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d.toString()));
-    child.stderr!.on('data', (d) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const r = { child, out: () => out, err: () => err, exited };
+  const spawnCli = (args: string[]): CliRun => {
+    const r = spawnTheCli(cli, args, { cwd: localDir, env });
     runs.push(r);
     return r;
   };
   const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
   const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
-    const body = await get(localPort);
+    const body = await httpGet(localPort);
     return body !== undefined && pattern.test(body) ? body : undefined;
   }, timeoutMs, 50);
   const pidOf = (body: string) => Number(/pid=(\d+)/.exec(body)![1]);
 
   beforeAll(async () => {
     kc = testKubeConfig();
-    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'run'));
-    root = tempDir('e2e-run');
-    fs.chmodSync(root, 0o755);
-    cli = path.join(root, 'kubectl-dev.cjs');
-    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
-    localDir = path.join(root, 'local');
-    remoteDir = path.join(root, 'workspace');
-    fs.mkdirSync(localDir);
-    fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
-    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
-    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    ({ ns, removeNs, root, cli, localDir, remoteDir, env } = await appFixture(kc, 'web'));
     appPort = await freePort();
-    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
-        spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1', ports: [{ containerPort: 9080 }] }] } } },
-      },
-    });
   });
 
-  afterAll(async () => {
-    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-    if (kc && ns) await stopLocalSync(syncTargetOf(kc, ns, 'Deployment', 'web'), env).catch(() => {});
-    for (const fn of undo) await fn().catch(() => {});
-    await sidecar?.stop();
-    await removeNs?.();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(kc, { runs, ns, name: 'web', env, undo, sidecar, removeNs, root }));
 
   it('starts dev mode, syncs, runs the command, and forwards a free local port to it', async () => {
     run = spawnCli(['start', 'deploy/web', '-n', ns, '--image', 'node:24', '--workdir', remoteDir, '--local-dir', localDir,
@@ -218,25 +197,19 @@ describe('kubectl dev run on its own: dev config, an already running sync, --res
   let remoteDir: string;
   let env: NodeJS.ProcessEnv;
   let sidecar: FakeSidecar | undefined;
-  let run: Run;
+  let run: CliRun;
   let localPort: number;
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
   const undo: Array<() => Promise<void>> = [];
   const selector = `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}`;
 
-  const spawnCli = (args: string[]): Run => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: localDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d.toString()));
-    child.stderr!.on('data', (d) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const r = { child, out: () => out, err: () => err, exited };
+  const spawnCli = (args: string[]): CliRun => {
+    const r = spawnTheCli(cli, args, { cwd: localDir, env });
     runs.push(r);
     return r;
   };
   const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
-    const body = await get(localPort);
+    const body = await httpGet(localPort);
     return body !== undefined && pattern.test(body) ? body : undefined;
   }, timeoutMs, 50);
   const devPod = (not?: string) => waitFor('a Running dev pod', async () => {
@@ -255,38 +228,14 @@ describe('kubectl dev run on its own: dev config, an already running sync, --res
   beforeAll(async () => {
     kc = testKubeConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
-    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'run-own'));
-    root = tempDir('e2e-run-own');
-    fs.chmodSync(root, 0o755);
-    cli = path.join(root, 'kubectl-dev.cjs');
-    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
-    localDir = path.join(root, 'local');
-    remoteDir = path.join(root, 'workspace');
-    fs.mkdirSync(localDir);
-    fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
-    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
+    ({ ns, removeNs, root, cli, localDir, remoteDir, env } = await appFixture(kc, 'api'));
     fs.writeFileSync(path.join(localDir, '.kubectl-dev.yaml'), 'workloads:\n  deploy/api:\n    run: \'"$NODE_BIN" server.js\'\n    forward: [":9080"]\n');
-    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
-    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' },
-        spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'registry.example/api:1' }] } } },
-      },
-    });
     const start = spawnCli(['start', 'deploy/api', '-n', ns, '--no-sync', '--workdir', remoteDir, '--image', 'node:24', '-q']);
     expect(await start.exited, start.err()).toBe(0);
     await playKubelet(await devPod());
   }, 120_000);
 
-  afterAll(async () => {
-    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-    if (kc && ns) await stopLocalSync(syncTargetOf(kc, ns, 'Deployment', 'api'), env).catch(() => {});
-    for (const fn of undo) await fn().catch(() => {});
-    await sidecar?.stop();
-    await removeNs?.();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(kc, { runs, ns, name: 'api', env, undo, sidecar, removeNs, root }));
 
   it('joins the sync already running and takes the command and the forward from the dev config', async () => {
     const wait = spawnCli(['sync', 'deploy/api', '-n', ns, '--wait', '--timeout', '60s']);

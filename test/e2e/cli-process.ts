@@ -1,0 +1,42 @@
+// The CLI as a user runs it, for e2e tests and benchmarks: bundled by esbuild into a temp
+// file and run as a child process; and a plain HTTP GET for forwarded app ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import { build } from 'esbuild';
+
+export interface CliRun {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Bundles src/bin.ts into `file` (the same bundle as npm run build, without the binary packaging). */
+export async function bundleCli(file: string): Promise<string> {
+  await build({ entryPoints: ['src/bin.ts'], outfile: file, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
+  return file;
+}
+
+export function spawnCli(cli: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d.toString()));
+  child.stderr!.on('data', (d) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+/** One GET on a new connection; undefined while nothing answers. */
+export function httpGet(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
