@@ -92,7 +92,8 @@ function __kdHeavy(path) {
     // heavy.cache: a ${CACHE_HEADER_BYTES}-byte header (marker, then the cache's length), the cache, padding.
     let cachedData;
     if (inSea) {
-      const raw = Buffer.from(sea.getAsset("heavy.cache"));
+      // getRawAsset: a view of the binary's own memory, no copy (read only, as V8 reads it).
+      const raw = Buffer.from(sea.getRawAsset ? sea.getRawAsset("heavy.cache") : sea.getAsset("heavy.cache"));
       const length = raw.readUInt32LE(${CACHE_HEADER_BYTES} - 4);
       if (length > 0) cachedData = raw.subarray(${CACHE_HEADER_BYTES}, ${CACHE_HEADER_BYTES} + length);
     }
