@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import type { DevConfig } from '../config/devconfig.ts';
-import { parseForwardSpecs, type ForwardSpec } from '../config/forward-spec.ts';
+import { listenAddresses, parseForwardSpecs, type ForwardSpec } from '../config/forward-spec.ts';
 
 export interface ForwardArgs {
   forward?: string | number | Array<string | number>;
@@ -27,5 +27,7 @@ export function workloadEntry(config: DevConfig | undefined, kind: string, name:
 export function forwardsFrom(args: ForwardArgs, config: DevConfig | undefined, kind: string, name: string): { specs: ForwardSpec[]; addresses: string[] } {
   const flags = args.forward === undefined ? [] : [args.forward].flat();
   const specs = flags.length > 0 ? parseForwardSpecs(flags, '--forward') : parseForwardSpecs(workloadEntry(config, kind, name).forward ?? [], `forward in ${config?.source ?? 'the dev config'}`);
-  return { specs, addresses: args.address === undefined ? [] : [args.address].flat() };
+  const addresses = args.address === undefined ? [] : [args.address].flat();
+  listenAddresses(addresses); // checked now, before any cluster access
+  return { specs, addresses };
 }

@@ -2,6 +2,7 @@
 // local port) or PORT (the same port on both sides). Pure: used by the dev config
 // checker and by the -p/--forward flag.
 
+import { isIP } from 'node:net';
 import { DevError } from '../core/errors.ts';
 
 export interface ForwardSpec {
@@ -44,4 +45,15 @@ export function parseForwardSpecs(inputs: ReadonlyArray<string | number>, where:
     if (!taken) out.push(spec);
   }
   return out;
+}
+
+/** --address as kubectl port-forward reads it: IP addresses or localhost (127.0.0.1, and ::1 when there is one). */
+export function listenAddresses(addresses: readonly string[]): Array<{ host: string; optional: boolean }> {
+  const out: Array<{ host: string; optional: boolean }> = [];
+  for (const raw of addresses.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
+    if (raw === 'localhost') out.push({ host: '127.0.0.1', optional: false }, { host: '::1', optional: true });
+    else if (isIP(raw) !== 0) out.push({ host: raw, optional: false });
+    else throw new DevError('INVALID_OPTION', `--address: "${raw}" is not an IP address or localhost`, 'for example --address localhost or --address 127.0.0.1,192.168.1.5.');
+  }
+  return out.length > 0 ? out : [{ host: '127.0.0.1', optional: false }];
 }

@@ -2,10 +2,10 @@
 // connections become client-node port-forward streams to the dev pod, through the
 // same forwarder as sync — so they follow the dev pod when it is replaced.
 
-import { createServer, isIP } from 'node:net';
+import { createServer } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
-import type { ForwardSpec } from '../config/forward-spec.ts';
+import { listenAddresses, type ForwardSpec } from '../config/forward-spec.ts';
 import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../sync/portforward.ts';
 
 export interface OpenForward {
@@ -35,17 +35,6 @@ export interface ForwardsInput {
   onError?: (message: string) => void;
   /** Every stream attempt (KUBECTL_DEV_DEBUG). */
   onDebug?: (message: string) => void;
-}
-
-/** kubectl's rule: IP addresses or localhost; localhost means 127.0.0.1 and ::1. */
-export function listenAddresses(addresses: readonly string[]): Array<{ host: string; optional: boolean }> {
-  const out: Array<{ host: string; optional: boolean }> = [];
-  for (const raw of addresses.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
-    if (raw === 'localhost') out.push({ host: '127.0.0.1', optional: false }, { host: '::1', optional: true });
-    else if (isIP(raw) !== 0) out.push({ host: raw, optional: false });
-    else throw new DevError('INVALID_OPTION', `--address: "${raw}" is not an IP address or localhost`, 'for example --address localhost or --address 127.0.0.1,192.168.1.5.');
-  }
-  return out.length > 0 ? out : [{ host: '127.0.0.1', optional: false }];
 }
 
 export async function openForwards(input: ForwardsInput): Promise<Forwards> {

@@ -6,7 +6,7 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { OutputFormat } from '../../core/manifests.ts';
 import type { CliIO } from '../io.ts';
 import type { CommandContext } from '../main.ts';
-import { withForwardFlags, workloadEntry, type ForwardArgs } from '../forward-flags.ts';
+import { forwardsFrom, withForwardFlags, workloadEntry, type ForwardArgs } from '../forward-flags.ts';
 import { parseTimeout, withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
@@ -71,16 +71,17 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
       if (!args.sync && (args.run !== undefined || args.forward !== undefined)) {
         throw new DevError('INVALID_OPTION', `--no-sync cannot be used with ${args.run !== undefined ? '--run' : '--forward'}`, 'they need the sync session that start hands over to; leave out --no-sync.');
       }
+      const parsed = parseWorkloadRef(args.workload);
+      const forwards = forwardsFrom(args, config, parsed.kind.kind, parsed.name);
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const target = kubeTargetFromArgs(args, io);
-      const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
+      const ref = { ...parsed, namespace: target.namespace };
       if (args.run === '' && workloadEntry(config, ref.kind.kind, ref.name).run === undefined) {
         throw new DevError('INVALID_OPTION', '--run needs a command line, or run: in the dev config', `for example: kubectl dev start ${args.workload} --run "npm run dev"`);
       }
       const settings = settingsFor(config, ref.kind.kind, ref.name, ref.namespace, settingsFromArgs(args));
       const timeoutMs = parseTimeout(args.timeout, '--timeout');
       // A forward whose local port is busy would fail after the workload changed: check first.
-      const forwards = (await import('../forward-flags.ts')).forwardsFrom(args, config, ref.kind.kind, ref.name);
       if (args.sync && args['dry-run'] === undefined && forwards.specs.length > 0) await (await import('../../run/forwards.ts')).checkLocalPorts(forwards.specs, forwards.addresses);
       const dryRun = args['dry-run'] === 'client' || args['dry-run'] === 'server' ? args['dry-run'] : undefined;
       const { liveDeps } = await import('../live-deps.ts');

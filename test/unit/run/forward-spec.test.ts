@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseForwardSpec, parseForwardSpecs } from '../../../src/config/forward-spec.ts';
-import { listenAddresses } from '../../../src/run/forwards.ts';
+import { listenAddresses, parseForwardSpec, parseForwardSpecs } from '../../../src/config/forward-spec.ts';
 
 describe('forward specs', () => {
   it('reads LOCAL:REMOTE, :REMOTE and PORT as kubectl port-forward does', () => {
