@@ -24,6 +24,21 @@ function collector(): GcFunction | null {
   return gc;
 }
 
+/**
+ * Keeps the young generation at the size it has now. V8 doubles it (up to 16 MB
+ * per semi-space, twice that committed) when a phase allocates quickly — a bulk
+ * transfer does — and rarely gives it back: measured, +11 MiB of peak RSS during
+ * the initial copy. With a collection every TRAFFIC_STEP anyway, a bigger young
+ * generation buys nothing. V8 reads the factor each time it would grow the space.
+ */
+export function keepYoungGenerationSmall(): void {
+  try {
+    setFlagsFromString('--semi-space-growth-factor=1');
+  } catch {
+    /* not this V8: nothing lost but memory */
+  }
+}
+
 /** Bytes of traffic between two young-generation collections. */
 export const TRAFFIC_STEP = 1024 * 1024;
 let sinceLast = 0;

@@ -21,7 +21,7 @@ import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
 import { SyncthingRest, type FetchLike } from './rest.ts';
-import { collectNow } from './memory.ts';
+import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { clientNodeExec, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
@@ -207,6 +207,7 @@ function prepareHome(paths: StatePaths, material: SyncMaterial): void {
 }
 
 export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<SyncHandle> {
+  keepYoungGenerationSmall();
   const clock = deps.clock ?? realClock;
   const emit = (event: SyncEvent) => deps.onEvent?.(event);
   let localDir: string;
@@ -259,7 +260,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const portForward = deps.portForward ?? clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
     // KUBECTL_DEV_SYNC_DEBUG=1: the same details on stderr, with seconds since start (for benchmarks and bug reports).
-    const debug = deps.debug ?? (deps.env.KUBECTL_DEV_SYNC_DEBUG === '1' ? (m: string) => process.stderr.write(`[sync ${(performance.now() / 1000).toFixed(3)}] ${m}\n`) : () => {});
+    const debug = deps.debug ?? (deps.env.KUBECTL_DEV_SYNC_DEBUG === '1' ? (m: string) => process.stderr.write(`[sync ${(performance.now() / 1000).toFixed(3)} s, rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB] ${m}\n`) : () => {});
     const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });
     const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000, events: { onDebug: debug } });
     const syncPort = await syncForward.listen();
@@ -461,6 +462,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       if (snap.localUp) syncthingUp = true;
       const summary = summarize(snap);
       const pod = syncForward.currentPod;
+
       if (snap.connected) {
         disconnectedSince = undefined;
         apiDropped = false;
@@ -517,6 +519,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         status.lastError = summary.errors[0];
         status.lastErrorAt = new Date(clock.now()).toISOString();
       }
+      if (status.state !== current.state) debug(`state ${status.state}${snap.connected ? ' (connected)' : ''}`);
       publish(status);
       return status;
     };
@@ -556,6 +559,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
             sessionError: () => sessionError ?? syncForward.lastError,
           });
+          debug('in sync');
         } finally {
           // The status the caller sees next is the one that ended the wait.
           await tick().catch(() => undefined);
