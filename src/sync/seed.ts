@@ -336,8 +336,9 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     // Frames go out directly (channel byte 0 = stdin, then data) rather than through
     // client-node's stdin stream, which copies every chunk once more.
     await writeTar(options.root, options.entries, async (chunk) => {
-      if (why !== undefined) fail(why);
+      // tar's own exit status says more than the stream closing after it.
       if (status) fail(`tar ended early (${exitMessage(status)})${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`);
+      if (why !== undefined) fail(why);
       chunk[0] = STDIN;
       ws.send(chunk);
       noteTraffic(chunk.length);

@@ -249,6 +249,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const wantSeed = options.initialCopy !== false && deps.env.KUBECTL_DEV_INITIAL_COPY !== 'off' && matcherCovers(plan.lines);
     // While the copy runs, the local syncthing keeps the sidecar paused (no pulls racing the copy).
     let holdSidecar = wantSeed;
+    let copying = false;
 
     // Port-forwards to the sidecar's two ports.
     let sessionError: string | undefined;
@@ -321,9 +322,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             remote, folderId: material.folderId, finder, exec: deps.exec ?? clientNodeExec(deps.kc), namespace: target.namespace,
             workdir: material.workdir, localDir, isIgnored, clock, signal: seedAbort.signal, debug,
             notice: (message) => emit({ type: 'notice', message }),
+            copying: (on) => (copying = on),
           });
         } finally {
           holdSidecar = false;
+          copying = false;
           await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
           if (!seedAbort.signal.aborted) {
             await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
@@ -510,7 +513,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       const status: SyncStatus = {
         ...summary,
         // Not connected on purpose: the initial copy is filling the container.
-        ...(holdSidecar && summary.state === 'connecting' ? { state: 'syncing' as const } : {}),
+        ...(copying && summary.state === 'connecting' ? { state: 'syncing' as const } : {}),
         ...(pod !== undefined ? { pod } : {}),
         ...(sessionError !== undefined ? { lastError: sessionError } : {}),
         ...(sessionErrorAt !== undefined ? { lastErrorAt: sessionErrorAt } : {}),
@@ -608,25 +611,38 @@ async function initialCopy(o: {
   remote: SyncthingRest; folderId: string; finder: PodFinder; exec: ExecFn; namespace: string; workdir: string;
   localDir: string; isIgnored: (rel: string) => boolean; clock: Clock; signal: AbortSignal;
   debug: (message: string) => void; notice: (message: string) => void;
+  /** Called when the copy starts: the session shows "syncing" until the sidecar is resumed. */
+  copying: (on: boolean) => void;
 }): Promise<void> {
-  let status;
-  try {
-    // A new sidecar may still be scanning its (empty) folder.
-    for (let i = 0; ; i++) {
-      status = await o.remote.dbStatus(o.folderId);
-      if (status.state === 'idle' || i >= 20 || o.signal.aborted) break;
-      await o.clock.sleep(100, o.signal);
-    }
-  } catch (error) {
-    o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
+  // No dev pod: nothing to copy into (and nothing to connect to); syncthing waits for one as usual.
+  const pod = await o.finder.find();
+  if (!pod || o.signal.aborted) {
+    o.debug('initial copy skipped: no ready dev pod');
     return;
   }
+  let status;
+  // `start` hands over as soon as the pod is ready: its sidecar's syncthing may need a few more seconds.
+  const deadline = o.clock.now() + 6_000;
+  for (;;) {
+    try {
+      status = await o.remote.dbStatus(o.folderId);
+      // A new sidecar may still be scanning its (empty) folder.
+      if (status.state === 'idle') break;
+    } catch (error) {
+      status = undefined;
+      if (o.clock.now() > deadline) {
+        o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
+        return;
+      }
+    }
+    if (o.clock.now() > deadline || o.signal.aborted) break;
+    await o.clock.sleep(200, o.signal);
+  }
+  if (!status || o.signal.aborted) return;
   if (status.state !== 'idle' || status.localFiles > 0 || (status.localDirectories ?? 0) > 0 || status.globalFiles > 0 || (status.globalDirectories ?? 0) > 0) {
     o.debug(`initial copy skipped: the sidecar's folder is ${status.state}, ${status.localFiles} local / ${status.globalFiles} global files`);
     return;
   }
-  const pod = await o.finder.find();
-  if (!pod || o.signal.aborted) return;
   const entries = seedEntries(o.localDir, o.isIgnored);
   const files = entries.filter((e) => e.type === 'file');
   if (files.length === 0) return;
@@ -634,6 +650,7 @@ async function initialCopy(o: {
   collectNow();
   const t0 = o.clock.now();
   const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
+  o.copying(true);
   try {
     const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal });
     o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms`);
