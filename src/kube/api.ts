@@ -41,11 +41,6 @@ export interface Permission {
   namespace: string;
 }
 
-export interface ListResult {
-  items: KubeObject[];
-  resourceVersion: string;
-}
-
 /** One change seen by a watch: the object as it is now (DELETED: as it was). */
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -65,19 +60,14 @@ export interface ClusterApi {
   serverVersion(): Promise<string>;
   /** The permissions the current user lacks (one SelfSubjectRulesReview, SelfSubjectAccessReview where it cannot tell). */
   missingPermissions(permissions: readonly Permission[]): Promise<Permission[]>;
-  /** `notOlderThan`: a resourceVersion the answer must be at least as new as (served from the API server's cache, no etcd read). */
-  get(ref: ObjectRef, options?: { notOlderThan?: string }): Promise<KubeObject | undefined>;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
   create(obj: KubeObject, options?: WriteOptions): Promise<KubeObject>;
   /** A JSON patch (RFC 6902); add a `replace` of /metadata/resourceVersion for a precondition. */
   patch(ref: ObjectRef, operations: Operation[], options?: WriteOptions): Promise<KubeObject>;
   /** Returns false when the object was already gone. */
   delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean>;
-  list(apiVersion: string, kind: string, namespace: string | undefined, selectors?: { label?: string; field?: string }): Promise<KubeObject[]>;
-  /**
-   * A LIST with its resourceVersion. `metadataOnly`: name, namespace, labels, annotations,
-   * owners… but no spec or status. `notOlderThan`: as for get.
-   */
-  listWithVersion(apiVersion: string, kind: string, namespace: string | undefined, selectors: { label?: string; field?: string }, options?: { metadataOnly?: boolean; notOlderThan?: string }): Promise<ListResult>;
+  /** `metadataOnly`: name, namespace, labels, annotations, owners… but no spec or status (less to encode, send and parse). */
+  list(apiVersion: string, kind: string, namespace: string | undefined, selectors?: { label?: string; field?: string }, options?: { metadataOnly?: boolean }): Promise<KubeObject[]>;
   /**
    * Watches objects from now on: first an ADDED event for every object that exists (the API
    * server's "most recent" watch semantics), then every change, until stopped or `timeoutMs`.
@@ -141,25 +131,13 @@ class RawObjectApi extends KubernetesObjectApi {
     return this.send(headerOf(ref), 'patch', HttpMethod.PATCH, operations, PatchStrategy.JsonPatch, dryRun);
   }
 
-  /** A LIST; `metadataOnly` asks for a PartialObjectMetadataList (no spec or status: less to encode, send and parse). */
-  async listRaw(apiVersion: string, kind: string, namespace: string | undefined, selectors: { label?: string; field?: string }, metadataOnly: boolean, notOlderThan?: string): Promise<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }> {
+  /** A LIST of PartialObjectMetadata (the library's list asks for full objects). */
+  async listMetadata(apiVersion: string, kind: string, namespace: string | undefined, selectors: { label?: string; field?: string }): Promise<{ items?: KubeObject[] }> {
     const context = this.configuration.baseServer.makeRequestContext(await this.collectionPath(apiVersion, kind, namespace), HttpMethod.GET);
-    context.setHeaderParam('Accept', metadataOnly ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.9' : 'application/json');
+    context.setHeaderParam('Accept', 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;q=0.9');
     if (selectors.label) context.setQueryParam('labelSelector', selectors.label);
     if (selectors.field) context.setQueryParam('fieldSelector', selectors.field);
-    if (notOlderThan) {
-      context.setQueryParam('resourceVersion', notOlderThan);
-      context.setQueryParam('resourceVersionMatch', 'NotOlderThan');
-    }
-    return this.requestPromise(context) as Promise<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>;
-  }
-
-  /** A GET; with a resourceVersion, "not older than" it. */
-  async readAt(ref: ObjectRef, resourceVersion: string | undefined): Promise<KubeObject> {
-    const context = this.configuration.baseServer.makeRequestContext(await this.specUriPath(headerOf(ref), 'read'), HttpMethod.GET);
-    context.setHeaderParam('Accept', 'application/json');
-    if (resourceVersion) context.setQueryParam('resourceVersion', resourceVersion);
-    return this.requestPromise(context) as Promise<KubeObject>;
+    return this.requestPromise(context) as Promise<{ items?: KubeObject[] }>;
   }
 
   /** The path of a collection, e.g. /api/v1/namespaces/NS/pods. */
@@ -262,9 +240,9 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
         const allowedByReview = new Set(incomplete.filter((_, i) => answers[i]?.status?.allowed === true));
         return unanswered.filter((p) => !allowedByReview.has(p));
       }),
-    async get(ref, options = {}) {
+    async get(ref) {
       try {
-        return await withTimeout(api.readAt(ref, options.notOlderThan), requestTimeoutMs, `get ${describeRef(ref)}`);
+        return await withTimeout(api.read(headerOf(ref) as never) as Promise<KubeObject>, requestTimeoutMs, `get ${describeRef(ref)}`);
       } catch (error) {
         if (error instanceof ApiException && error.code === 404) return undefined;
         throw toDevError(error, `get ${describeRef(ref)}`, server);
@@ -318,16 +296,13 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
         },
       };
     },
-    listWithVersion: (apiVersion, kind, namespace, selectors, options = {}) =>
+    list: (apiVersion, kind, namespace, selectors = {}, options = {}) =>
       call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {
-        const list = await api.listRaw(apiVersion, kind, namespace, selectors, options.metadataOnly ?? false, options.notOlderThan);
-        return { items: (list.items ?? []).map((item) => ({ ...item, apiVersion, kind })), resourceVersion: String(list.metadata?.resourceVersion ?? '') };
-      }),
-    list: (apiVersion, kind, namespace, selectors = {}) =>
-      call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {
-        const list = await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
-        // List items come without apiVersion and kind; give them theirs so they can be addressed.
-        return ((list.items ?? []) as KubeObject[]).map((item) => ({ apiVersion, kind, ...item }));
+        const list = options.metadataOnly
+          ? await api.listMetadata(apiVersion, kind, namespace, selectors)
+          : await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
+        // List items come without apiVersion and kind (metadata-only ones as PartialObjectMetadata); give them theirs so they can be addressed.
+        return ((list.items ?? []) as KubeObject[]).map((item) => ({ ...item, apiVersion, kind }));
       }),
   };
 }

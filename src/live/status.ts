@@ -103,7 +103,7 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
     (direct
       // One workload in one namespace: its Secret has a known name.
       ? api.get({ apiVersion: 'v1', kind: 'Secret', name: syncSecretName(direct.kind.kind, direct.name), namespace: direct.namespace }).then((s) => (s ? [s] : []))
-      : api.listWithVersion('v1', 'Secret', request.namespace, selector, { metadataOnly: true }).then((list) => list.items)
+      : api.list('v1', 'Secret', request.namespace, selector, { metadataOnly: true })
     ).catch(forbiddenAsUndefined),
     api.list('v1', 'Pod', request.namespace, selector),
     direct ? api.get({ apiVersion: apiVersionOf(direct.kind), kind: direct.kind.kind, name: direct.name, namespace: direct.namespace }) : undefined,
