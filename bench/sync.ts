@@ -15,7 +15,7 @@
 // from the workload's Secret (test/e2e/sync-sidecar.ts).
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--cli=FILE]
-//   node bench/sync.ts --only=initial [--runs=5] [--timeline]   the initial sync alone, with where the CPU went
+//   node bench/sync.ts --only=initial [--runs=5] [--compare] [--timeline]   the initial sync alone, with where the CPU went
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -43,11 +43,7 @@ const BIG_MB = arg('big-mb', 5);
 /** Between saves: longer than syncthing's 250 ms index batching and its watcher's 1 s delay + aggregation. */
 const GAP_MS = arg('gap-ms', 600);
 const BASELINE_GAP_MS = 2_500;
-/**
- * `--only=initial`: just the initial sync against tar, `--runs` times, with a CPU profile per process group
- * (`--timeline`: the session's steps with their times). KUBECTL_DEV_INITIAL_COPY=off in the environment
- * measures syncthing alone.
- */
+/** `--only=initial`: only the initial sync (see initialOnly). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
 const RUNS = arg('runs', 1);
 
@@ -400,12 +396,21 @@ async function main(): Promise<void> {
   }
 }
 
-/** `--only=initial`: the initial sync `--runs` times (fresh local state and sidecar each time) against tar, with where the CPU went. */
+/**
+ * `--only=initial`: just the initial sync against tar, `--runs` times, with a CPU profile per process group
+ * (`--timeline`: the session's steps with their times). KUBECTL_DEV_INITIAL_COPY=off in the environment
+ * measures syncthing alone; `--compare` measures both in every run, against the same tar run.
+ */
 async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: string; root: string; ns: string; kubeconfig: string; startSidecar: () => Promise<void>; files: number; remoteDir: string; sidecar: () => FakeSidecar }): Promise<void> {
   const clusterDir = path.dirname(o.kubeconfig);
   const rows: string[] = [];
-  const ratios: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
+  const variants = process.argv.includes('--compare')
+    ? [{ name: 'with the initial copy', env: { KUBECTL_DEV_INITIAL_COPY: 'on' } }, { name: 'syncthing alone', env: { KUBECTL_DEV_INITIAL_COPY: 'off' } }]
+    : [{ name: o.env.KUBECTL_DEV_INITIAL_COPY === 'off' ? 'syncthing alone' : 'with the initial copy', env: {} }];
+  const ratios = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const tars: number[] = [];
+  const once = async (variant: { name: string; env: Record<string, string> }) => {
     fs.rmSync(path.join(o.root, 'config'), { recursive: true, force: true });
     await o.startSidecar();
     execSync('sync');
@@ -419,24 +424,37 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
       'tar (exec)': (c) => c === 'tar',
     });
     const t0 = performance.now();
-    const env = { ...o.env, ...(process.argv.includes('--timeline') ? { KUBECTL_DEV_SYNC_DEBUG: '1' } : {}) };
-    const once = runCli(o.cli, ['sync', 'deployment/web', '-n', o.ns, '--once', '--timeout', '15m'], env, o.localDir);
+    const env = { ...o.env, ...variant.env, ...(process.argv.includes('--timeline') ? { KUBECTL_DEV_SYNC_DEBUG: '1' } : {}) };
+    const cli = runCli(o.cli, ['sync', 'deployment/web', '-n', o.ns, '--once', '--timeout', '15m'], env, o.localDir);
     const marks: string[] = [];
     let seen = 0;
     const onData = () => {
-      const text = once.out();
+      const text = cli.out();
       const lines = text.slice(seen).split('\n');
       seen = text.length - (lines.pop() ?? '').length;
       for (const line of lines) if (line.trim()) marks.push(`${((performance.now() - t0) / 1000).toFixed(2)} s  ${line.slice(0, 160)}`);
     };
-    once.child.stdout!.on('data', onData);
-    once.child.stderr!.on('data', onData);
-    const code = await once.exited;
-    const syncMs = performance.now() - t0;
+    cli.child.stdout!.on('data', onData);
+    cli.child.stderr!.on('data', onData);
+    const code = await cli.exited;
+    const ms = performance.now() - t0;
     const used = cpu.stop();
-    if (code !== 0) throw new Error(`sync --once exited ${code}: ${once.out()}`);
+    if (code !== 0) throw new Error(`sync --once exited ${code}: ${cli.out()}`);
     const arrived = countFiles(o.remoteDir);
     if (arrived !== o.files) throw new Error(`expected ${o.files} files in the container, found ${arrived}`);
+    const total = Object.values(used).reduce((a, b) => a + b, 0);
+    return {
+      ms,
+      lines: [
+        `  ${variant.name}: sync --once ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s)`,
+        `    CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * ms / 1000).toFixed(2)} available)`,
+        ...(process.argv.includes('--timeline') ? marks.map((m) => `      ${m}`) : []),
+      ],
+    };
+  };
+  for (let run = 0; run < RUNS; run++) {
+    const results = [];
+    for (const variant of variants) results.push({ variant, ...(await once(variant)) });
     const tarDir = path.join(o.root, 'tar-copy');
     fs.rmSync(tarDir, { recursive: true, force: true });
     fs.mkdirSync(tarDir);
@@ -446,15 +464,20 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     execSync('sync');
     const tarMs = performance.now() - tt0;
     fs.rmSync(tarDir, { recursive: true, force: true });
-    ratios.push(syncMs / tarMs);
-    const total = Object.values(used).reduce((a, b) => a + b, 0);
-    rows.push(`run ${run + 1}: sync --once ${(syncMs / 1000).toFixed(2)} s, tar ${(tarMs / 1000).toFixed(2)} s, ratio ${(syncMs / tarMs).toFixed(1)}×, peak RSS ${(once.peakKb() / 1024).toFixed(0)} MB (reached at ${(once.peakAtMs() / 1000).toFixed(2)} s)`);
-    rows.push(`  CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * syncMs / 1000).toFixed(2)} available)`);
-    if (process.argv.includes('--timeline')) rows.push(...marks.map((m) => `    ${m}`));
-    log(rows.slice(-2).join('\n'));
+    tars.push(tarMs);
+    rows.push(`run ${run + 1}: tar ${(tarMs / 1000).toFixed(2)} s; ${results.map((r) => `${r.variant.name} ${(r.ms / 1000).toFixed(2)} s = ${(r.ms / tarMs).toFixed(1)}×`).join('; ')}`);
+    for (const r of results) {
+      ratios.get(r.variant.name)!.push(r.ms / tarMs);
+      times.get(r.variant.name)!.push(r.ms);
+      rows.push(...r.lines);
+    }
+    log(rows.slice(-1 - results.length * 2).join('\n'));
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  rows.push(`median ratio ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}× over ${RUNS} run(s)`);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  rows.push(`tar c | tar x: median ${(median(tars) / 1000).toFixed(2)} s over ${RUNS} run(s)`);
+  for (const v of variants) {
+    rows.push(`${v.name}: median ${(median(times.get(v.name)!) / 1000).toFixed(2)} s, median ratio ${median(ratios.get(v.name)!).toFixed(1)}× (per run: ${ratios.get(v.name)!.map((r) => r.toFixed(1)).join(', ')})`);
+  }
   process.stdout.write(`${rows.join('\n')}\n`);
 }
 

@@ -324,7 +324,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   ws.on('error', (error) => failed?.(`exec stream: ${error.message}`));
   options.signal?.addEventListener('abort', () => failed?.('stopped'), { once: true });
   let lastProgress = Date.now();
-  const stallMs = options.stallMs ?? 15_000;
+  let stallMs = options.stallMs ?? 15_000;
   let why: string | undefined;
   void failure.then((w) => (why ??= w));
   let sinceYield = 0;
@@ -355,6 +355,9 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     }, progress, 1);
     // v5: "close stdin" (tar has stopped reading at the end-of-archive blocks anyway).
     ws.send(Buffer.from([CLOSE_STREAM, STDIN]));
+    // What is still buffered on the way may take tar a while to write out on a slow disk.
+    lastProgress = Date.now();
+    stallMs = Math.max(stallMs, 60_000);
     await Promise.race([statusPromise, failure]);
     if (!status) fail(why ?? 'no exit status');
     if (status!.status !== 'Success') fail(`tar in the container failed (${exitMessage(status!)})${errText ? `: ${errText.trim().split('\n').slice(-2).join(' | ')}` : ''}`);

@@ -465,7 +465,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       if (snap.localUp) syncthingUp = true;
       const summary = summarize(snap);
       const pod = syncForward.currentPod;
-
       if (snap.connected) {
         disconnectedSince = undefined;
         apiDropped = false;
@@ -604,8 +603,8 @@ export function matcherCovers(lines: readonly string[]): boolean {
 
 /**
  * The initial copy (seed.ts): only into an empty sidecar folder, then a scan of the
- * sidecar so its index has what arrived. A failed copy is reported as a notice and
- * leaves the rest to syncthing (the half-written file, if any, is removed first).
+ * sidecar so its index has what arrived. A failed copy is undone, reported as a
+ * notice, and leaves everything to syncthing.
  */
 async function initialCopy(o: {
   remote: SyncthingRest; folderId: string; finder: PodFinder; exec: ExecFn; namespace: string; workdir: string;
