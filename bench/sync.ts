@@ -425,7 +425,9 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     });
     const t0 = performance.now();
     const env = { ...o.env, ...variant.env, ...(process.argv.includes('--timeline') ? { KUBECTL_DEV_SYNC_DEBUG: '1' } : {}) };
-    const cli = runCli(o.cli, ['sync', 'deployment/web', '-n', o.ns, '--once', '--timeout', '15m'], env, o.localDir);
+    // --wait: the background session's way (`sync --wait`, then the session is stopped as `end` does).
+    const mode = process.argv.includes('--wait') ? '--wait' : '--once';
+    const cli = runCli(o.cli, ['sync', 'deployment/web', '-n', o.ns, mode, '--timeout', '15m'], env, o.localDir);
     const marks: string[] = [];
     let seen = 0;
     const onData = () => {
@@ -439,14 +441,21 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     const code = await cli.exited;
     const ms = performance.now() - t0;
     const used = cpu.stop();
-    if (code !== 0) throw new Error(`sync --once exited ${code}: ${cli.out()}`);
+    if (code !== 0) throw new Error(`sync ${mode} exited ${code}: ${cli.out()}`);
+    if (mode === '--wait') {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(o.kubeconfig);
+      const target = { cluster: kc.getCurrentCluster()!.server, namespace: o.ns, kind: 'Deployment', name: 'web' };
+      marks.push(...fs.readFileSync(path.join(statePaths(o.env, target).dir, 'background.log'), 'utf8').split('\n').filter((l) => l.startsWith('[sync')).map((l) => `  (background) ${l}`));
+      await stopLocalSync(target, o.env);
+    }
     const arrived = countFiles(o.remoteDir);
     if (arrived !== o.files) throw new Error(`expected ${o.files} files in the container, found ${arrived}`);
     const total = Object.values(used).reduce((a, b) => a + b, 0);
     return {
       ms,
       lines: [
-        `  ${variant.name}: sync --once ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s)`,
+        `  ${variant.name}: sync ${mode} ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s)`,
         `    CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * ms / 1000).toFixed(2)} available)`,
         ...(process.argv.includes('--timeline') ? marks.map((m) => `      ${m}`) : []),
       ],
