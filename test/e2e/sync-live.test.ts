@@ -399,7 +399,8 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
       kc, env, exec: failing, debug: (m) => debug.push(m), onEvent: (e) => e.type === 'notice' && notes.push(e.message),
     });
     await handle.waitInSync(90_000);
-    expect(notes.join('\n')).toMatch(/initial copy of 301 files .* did not complete \(tar .*exit code 2.*\); syncthing copies them instead/);
+    // tar's exit status, or only the stream closing when the API server or KWOK drops it first (stdin of a dead process).
+    expect(notes.join('\n')).toMatch(/initial copy of 301 files .* did not complete \((tar .*exit code 2|the exec stream closed).*\); syncthing copies them instead/);
     expect(treeOf(remoteDir, META)).toEqual(synced());
     // No conflict copies of half-written files: what the copy wrote was removed before syncthing started.
     expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
