@@ -184,6 +184,21 @@ describe('kubectl dev start --run with port forwards', () => {
     const deployment = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns });
     expect(deployment.metadata?.labels?.[DEV_MODE_LABEL]).toBe('true');
   });
+
+  it('--no-restart: the command starts once; later changes land without restarting it', async () => {
+    const once = spawnCli(['run', 'deploy/web', '-n', ns, '--local-dir', localDir, '--no-restart', '-p', ':9080', '--', '/bin/sh', '-c', '"$NODE_BIN" server.js']);
+    await until('the forward line', () => /forwarding 127\.0\.0\.1:(\d+) → 9080/.test(once.err()), 60_000);
+    localPort = Number(/forwarding 127\.0\.0\.1:(\d+) → 9080/.exec(once.err())![1]);
+    const body = await answer(/^v3 pid=\d+/, 60_000);
+    fs.writeFileSync(path.join(localDir, 'message.txt'), 'v4\n');
+    await until('v4 in the container', () => fs.readFileSync(path.join(remoteDir, 'message.txt'), 'utf8') === 'v4\n');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await answer(/^v3 /)).toBe(body);
+    expect(once.err()).not.toMatch(/landed in the container/);
+    once.child.kill('SIGINT');
+    expect(await once.exited).toBe(0);
+    expect(running(pidOf(body))).toBe(false);
+  }, 90_000);
 });
 
 describe('kubectl dev run on its own: dev config, an already running sync, --restart-on, a replaced dev pod', () => {
