@@ -79,7 +79,7 @@ export class ChangeTracker {
     if (this.landed.length === 0) return undefined;
     const quietAt = this.lastActivity + this.options.quietMs;
     // With saves on their way, a landing re-checks earlier; otherwise the last of them is given up on.
-    return this.pending.size === 0 ? quietAt : Math.max(quietAt, Math.max(...this.pending.values()) + this.options.maxWaitMs);
+    return this.pending.size === 0 ? quietAt : Math.max(quietAt, ...[...this.pending.values()].map((at) => at + this.options.maxWaitMs));
   }
 
   /** A restart, when one is due now; taking it clears what triggered it. */

@@ -15,6 +15,7 @@ import { displayRef, workloadObjectRef } from '../live/objects.ts';
 import { attachSession, runSync, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
 import { LabelPodFinder } from '../sync/portforward.ts';
 import { isAlive, realClock } from '../sync/process.ts';
+import type { SyncthingRest } from '../sync/rest.ts';
 import { clientNodeExec } from './exec.ts';
 import { describeForwards, openForwards, type Forwards } from './forwards.ts';
 import { Runner } from './runner.ts';
@@ -86,7 +87,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     // The sync: join the session that runs for the workload (another terminal, --wait), or run one here.
     const target = syncTargetOf(kc, ref.namespace, ref.kind.kind, ref.name);
     const attached = attachSession(target, io.env);
-    let sync: { local: import('../sync/rest.ts').SyncthingRest; remote: import('../sync/rest.ts').SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; waitInSync(ms: number): Promise<void>; done: Promise<void> };
+    let sync: { local: SyncthingRest; remote: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; waitInSync(ms: number): Promise<void>; done: Promise<void> };
     if (attached) {
       io.say(`using the sync already running for ${displayRef(ref)} (pid ${attached.pid}, ${attached.session.localDir})`);
       sync = {

@@ -8,6 +8,8 @@ export interface CliRun {
   child: ChildProcess;
   out: () => string;
   err: () => string;
+  /** stdout and stderr as they came, interleaved. */
+  all: () => string;
   exited: Promise<number | null>;
 }
 
@@ -21,10 +23,17 @@ export function spawnCli(cli: string, args: string[], options: { cwd: string; en
   const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d.toString()));
-  child.stderr!.on('data', (d) => (err += d.toString()));
+  let all = '';
+  child.stdout!.on('data', (d) => {
+    out += d.toString();
+    all += d.toString();
+  });
+  child.stderr!.on('data', (d) => {
+    err += d.toString();
+    all += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, err: () => err, exited };
+  return { child, out: () => out, err: () => err, all: () => all, exited };
 }
 
 /** One GET on a new connection; undefined while nothing answers. */

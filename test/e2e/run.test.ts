@@ -58,6 +58,12 @@ async function appFixture(kc: k8s.KubeConfig, name: string): Promise<{ ns: strin
   return { ns, removeNs, root, cli, localDir, remoteDir: path.join(root, 'workspace'), env };
 }
 
+/** Keeps a started CLI process for the suite's teardown. */
+function track(runs: CliRun[], run: CliRun): CliRun {
+  runs.push(run);
+  return run;
+}
+
 /** Everything a suite started: CLI processes, the local sync, KWOK rules, the sidecar, the namespace, the temp dir. */
 async function tearDown(kc: k8s.KubeConfig | undefined, state: { runs: CliRun[]; ns?: string; name: string; env?: NodeJS.ProcessEnv; undo: Array<() => Promise<void>>; sidecar?: FakeSidecar | undefined; removeNs?: () => Promise<void>; root?: string }): Promise<void> {
   for (const r of state.runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
@@ -84,11 +90,7 @@ describe('kubectl dev start --run with port forwards', () => {
   const runs: CliRun[] = [];
   const undo: Array<() => Promise<void>> = [];
 
-  const spawnCli = (args: string[]): CliRun => {
-    const r = spawnTheCli(cli, args, { cwd: localDir, env });
-    runs.push(r);
-    return r;
-  };
+  const spawnCli = (args: string[]) => track(runs, spawnTheCli(cli, args, { cwd: localDir, env }));
   const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
   const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
     const body = await httpGet(localPort);
@@ -218,11 +220,7 @@ describe('kubectl dev run on its own: dev config, an already running sync, --res
   const undo: Array<() => Promise<void>> = [];
   const selector = `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}`;
 
-  const spawnCli = (args: string[]): CliRun => {
-    const r = spawnTheCli(cli, args, { cwd: localDir, env });
-    runs.push(r);
-    return r;
-  };
+  const spawnCli = (args: string[]) => track(runs, spawnTheCli(cli, args, { cwd: localDir, env }));
   const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
     const body = await httpGet(localPort);
     return body !== undefined && pattern.test(body) ? body : undefined;

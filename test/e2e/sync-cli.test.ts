@@ -2,11 +2,9 @@
 // file and run as a child process — against the test control plane, with the
 // Secret made the way `start` makes it (prepareSyncSecret) and a real syncthing
 // as the sidecar.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enter } from '../../src/core/enter.ts';
 import { workloadKindByName } from '../../src/core/kinds.ts';
@@ -19,13 +17,9 @@ import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
 import { tempDir, treeOf, until } from '../unit/sync/support.ts';
+import { bundleCli, spawnCli, type CliRun } from './cli-process.ts';
 import { startFakeSidecar, type FakeSidecar, arrivedIn } from './sync-sidecar.ts';
 
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number | null>;
-}
 
 describe('kubectl dev sync (CLI)', () => {
   let kc: k8s.KubeConfig;
@@ -37,17 +31,12 @@ describe('kubectl dev sync (CLI)', () => {
   let remoteDir: string;
   let env: NodeJS.ProcessEnv;
   let sidecar: FakeSidecar | undefined;
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
 
-  const run = (args: string[]): Run => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: localDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d.toString()));
-    child.stderr!.on('data', (d) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const r = { child, out: () => out, exited };
+  const run = (args: string[]) => {
+    const r = spawnCli(cli, args, { cwd: localDir, env });
     runs.push(r);
-    return r;
+    return { child: r.child, out: r.all, exited: r.exited };
   };
   const target = () => syncTargetOf(kc, ns, 'Deployment', 'web');
   const inRemote = (rel: string, content: string) => arrivedIn(remoteDir, rel, content);
@@ -58,7 +47,7 @@ describe('kubectl dev sync (CLI)', () => {
     root = tempDir('e2e-sync-cli');
     fs.chmodSync(root, 0o755);
     cli = path.join(root, 'kubectl-dev.cjs');
-    await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
+    await bundleCli(cli);
     localDir = path.join(root, 'local');
     remoteDir = path.join(root, 'workspace');
     fs.mkdirSync(localDir);

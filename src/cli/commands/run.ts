@@ -2,7 +2,6 @@
 // it when synced changes have landed there; -p forwards app ports. Ctrl-C stops the
 // command in the container and leaves dev mode in place.
 
-import { dirname, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
@@ -10,22 +9,15 @@ import { parseDuration } from '../../core/duration.ts';
 import type { CliIO } from '../io.ts';
 import { forwardsFrom, withForwardFlags, workloadEntry, type ForwardArgs } from '../forward-flags.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
-import { syncSettingsFrom } from './sync.ts';
+import { syncChoiceFrom, withSyncFlags, type SyncFlagArgs } from '../sync-flags.ts';
 
-interface RunArgs extends KubeArgs, ForwardArgs {
+interface RunArgs extends KubeArgs, ForwardArgs, SyncFlagArgs {
   workload: string;
   command?: string[];
   '--'?: string[];
   restart: boolean;
   'restart-on'?: string | string[];
-  'local-dir'?: string;
-  'two-way'?: boolean;
-  config?: string;
-  syncthing?: string;
-  ignore?: string | string[];
   timeout: string;
-  watcher: 'fast' | 'syncthing';
-  'watcher-delay': number;
 }
 
 export function runCommand(io: CliIO): CommandModule {
@@ -33,20 +25,12 @@ export function runCommand(io: CliIO): CommandModule {
     command: 'run <workload> [command..]',
     describe: 'Run a command in the dev container; restart it when synced changes land',
     builder: (y: Argv) =>
-      withForwardFlags(withKubeFlags(y))
+      withSyncFlags(withForwardFlags(withKubeFlags(y)))
         .positional('workload', { type: 'string', describe: 'KIND/NAME in dev mode', demandOption: true })
         .positional('command', { type: 'string', array: true, describe: 'Command and arguments, after -- (default: the dev config\'s run)' })
         .option('restart', { type: 'boolean', default: true, describe: 'Restart the command when synced changes have landed in the container (--no-restart: never)' })
         .option('restart-on', { type: 'string', describe: 'Only changes to paths matching this glob restart (repeatable; "*.py" matches at any depth, "src/**" from the top)' })
-        .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
-        .option('two-way', { type: 'boolean', describe: 'Sync changes made in the container back too (default: send-only)' })
-        .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): run, forward, sync' })
-        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary' })
-        .option('ignore', { type: 'string', describe: 'A path pattern not to sync (repeatable)' })
         .option('timeout', { type: 'string', default: '5m', describe: 'How long to wait for the initial sync before the first start' })
-        // For comparisons (bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
-        .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })
-        .option('watcher-delay', { type: 'number', default: 1, hidden: true })
         .example('$0 run deploy/web -p 8080:8080 -- npm run dev', 'run the dev server, restart it on every synced change, forward its port')
         .example('$0 run deploy/api --restart-on "*.py" -- python app.py', 'restart only when Python files change'),
     handler: async (argv) => {
@@ -63,7 +47,6 @@ export function runCommand(io: CliIO): CommandModule {
           `for example: kubectl dev run ${args.workload} -- npm run dev (or run: "npm run dev" under workloads: ${args.workload} in .kubectl-dev.yaml).`);
       }
       const { specs, addresses } = forwardsFrom(args, config, ref.kind.kind, ref.name);
-      const fromConfig = syncSettingsFrom(config, ref.kind.kind, ref.name, dirname(resolve(io.cwd, config?.source ?? '.kubectl-dev.yaml')));
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const { clusterApi } = await import('../../kube/api.ts');
       const { startRun } = await import('../../run/index.ts');
@@ -73,13 +56,7 @@ export function runCommand(io: CliIO): CommandModule {
         kind: ref.kind, name: ref.name, namespace: target.namespace,
         command, restart: args.restart, restartOn: [args['restart-on'] ?? []].flat(),
         forwards: specs, addresses,
-        sync: {
-          localDir: args['local-dir'] !== undefined ? resolve(io.cwd, args['local-dir']) : (fromConfig.localDir ?? io.cwd),
-          twoWay: args['two-way'] ?? fromConfig.twoWay ?? false,
-          ignores: [...fromConfig.ignore, ...[args.ignore ?? []].flat()],
-          ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
-          ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
-        },
+        sync: syncChoiceFrom(args, config, ref.kind.kind, ref.name, io.cwd),
         timeoutMs,
       }, {
         stdout: io.stdout, stderr: io.stderr, env: io.env, say,

@@ -8,29 +8,22 @@
 //
 // The sync module (and client-node with it) is loaded only when the command runs.
 
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
-import type { DevConfig } from '../../config/devconfig.ts';
 import type { CliIO } from '../io.ts';
 import { forwardsFrom, withForwardFlags, type ForwardArgs } from '../forward-flags.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { syncChoiceFrom, withSyncFlags, type SyncFlagArgs } from '../sync-flags.ts';
 
-interface SyncArgs extends KubeArgs, ForwardArgs {
+interface SyncArgs extends KubeArgs, ForwardArgs, SyncFlagArgs {
   workload: string;
-  'local-dir'?: string;
   wait: boolean;
   once: boolean;
-  'two-way'?: boolean;
-  config?: string;
-  syncthing?: string;
   timeout: string;
-  ignore?: string | string[];
   background: boolean;
-  watcher: 'fast' | 'syncthing';
-  'watcher-delay': number;
 }
 
 /** How to start this same program again (for --wait's background session). */
@@ -41,38 +34,17 @@ function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, script];
 }
 
-/** The dev config's sync settings for a workload (its entry over `defaults`), with localDir resolved against the file's directory. */
-export function syncSettingsFrom(config: DevConfig | undefined, kind: string, name: string, configDir: string): { localDir?: string; ignore: string[]; twoWay?: boolean } {
-  const entry = config?.workloads.find((w) => w.ref.kind.kind === kind && w.ref.name === name)?.sync;
-  const defaults = config?.defaults.sync;
-  const localDir = entry?.localDir ?? defaults?.localDir;
-  const mode = entry?.mode ?? defaults?.mode;
-  return {
-    ...(localDir !== undefined ? { localDir: resolve(configDir, localDir) } : {}),
-    ignore: [...(defaults?.ignore ?? []), ...(entry?.ignore ?? [])],
-    ...(mode !== undefined ? { twoWay: mode === 'two-way' } : {}),
-  };
-}
-
 export function syncCommand(io: CliIO): CommandModule {
   return {
     command: 'sync <workload>',
     describe: 'Sync a local directory to the dev container of a workload in dev mode',
     builder: (y: Argv) =>
-      withForwardFlags(withKubeFlags(y))
+      withSyncFlags(withForwardFlags(withKubeFlags(y)))
         .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
-        .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
         .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
         .option('once', { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' })
-        .option('two-way', { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' })
-        .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync.localDir, sync.ignore, sync.mode' })
-        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
-        .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' })
         .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
         .option('background', { type: 'boolean', default: false, hidden: true })
-        // For comparisons (bench/sync.ts): syncthing's own watcher instead of the fast path.
-        .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })
-        .option('watcher-delay', { type: 'number', default: 1, hidden: true })
         .example('$0 sync deploy/web --local-dir ./web', 'sync ./web until Ctrl-C')
         .example('$0 sync deploy/web --wait && kubectl dev exec deploy/web -- make test', 'make sure the container has your latest code, then test'),
     handler: async (argv) => {
@@ -85,16 +57,13 @@ export function syncCommand(io: CliIO): CommandModule {
       // The background session gets every setting on its command line, already merged.
       // Loaded here, not at the top: the dev config reader brings yaml, which `version` and `--help` do not need.
       const config = args.background ? undefined : (await import('../devconfig-file.ts')).loadDevConfigFile(args.config, io);
-      const fromConfig = syncSettingsFrom(config, ref.kind.kind, ref.name, dirname(resolve(io.cwd, config?.source ?? '.kubectl-dev.yaml')));
-      const localDir = args['local-dir'] !== undefined ? resolve(io.cwd, args['local-dir']) : (fromConfig.localDir ?? io.cwd);
-      const twoWay = args['two-way'] ?? fromConfig.twoWay ?? false;
+      const { localDir, twoWay, ignores, ...choice } = syncChoiceFrom(args, config, ref.kind.kind, ref.name, io.cwd);
       // Forwards live as long as this command: not with --once or --wait (which return).
       const forwards = args.background || ((args.wait || args.once) && args.forward === undefined) ? { specs: [], addresses: [] } : forwardsFrom(args, config, ref.kind.kind, ref.name);
       if ((args.wait || args.once) && forwards.specs.length > 0) {
         throw new DevError('INVALID_OPTION', `--forward cannot be used with --${args.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
           `run kubectl dev sync ${args.workload} -p … in the foreground, or kubectl dev run ${args.workload} -p … -- CMD.`);
       }
-      const ignores = [...fromConfig.ignore, ...[args.ignore ?? []].flat()];
       const sync = await import('../../sync/index.ts');
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const kubeTarget = kubeTargetFromArgs(args, io);
@@ -113,7 +82,7 @@ export function syncCommand(io: CliIO): CommandModule {
       }
       if (args.wait && !args.background) {
         const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, ...kubeFlags, '--local-dir', localDir, '--background',
-          ...(twoWay ? ['--two-way'] : ['--no-two-way']), ...(args.syncthing ? ['--syncthing', resolve(io.cwd, args.syncthing)] : []),
+          ...(twoWay ? ['--two-way'] : ['--no-two-way']), ...(choice.syncthingPath ? ['--syncthing', choice.syncthingPath] : []),
           ...ignores.flatMap((p) => ['--ignore', p])];
         const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd });
         const status = await sync.waitForSession(target, io.env, { timeoutMs });
@@ -139,11 +108,7 @@ export function syncCommand(io: CliIO): CommandModule {
       let handle: Awaited<ReturnType<typeof sync.runSync>>;
       try {
         handle = await sync.runSync({
-          namespace, kind: ref.kind.kind, name: ref.name, localDir,
-          twoWay,
-          ...(args.syncthing !== undefined ? { syncthingPath: resolve(io.cwd, args.syncthing) } : {}),
-          ignores,
-          ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
+          namespace, kind: ref.kind.kind, name: ref.name, localDir, twoWay, ignores, ...choice,
         }, {
           kc,
           env: io.env,

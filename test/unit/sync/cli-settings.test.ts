@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { syncSettingsFrom } from '../../../src/cli/commands/sync.ts';
+import { syncSettingsFrom } from '../../../src/cli/sync-flags.ts';
 import { parseDevConfig } from '../../../src/config/devconfig.ts';
 
 describe('sync settings from the dev config', () => {
