@@ -5,6 +5,7 @@
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { describeKubeError } from '../sync/portforward.ts';
 import { exitCodeOf } from '../live/exec.ts';
+import { closeWebSocket } from '../kube/websocket.ts';
 import type { ExecEnd, ExecFn } from './runner.ts';
 
 export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
@@ -29,13 +30,7 @@ export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
     socket.on('error', (error: Error) => settle({ kind: 'lost', why: error.message }));
     return {
       exited,
-      close: () => {
-        try {
-          socket.close();
-        } catch {
-          /* closed already */
-        }
-      },
+      close: () => closeWebSocket(socket),
     };
   };
 }

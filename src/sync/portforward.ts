@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { closeWebSocket } from '../kube/websocket.ts';
 import { noteTraffic } from './memory.ts';
 import { realClock, type Clock } from './process.ts';
 
@@ -234,11 +235,7 @@ export class PodPortForwarder {
       this.invalidate();
       socket.destroy();
       input?.destroy();
-      try {
-        ws?.close();
-      } catch {
-        /* already closed */
-      }
+      closeWebSocket(ws);
       if (opened) this.activeStreams--;
     };
     socket.on('error', () => finish());
@@ -339,11 +336,7 @@ export class PodPortForwarder {
       socket.pause();
       input = undefined;
       ws = undefined;
-      try {
-        dead?.close();
-      } catch {
-        /* closed */
-      }
+      closeWebSocket(dead);
       this.invalidate();
       this.options.events?.onDebug?.(`port ${this.options.podPort}: attempt failed: ${why}`);
       if (this.clock.now() >= deadline || this.closed) return finish(why);
