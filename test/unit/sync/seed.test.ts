@@ -73,12 +73,18 @@ function localExec(options: { protocol?: string; breakAfterBytes?: number } = {}
     return {
       bufferedAmount: 0,
       protocol: options.protocol ?? 'v5.channel.k8s.io',
-      send: (data: Buffer) => {
-        if (closed) return;
-        if (data[0] === 255) return void child.stdin.end();
+      // Like ws with unmasked frames: the buffer is used as it is until `done`.
+      send: (data: Buffer, done: (error?: Error) => void) => {
+        if (closed) return void setImmediate(() => done(new Error('closed')));
+        if (data[0] === 255) return void child.stdin.end(() => done());
+        const before = sent;
         sent += data.length - 1;
-        if (options.breakAfterBytes !== undefined && sent > options.breakAfterBytes) return void setImmediate(close);
-        child.stdin.write(Buffer.from(data.subarray(1)));
+        if (options.breakAfterBytes !== undefined && sent > options.breakAfterBytes) {
+          // What got through before the drop still reaches the command.
+          child.stdin.write(data.subarray(1, 1 + Math.max(0, options.breakAfterBytes - before)));
+          return void setImmediate(close);
+        }
+        child.stdin.write(data.subarray(1), () => done());
       },
       close,
       on: (event: string, listener: () => void) => {
