@@ -33,6 +33,9 @@ import { readLock, statePaths } from '../src/sync/state.ts';
 import { startCluster } from '../test/cluster/cluster.ts';
 import { startFakeSidecar, type FakeSidecar } from '../test/e2e/sync-sidecar.ts';
 import { tempDir } from '../test/unit/sync/support.ts';
+import { makeTree as makeTreeOf } from './tree.ts';
+
+const makeTree = (dir: string) => makeTreeOf(dir, { files: FILES, dirs: DIRS, big: BIG, bigMb: BIG_MB });
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const SAVES = arg('saves', 50);
@@ -141,23 +144,6 @@ async function saveLatencies(localDir: string, remoteDir: string, saves: number,
     await sleep(gapMs);
   }
   return out;
-}
-
-function makeTree(dir: string): { bytes: number; files: number } {
-  let bytes = 0;
-  for (let d = 0; d < DIRS; d++) fs.mkdirSync(path.join(dir, `dir${String(d).padStart(3, '0')}`), { recursive: true });
-  for (let f = 0; f < FILES; f++) {
-    const data = randomBytes(2048);
-    fs.writeFileSync(path.join(dir, `dir${String(f % DIRS).padStart(3, '0')}`, `file${f}.bin`), data);
-    bytes += data.length;
-  }
-  fs.mkdirSync(path.join(dir, 'big'), { recursive: true });
-  for (let b = 0; b < BIG; b++) {
-    const data = randomBytes(BIG_MB * 1024 * 1024);
-    fs.writeFileSync(path.join(dir, 'big', `blob${b}.bin`), data);
-    bytes += data.length;
-  }
-  return { bytes, files: FILES + BIG };
 }
 
 /** CPU seconds (user + system) per process group over a run, from /proc (Linux). */
@@ -450,7 +436,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
       await stopLocalSync(target, o.env);
     }
     const arrived = countFiles(o.remoteDir);
-    if (arrived !== o.files) throw new Error(`expected ${o.files} files in the container, found ${arrived}`);
+    if (arrived !== o.files) throw new Error(`expected ${o.files} files in the container, found ${arrived}; kubectl-dev said:\n${cli.out()}`);
     const total = Object.values(used).reduce((a, b) => a + b, 0);
     return {
       ms,

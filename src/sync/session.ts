@@ -210,6 +210,9 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
   keepYoungGenerationSmall();
   const clock = deps.clock ?? realClock;
   const emit = (event: SyncEvent) => deps.onEvent?.(event);
+  // KUBECTL_DEV_SYNC_DEBUG=1: the session's steps on stderr, with seconds since the process started (for benchmarks and bug reports).
+  const debug = deps.debug ?? (deps.env.KUBECTL_DEV_SYNC_DEBUG === '1' ? (m: string) => process.stderr.write(`[sync ${(performance.now() / 1000).toFixed(3)} s, rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB] ${m}\n`) : () => {});
+  debug('starting');
   let localDir: string;
   try {
     if (!statSync(options.localDir).isDirectory()) throw new Error('not a directory');
@@ -236,8 +239,10 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
   };
   try {
     if (killOrphanSyncthing(paths)) emit({ type: 'notice', message: 'stopped a syncthing left over from an earlier session' });
+    debug(`syncthing ${binary.version} at ${binary.path}`);
     const material = await loadOrCreateSecret(deps.kc, target, options.createSecret ?? true);
     prepareHome(paths, material);
+    debug('Secret read');
 
     // Ignore patterns: .stignore in the local dir (see ignores.ts).
     const plan: IgnorePlan = applyIgnores(localDir, options.ignores ?? []);
@@ -260,8 +265,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
     const portForward = deps.portForward ?? clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
-    // KUBECTL_DEV_SYNC_DEBUG=1: the same details on stderr, with seconds since start (for benchmarks and bug reports).
-    const debug = deps.debug ?? (deps.env.KUBECTL_DEV_SYNC_DEBUG === '1' ? (m: string) => process.stderr.write(`[sync ${(performance.now() / 1000).toFixed(3)} s, rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB] ${m}\n`) : () => {});
     const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });
     const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000, events: { onDebug: debug } });
     const syncPort = await syncForward.listen();
@@ -310,6 +313,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     });
     await supervisor.start();
     cleanups.push(() => supervisor.stop());
+    debug('local syncthing started');
 
     let localUpResolve!: () => void;
     const localUp = new Promise<void>((resolve) => (localUpResolve = resolve));
@@ -446,6 +450,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       const wanted = lines.some((l) => l.trim().startsWith('#include')) ? (localIgnores.expanded ?? []) : lines;
       const have = (await remote.getIgnores(material.folderId)).ignore ?? [];
       if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(material.folderId, wanted);
+      if (await ensureSidecarWatcher(remote, material.folderId)) debug('turned the sidecar\'s watcher on again');
       remoteReadyFor = pod;
       if (options.twoWay && twoWayPod !== pod && snapIdle) {
         // The laptop wins the initial sync (with every new dev pod, whose sidecar starts
@@ -642,6 +647,7 @@ async function initialCopy(o: {
     o.debug(`initial copy skipped: the sidecar's folder is ${status.state}, ${status.localFiles} local / ${status.globalFiles} global files`);
     return;
   }
+  o.debug(`the sidecar's folder is empty (dev pod ${pod.name})`);
   const entries = seedEntries(o.localDir, o.isIgnored);
   const files = entries.filter((e) => e.type === 'file');
   if (files.length === 0) return;
@@ -650,20 +656,61 @@ async function initialCopy(o: {
   const t0 = o.clock.now();
   const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
   o.copying(true);
+  o.debug(`initial copy of ${files.length} files (${mb.toFixed(1)} MB) starts`);
+  // The sidecar's watcher would follow every file tar writes and scan files still
+  // being written (measured: ~0.8 s of CPU for 115 MB on two cores): it is off
+  // while the copy runs. A session that dies before turning it on again leaves it
+  // off; the next session turns it on (ensureSidecarWatcher).
+  await o.remote.patchFolder(o.folderId, { fsWatcherEnabled: false })
+    .catch((error: unknown) => o.debug(`the sidecar's watcher stays on during the copy: ${(error as Error).message}`));
+  let copied = true;
   try {
     const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal });
     o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms`);
   } catch (error) {
+    copied = false;
     const undone = await removeInContainer(target, topLevel(entries));
     o.notice(`the initial copy of ${files.length} files (${mb.toFixed(0)} MB) with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
     // Not undone (the pod went away?): syncthing sorts out what is there after its scan.
-    if (undone) return;
+    if (!undone) o.debug('initial copy: could not remove what was copied');
   }
   if (o.signal.aborted) return;
   // The sidecar's index gets what arrived; once connected, equal files are only recorded.
   // (Connecting only after the scan has ended: a pull in between would find files on
-  // disk that the sidecar's index lacks, and retry them only much later.)
+  // disk that the sidecar's index lacks, and retry them only much later.) Turning the
+  // watcher on restarts the folder, which scans on its own; the scan asked for here
+  // returns once that is done.
   const t1 = o.clock.now();
-  await o.remote.scan(o.folderId).catch((error: unknown) => o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`));
+  await ensureSidecarWatcher(o.remote, o.folderId).catch((error: unknown) => o.debug(`turning the sidecar's watcher on: ${(error as Error).message}`));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await o.remote.scan(o.folderId);
+      break;
+    } catch (error) {
+      // "folder is not running" while it restarts.
+      if (attempt >= 50 || o.signal.aborted) {
+        o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
+        break;
+      }
+      await o.clock.sleep(100, o.signal).catch(() => undefined);
+    }
+  }
   o.debug(`initial copy: the sidecar's scan took ${o.clock.now() - t1} ms`);
+  if (!copied) {
+    // Anything of the failed copy that the sidecar recorded before it was removed
+    // would count as a change made in the container (a receive-only folder keeps
+    // those, so a removed file would never come back): forget such changes.
+    const after = await o.remote.dbStatus(o.folderId).catch(() => undefined);
+    if ((after?.receiveOnlyTotalItems ?? 0) > 0) {
+      await o.remote.revert(o.folderId).catch((error: unknown) => o.debug(`reverting the sidecar after a failed copy: ${(error as Error).message}`));
+    }
+  }
+}
+
+/** Turns the sidecar's watcher on when it is off (as the initial copy leaves it if its session dies). */
+export async function ensureSidecarWatcher(remote: Pick<SyncthingRest, 'getFolder' | 'patchFolder'>, folderId: string): Promise<boolean> {
+  const folder = await remote.getFolder(folderId);
+  if (folder.fsWatcherEnabled !== false) return false;
+  await remote.patchFolder(folderId, { fsWatcherEnabled: true });
+  return true;
 }
