@@ -387,12 +387,13 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     await handle.stop();
     handle = undefined;
 
-    // A new sidecar (fresh work dir) whose tar fails half way.
+    // A new sidecar (fresh work dir) whose tar fails half way, 2 s after writing part of
+    // the tree (time for the sidecar to notice those files before they are removed again).
     await sidecar!.stop();
     sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
     const real = clientNodeExec(kc);
     const failing: ExecFn = (namespace, p, container, command, ...rest) =>
-      real(namespace, p, container, command[0] === 'tar' ? ['sh', '-c', `head -c 200000 | tar -x -o -f - -C ${remoteDir}; exit 2`] : command, ...rest);
+      real(namespace, p, container, command[0] === 'tar' ? ['sh', '-c', `head -c 200000 | tar -x -o -f - -C ${remoteDir}; sleep 2; exit 2`] : command, ...rest);
     debug = [];
     const notes: string[] = [];
     handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, {
