@@ -9,13 +9,13 @@
 //     syncthing alone (KUBECTL_DEV_INITIAL_COPY=off, no tar through exec).
 //  3. Peak RSS of the kubectl-dev process while it syncs.
 //
-// kubectl-dev runs as users run it: the CLI bundled by esbuild, as a child process
+// kubectl-dev runs as users run it: the shipped single binary (krew installs it), as a child process
 // (`kubectl dev sync`). The cluster is the e2e test control plane
 // ($KUBECONFIG_TEST, or one started here); the sidecar is a real syncthing fed
 // from the workload's Secret (test/e2e/sync-sidecar.ts).
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--cli=FILE]
-//   node bench/sync.ts --only=initial [--runs=5] [--compare] [--timeline]   the initial sync alone, with where the CPU went
+//   node bench/sync.ts --only=initial [--runs=5] [--compare | --ab=NAME=VALUE] [--timeline]   the initial sync alone, with where the CPU went
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -33,6 +33,7 @@ import { readLock, statePaths } from '../src/sync/state.ts';
 import { startCluster } from '../test/cluster/cluster.ts';
 import { startFakeSidecar, type FakeSidecar } from '../test/e2e/sync-sidecar.ts';
 import { tempDir } from '../test/unit/sync/support.ts';
+import { ensureBinary } from '../test/cli/binary-support.ts';
 import { makeTree as makeTreeOf } from './tree.ts';
 
 const makeTree = (dir: string) => makeTreeOf(dir, { files: FILES, dirs: DIRS, big: BIG, bigMb: BIG_MB });
@@ -68,7 +69,8 @@ interface Cli {
 }
 
 function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Cli {
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = /\.[cm]?js$/.test(cli) ? [process.execPath, cli] : [cli];
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d.toString()));
   child.stderr!.on('data', (d) => (out += d.toString()));
@@ -229,10 +231,13 @@ async function main(): Promise<void> {
   let sidecar: FakeSidecar | undefined;
   const clis: Cli[] = [];
   try {
-    // --cli=FILE runs a given build (e.g. dist/kubectl-dev.cjs); by default the sources are bundled here.
+    // --cli=FILE runs a given build (a .cjs bundle on this Node, or a binary); by default the
+    // shipped single binary, built first when missing or older than the sources, as bench/start.ts
+    // (KUBECTL_DEV_BENCH_BUNDLE=1: the sources bundled here, on Node 24).
     const given = process.argv.find((a) => a.startsWith('--cli='))?.slice('--cli='.length);
-    const cli = given ? path.resolve(given) : path.join(root, 'kubectl-dev.cjs');
-    if (!given) await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
+    const cli = given ? path.resolve(given) : process.env.KUBECTL_DEV_BENCH_BUNDLE ? path.join(root, 'kubectl-dev.cjs') : await ensureBinary();
+    if (!given && process.env.KUBECTL_DEV_BENCH_BUNDLE) await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
+    log(`kubectl-dev: ${cli}`);
     const localDir = path.join(root, 'local');
     const remoteDir = path.join(root, 'workspace');
     fs.mkdirSync(localDir);
@@ -366,7 +371,7 @@ async function main(): Promise<void> {
       `| peak RSS of kubectl-dev, background session, initial sync | ${daemonSyncMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, after the ${SAVES} saves | ${bgPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, foreground session, ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
-      `| size of the kubectl-dev bundle | ${(fs.statSync(cli).size / 1e6).toFixed(1)} MB | | | |`,
+      `| size of kubectl-dev (${path.basename(cli)}) | ${(fs.statSync(cli).size / 1e6).toFixed(1)} MB | | | |`,
       '',
       `fast path, foreground, all saves (ms): ${fastLat.map((x) => x.toFixed(0)).join(' ')}`,
       `fast path, background, all saves (ms): ${bgLat.map((x) => x.toFixed(0)).join(' ')}`,
@@ -390,9 +395,13 @@ async function main(): Promise<void> {
 async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: string; root: string; ns: string; kubeconfig: string; startSidecar: () => Promise<void>; files: number; remoteDir: string; sidecar: () => FakeSidecar }): Promise<void> {
   const clusterDir = path.dirname(o.kubeconfig);
   const rows: string[] = [];
+  // --ab=NAME=VALUE: the same sync without and with that environment variable, alternating, against the same tar runs.
+  const ab = process.argv.find((a) => a.startsWith('--ab='))?.slice('--ab='.length);
   const variants = process.argv.includes('--compare')
     ? [{ name: 'with the initial copy', env: { KUBECTL_DEV_INITIAL_COPY: 'on' } }, { name: 'syncthing alone', env: { KUBECTL_DEV_INITIAL_COPY: 'off' } }]
-    : [{ name: o.env.KUBECTL_DEV_INITIAL_COPY === 'off' ? 'syncthing alone' : 'with the initial copy', env: {} }];
+    : ab
+      ? [{ name: 'A', env: {} }, { name: `B (${ab})`, env: { [ab.split('=')[0]!]: ab.split('=').slice(1).join('=') } }]
+      : [{ name: o.env.KUBECTL_DEV_INITIAL_COPY === 'off' ? 'syncthing alone' : 'with the initial copy', env: {} }];
   const ratios = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const tars: number[] = [];
