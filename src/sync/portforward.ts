@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { closeWebSocket } from '../kube/websocket.ts';
+import { closeWebSocket, unmaskedOverTls } from '../kube/websocket.ts';
 import { noteTraffic } from './memory.ts';
 import { realClock, type Clock } from './process.ts';
 
@@ -113,7 +113,7 @@ export function clientNodePortForward(kc: KubeConfig): PortForwardFn {
   // Its default handler ends process.stdout/stderr when the server closes a stream
   // (v5 protocol close frames); give it streams of its own.
   const sink = () => new PassThrough().resume();
-  const handler = new WebSocketHandler(kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+  const handler = new WebSocketHandler(kc, unmaskedOverTls, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
   const pf = new PortForward(kc, true, handler);
   return (namespace, pod, port, output, err, input) => pf.portForward(namespace, pod, [port], output, err, input);
 }

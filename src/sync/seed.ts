@@ -20,8 +20,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import WebSocket from 'ws';
-import { closeWebSocket, type ClosableWebSocket } from '../kube/websocket.ts';
+import { closeWebSocket, unmaskedOverTls, type ClosableWebSocket } from '../kube/websocket.ts';
 import { noteTraffic } from './memory.ts';
 
 /** An entry of the copy: a directory or a regular file, by its "/"-separated relative path. */
@@ -246,24 +245,10 @@ export interface ExecStatus {
 export type ExecFn = (namespace: string, pod: string, container: string, command: string[],
   stdout: Writable, stderr: Writable, stdin: PassThrough, onStatus: (status: ExecStatus) => void) => Promise<unknown>;
 
-/**
- * ws's mask generator for connections over TLS: an all-zero key, which ws takes
- * as "send the payload as it is". Masking (RFC 6455 §10.3) keeps script in a
- * browser from shaping bytes that a transparent proxy on the path could take for
- * HTTP; inside TLS no such proxy sees the bytes, and this client runs no foreign
- * script. Unmasked, ws neither copies nor XORs the 100+ MB of a first copy
- * (measured: 0.4 s of CPU less for 115 MB). Plain-HTTP connections keep random keys.
- */
-export function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
 export function clientNodeExec(kc: KubeConfig): ExecFn {
   // The default handler ends process.stdout/stderr when the server closes a stream: give it its own.
   const sink = () => new PassThrough().resume();
-  const socketFactory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions) =>
-    new WebSocket(uri, protocols, uri.startsWith('wss:') ? { ...opts, generateMask: zeroMask } : opts);
-  const handler = new WebSocketHandler(kc, socketFactory, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+  const handler = new WebSocketHandler(kc, unmaskedOverTls, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
   const exec = new Exec(kc, handler);
   return (namespace, pod, container, command, stdout, stderr, stdin, onStatus) =>
     exec.exec(namespace, pod, container, command, stdout, stderr, stdin, false, onStatus as never);
