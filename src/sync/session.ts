@@ -564,7 +564,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         try {
           await waitInSync({
             local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
-            sessionError: () => sessionError ?? syncForward.lastError,
+            sessionError: () => sessionError ?? syncForward.lastError, debug,
           });
           debug('in sync');
         } finally {
@@ -663,11 +663,28 @@ async function initialCopy(o: {
   // off; the next session turns it on (ensureSidecarWatcher).
   await o.remote.patchFolder(o.folderId, { fsWatcherEnabled: false })
     .catch((error: unknown) => o.debug(`the sidecar's watcher stays on during the copy: ${(error as Error).message}`));
+  // While tar writes, the sidecar scans what has arrived so far, one scan after the
+  // other, so that little is left for the scan after the copy: the sidecar runs at low
+  // priority (setLowPriority), so these scans only take CPU the copy leaves over. A file
+  // caught half written is hashed again by the next scan (its size and mtime changed).
+  const copyEnded = new AbortController();
+  const scansDuringCopy = (async () => {
+    let scans = 0;
+    await o.clock.sleep(SCAN_DURING_COPY_MS, copyEnded.signal);
+    while (!copyEnded.signal.aborted && !o.signal.aborted) {
+      await o.remote.scan(o.folderId).then(() => scans++, () => undefined);
+      await o.clock.sleep(SCAN_DURING_COPY_MS, copyEnded.signal);
+    }
+    return scans;
+  })();
   let copied = true;
   try {
     const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal });
-    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms`);
+    copyEnded.abort();
+    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
   } catch (error) {
+    copyEnded.abort();
+    await scansDuringCopy;
     copied = false;
     const undone = await removeInContainer(target, topLevel(entries));
     o.notice(`the initial copy of ${files.length} files (${mb.toFixed(0)} MB) with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
@@ -706,6 +723,9 @@ async function initialCopy(o: {
     }
   }
 }
+
+/** Pause between the sidecar's scans while the initial copy runs (and before the first). */
+const SCAN_DURING_COPY_MS = 250;
 
 /** Turns the sidecar's watcher on when it is off (as the initial copy leaves it if its session dies). */
 export async function ensureSidecarWatcher(remote: Pick<SyncthingRest, 'getFolder' | 'patchFolder'>, folderId: string): Promise<boolean> {

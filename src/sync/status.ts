@@ -128,6 +128,8 @@ export interface WaitInSyncInput {
   errorGraceMs?: number;
   /** Current problem of the session, shown when waiting times out. */
   sessionError?: () => string | undefined;
+  /** Each change of what the wait sees (KUBECTL_DEV_SYNC_DEBUG). */
+  debug?: (message: string) => void;
 }
 
 /**
@@ -151,9 +153,16 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
   }
   let errorsSince: number | undefined;
   let last: SyncStatus | undefined;
+  let lastSeen: string | undefined;
   for (;;) {
     const snap = await snapshot({ ...input, sessionError: input.sessionError?.() });
     const status = summarize(snap);
+    if (input.debug) {
+      const seen = `${status.state}${snap.connected ? ' connected' : ''}, sidecar ${snap.remoteCompletion?.completion?.toFixed(1) ?? '?'}% as seen here` +
+        (snap.remote ? `, sidecar: ${snap.remote.state}, needs ${snap.remote.needTotalItems}, ${snap.remote.globalFiles} global / ${snap.local?.globalFiles} here` : '');
+      if (seen !== lastSeen) input.debug(`waiting: ${seen}`);
+      lastSeen = seen;
+    }
     last = status;
     if (status.state === 'idle') return status;
     if (status.state === 'error' && status.errors.length > 0) {
@@ -170,6 +179,7 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
       throw new DevError('SYNC_TIMEOUT', `the dev container was not in sync within ${Math.round(input.timeoutMs / 1000)} s: ${why}`,
         'check kubectl dev status; the dev pod must be running and its sync sidecar ready.');
     }
-    await clock.sleep(last.state === 'syncing' ? 100 : 250);
+    // Every 100 ms: the moment the sidecar connects counts too (the initial sync ends soon after).
+    await clock.sleep(100);
   }
 }
