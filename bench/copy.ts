@@ -3,7 +3,7 @@
 // into the same tmpfs in the same run; with the CPU each process used. For tuning
 // the copy (frame size, masking); the end-to-end figure is bench/sync.ts.
 //
-//   KUBECONFIG_TEST=… node bench/copy.ts [--runs=5] [--dir=TREE]
+//   KUBECONFIG_TEST=… node bench/copy.ts [--runs=5] [--dir=TREE] [--to=DIR (default: a tmpfs)]
 import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +15,8 @@ import { makeTree } from './tree.ts';
 
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.split('=')[1] ?? 5);
 const shm = fs.mkdtempSync('/dev/shm/kubectl-dev-copy-');
+const toArg = process.argv.find((a) => a.startsWith('--to='))?.slice('--to='.length);
+const to = toArg ? fs.mkdtempSync(path.join(path.resolve(toArg), 'kubectl-dev-copy-')) : shm;
 
 /** CPU seconds (user + system) of processes whose command line matches, from /proc. */
 function cpuOf(match: (cmd: string) => boolean): number {
@@ -48,10 +50,11 @@ async function main() {
     node: (c: string) => c.includes('bench/copy.ts'),
     apiserver: (c: string) => c.includes('kube-apiserver') && c.includes(clusterDir),
     kwok: (c: string) => c.includes('kwok') && c.includes(clusterDir),
+    'tar (exec)': (c: string) => c.startsWith('tar -x -o'),
   };
   const rows: string[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const out = path.join(shm, `out-${run}`);
+    const out = path.join(to, `out-${run}`);
     fs.mkdirSync(out);
     const before = Object.fromEntries(Object.entries(procs).map(([k, m]) => [k, cpuOf(m)]));
     const t0 = performance.now();
@@ -59,7 +62,7 @@ async function main() {
     const ms = performance.now() - t0;
     const used = Object.entries(procs).map(([k, m]) => `${k} ${(cpuOf(m) - before[k]!).toFixed(2)}`).join(', ');
     fs.rmSync(out, { recursive: true });
-    const tarOut = path.join(shm, `tar-${run}`);
+    const tarOut = path.join(to, `tar-${run}`);
     fs.mkdirSync(tarOut);
     const t1 = performance.now();
     execSync(`tar -C ${JSON.stringify(tree)} -cf - . | tar -C ${JSON.stringify(tarOut)} -xf -`);
@@ -71,6 +74,7 @@ async function main() {
   await undo();
   await ns.remove();
   fs.rmSync(shm, { recursive: true, force: true });
+  fs.rmSync(to, { recursive: true, force: true });
   process.stdout.write(`${rows.join('\n')}\n`);
 }
 

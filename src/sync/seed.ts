@@ -15,20 +15,20 @@
 // else is left to syncthing. Modes are 0644/0755, what syncthing itself writes
 // with ignorePerms; ownership is the sidecar user's (`tar -o`).
 
-import { closeSync, fstatSync, openSync, readSync, readdirSync, lstatSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, lstatSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { closeWebSocket, unmaskedOverTls, type ClosableWebSocket } from '../kube/websocket.ts';
-import { noteTraffic } from './memory.ts';
 
-/** An entry of the copy: a directory or a regular file, by its "/"-separated relative path. */
+/**
+ * An entry of the copy: a directory or a regular file, by its "/"-separated
+ * relative path. Size and mtime are read when the file is opened for the stream.
+ */
 export interface SeedEntry {
   rel: string;
   type: 'dir' | 'file';
-  size: number;
-  mtimeMs: number;
 }
 
 /** Names syncthing keeps to itself in any directory: never copied. */
@@ -55,7 +55,7 @@ export function ustarName(path: string): { name: Buffer; prefix: Buffer } | unde
 }
 
 /** One 512-byte ustar header. */
-export function tarHeader(entry: SeedEntry): Buffer {
+export function tarHeader(entry: SeedEntry & { size: number; mtimeMs: number }): Buffer {
   const split = ustarName(entry.type === 'dir' ? `${entry.rel}/` : entry.rel);
   if (!split) throw new Error(`path too long for a ustar header: ${entry.rel}`);
   const h = Buffer.alloc(512);
@@ -82,35 +82,43 @@ export function tarHeader(entry: SeedEntry): Buffer {
 /**
  * The entries to copy under `root`, directories before their contents. Ignored
  * directories are not entered; unreadable ones are skipped (syncthing reports them).
+ * Types come from the directory listing (one lstat only where the file system does
+ * not say): the walk is on the way to the first byte of the copy.
  */
 export function seedEntries(root: string, isIgnored: (rel: string) => boolean): SeedEntry[] {
   const out: SeedEntry[] = [];
   const walk = (relDir: string) => {
-    let names: string[];
+    let dirents: Dirent[];
     try {
-      names = readdirSync(relDir ? join(root, relDir) : root);
+      dirents = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
     } catch {
       return;
     }
-    names.sort();
-    for (const raw of names) {
+    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const dirent of dirents) {
+      const raw = dirent.name;
       if (isSyncthingInternal(raw)) continue;
       // syncthing normalises names to NFC (autoNormalize); a name that is not NFC is left to it.
       if (raw.normalize('NFC') !== raw) continue;
       const rel = relDir ? `${relDir}/${raw}` : raw;
       if (isIgnored(rel)) continue;
-      let st;
-      try {
-        st = lstatSync(join(root, rel));
-      } catch {
-        continue;
+      let isDir = dirent.isDirectory();
+      let isFile = dirent.isFile();
+      if (!isDir && !isFile && !dirent.isSymbolicLink()) {
+        // DT_UNKNOWN from some file systems: ask.
+        try {
+          const st = lstatSync(join(root, rel));
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          continue;
+        }
       }
-      const entry: SeedEntry = { rel, type: st.isDirectory() ? 'dir' : 'file', size: st.size, mtimeMs: st.mtimeMs };
-      if (!st.isDirectory() && !st.isFile()) continue;
-      if (!ustarName(entry.type === 'dir' ? `${rel}/` : rel)) continue;
-      if (entry.type === 'file' && st.size > MAX_SIZE) continue;
+      if (!isDir && !isFile) continue;
+      const entry: SeedEntry = { rel, type: isDir ? 'dir' : 'file' };
+      if (!ustarName(isDir ? `${rel}/` : rel)) continue;
       out.push(entry);
-      if (entry.type === 'dir') walk(rel);
+      if (isDir) walk(rel);
     }
   };
   walk('');
@@ -167,7 +175,13 @@ export async function writeTar(root: string, entries: readonly SeedEntry[], writ
   };
   for (const entry of entries) {
     if (entry.type === 'dir') {
-      await put(tarHeader(entry));
+      let mtimeMs = 0;
+      try {
+        mtimeMs = statSync(join(root, entry.rel)).mtimeMs;
+      } catch {
+        /* gone meanwhile: syncthing sorts it out */
+      }
+      await put(tarHeader({ ...entry, size: 0, mtimeMs }));
       continue;
     }
     let fd: number;
@@ -265,6 +279,7 @@ export interface SeedOptions {
   entries: readonly SeedEntry[];
   /** No progress for this long fails the copy. */
   stallMs?: number;
+  debug?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -323,6 +338,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     const e = error as { message?: string; code?: number };
     return fail(`exec in ${options.pod}/${options.container}: ${e.message ?? String(error)}`);
   }
+  options.debug?.(`initial copy: exec in ${options.pod}/${options.container} connected (${ws.protocol})`);
   // Without the v5 protocol the end of stdin cannot be signalled without closing the stream (and losing tar's exit status).
   if (ws.protocol !== V5) {
     closeWebSocket(ws);
@@ -361,7 +377,6 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
         lastProgress = Date.now();
         slotFreed?.();
       });
-      noteTraffic(chunk.length);
     }, progress, 1);
     // v5: "close stdin" (tar has stopped reading at the end-of-archive blocks anyway).
     ws.send(Buffer.from([CLOSE_STREAM, STDIN]), () => {});

@@ -649,14 +649,14 @@ async function initialCopy(o: {
   }
   o.debug(`the sidecar's folder is empty (dev pod ${pod.name})`);
   const entries = seedEntries(o.localDir, o.isIgnored);
+  o.debug(`initial copy: ${entries.length} entries listed`);
   const files = entries.filter((e) => e.type === 'file');
   if (files.length === 0) return;
-  const mb = files.reduce((n, e) => n + e.size, 0) / 1e6;
   collectNow();
   const t0 = o.clock.now();
   const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
   o.copying(true);
-  o.debug(`initial copy of ${files.length} files (${mb.toFixed(1)} MB) starts`);
+  o.debug(`initial copy of ${files.length} files starts`);
   // The sidecar's watcher would follow every file tar writes and scan files still
   // being written (measured: ~0.8 s of CPU for 115 MB on two cores): it is off
   // while the copy runs. A session that dies before turning it on again leaves it
@@ -679,7 +679,7 @@ async function initialCopy(o: {
   })();
   let copied = true;
   try {
-    const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal });
+    const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal, debug: o.debug });
     copyEnded.abort();
     o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
   } catch (error) {
@@ -687,7 +687,7 @@ async function initialCopy(o: {
     await scansDuringCopy;
     copied = false;
     const undone = await removeInContainer(target, topLevel(entries));
-    o.notice(`the initial copy of ${files.length} files (${mb.toFixed(0)} MB) with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
+    o.notice(`the initial copy of ${files.length} files with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
     // Not undone (the pod went away?): syncthing sorts out what is there after its scan.
     if (!undone) o.debug('initial copy: could not remove what was copied');
   }
