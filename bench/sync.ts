@@ -14,7 +14,7 @@
 // ($KUBECONFIG_TEST, or one started here); the sidecar is a real syncthing fed
 // from the workload's Secret (test/e2e/sync-sidecar.ts).
 //
-//   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--cli=FILE]
+//   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--settle=30] [--cli=FILE]
 //   node bench/sync.ts --only=initial [--runs=5] [--compare | --ab=NAME=VALUE] [--timeline]   the initial sync alone, with where the CPU went
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -50,6 +50,19 @@ const BASELINE_GAP_MS = 2_500;
 /** `--only=initial`: only the initial sync (see initialOnly). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
 const RUNS = arg('runs', 1);
+/**
+ * Before each timed copy of the tree (ours and tar's): whatever is to be deleted is
+ * deleted, the disk is synced, and then nothing happens for this long. On this
+ * machine's disk, writing right after deleting 115 MB is 2–4× slower than after a
+ * quiet half minute (measured: tar 2.5–2.9 s right after `rm -rf` of the previous
+ * copy, 1.0–1.2 s with `rm; sync; sleep 30` first), which made whichever side came
+ * second after a deletion look slow.
+ */
+const SETTLE_MS = arg('settle', 30) * 1000;
+async function settle(): Promise<void> {
+  execSync('sync');
+  await sleep(SETTLE_MS);
+}
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -272,6 +285,7 @@ async function main(): Promise<void> {
     log(`making the tree: ${FILES} × 2 KB in ${DIRS} dirs + ${BIG} × ${BIG_MB} MB`);
     const tree = makeTree(localDir);
     await startSidecar();
+    await settle();
     log('initial sync through the whole path (kubectl dev sync --once)');
     const t0 = performance.now();
     const once = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], env, localDir);
@@ -292,6 +306,7 @@ async function main(): Promise<void> {
     // The same without the initial copy (tar through exec): syncthing alone, for comparison.
     log('initial sync again, into a fresh sidecar, syncthing alone (KUBECTL_DEV_INITIAL_COPY=off)');
     await startSidecar();
+    await settle();
     const s0 = performance.now();
     const stOnly = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], { ...env, KUBECTL_DEV_INITIAL_COPY: 'off' }, localDir);
     clis.push(stOnly);
@@ -303,7 +318,7 @@ async function main(): Promise<void> {
     log('baseline: tar c | tar x of the same tree');
     const tarDir = path.join(root, 'tar-copy');
     fs.mkdirSync(tarDir);
-    execSync('sync');
+    await settle();
     const tt0 = performance.now();
     execSync(`tar -C ${JSON.stringify(localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
     execSync('sync');
@@ -314,6 +329,7 @@ async function main(): Promise<void> {
     // started with a 1 MB young generation and 2 malloc arenas (see startBackgroundSync).
     log('initial sync again, into a fresh sidecar, with kubectl dev sync --wait (background session)');
     await startSidecar();
+    await settle();
     const w0 = performance.now();
     const wait = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--wait', '--timeout', '15m'], env, localDir);
     clis.push(wait);
@@ -408,7 +424,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
   const once = async (variant: { name: string; env: Record<string, string> }) => {
     fs.rmSync(path.join(o.root, 'config'), { recursive: true, force: true });
     await o.startSidecar();
-    execSync('sync');
+    await settle();
     const cpu = cpuSampler({
       'kubectl-dev': (_c, cmd) => cmd.includes(o.cli),
       'local syncthing': (c, cmd) => c.startsWith('syncthing') && cmd.includes(path.join(o.root, 'config')),
@@ -462,7 +478,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     const tarDir = path.join(o.root, 'tar-copy');
     fs.rmSync(tarDir, { recursive: true, force: true });
     fs.mkdirSync(tarDir);
-    execSync('sync');
+    await settle();
     const tt0 = performance.now();
     execSync(`tar -C ${JSON.stringify(o.localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
     execSync('sync');
