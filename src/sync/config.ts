@@ -104,6 +104,9 @@ export function configXml(config: SyncthingConfig): string {
     `        <maxConflicts>${folder.maxConflicts}</maxConflicts>`,
     `        <disableFsync>${folder.disableFsync}</disableFsync>`,
     `        <copyOwnershipFromParent>false</copyOwnershipFromParent>`,
+    // No progress events: with them, a scan lists the whole tree before it hashes
+    // anything (to know the total); without, walking and hashing overlap.
+    `        <scanProgressIntervalS>-1</scanProgressIntervalS>`,
     `        <paused>false</paused>`,
     `    </folder>`,
     ...devices.map((d) => deviceXml(d, '    ')),
