@@ -57,7 +57,7 @@ export async function readSyncState(target: SyncTarget, env: NodeJS.ProcessEnv, 
   const timeoutMs = options.timeoutMs ?? 3_000;
   const local = new SyncthingRest(session.localApi.url, session.localApi.apiKey, { timeoutMs });
   const remote = session.remoteApi ? new SyncthingRest(session.remoteApi.url, session.remoteApi.apiKey, { timeoutMs }) : undefined;
-  const snap = await snapshot({ local, remote, folderId: session.folderId, sidecarDeviceId: session.sidecarDeviceId, ...(session.lastError ? { sessionError: session.lastError } : {}) });
+  const snap = await snapshot({ local, remote, folderId: session.folderId, sidecarDeviceId: session.sidecarDeviceId, localDeviceId: session.localDeviceId, ...(session.lastError ? { sessionError: session.lastError } : {}) });
   const status: SyncStatus = { ...summarize(snap), ...(session.pod ? { pod: session.pod } : {}) };
   if (status.errors.length > 0) status.lastError = status.errors[0];
   else if (session.lastError) {

@@ -466,7 +466,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
 
     const tick = async (): Promise<SyncStatus> => {
-      const snap = await snapshot({ local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, ...(sessionError !== undefined ? { sessionError } : {}) });
+      const snap = await snapshot({ local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, ...(sessionError !== undefined ? { sessionError } : {}) });
       if (snap.localUp) syncthingUp = true;
       const summary = summarize(snap);
       const pod = syncForward.currentPod;
@@ -563,7 +563,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       waitInSync: async (timeoutMs = 120_000) => {
         try {
           await waitInSync({
-            local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, clock, timeoutMs,
+            local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, clock, timeoutMs,
             sessionError: () => sessionError ?? syncForward.lastError, debug,
           });
           debug('in sync');

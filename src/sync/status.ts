@@ -16,6 +16,8 @@ export interface SyncSnapshot {
   remoteCompletion?: Completion;
   /** The sidecar's own view, when its REST API is reachable. */
   remote?: DbStatus;
+  /** How far the sidecar has received the local side's index (the local index sequence it has). */
+  remoteHasLocalSequence?: number;
   remoteErrors: Array<{ path: string; error: string }>;
   localErrors: Array<{ path: string; error: string }>;
   /**
@@ -66,7 +68,12 @@ export function summarize(s: SyncSnapshot): Omit<SyncStatus, 'lastError' | 'last
   if (errors.length > 0) return { ...base, state: 'error' };
   if (!s.connected) return { ...base, state: 'connecting' };
   const busy = (st: string | undefined) => st !== undefined && st !== 'idle';
-  const complete = s.divergedOnly === true ||
+  // The sidecar itself can tell first: it has received the local index up to its current
+  // sequence and needs nothing (the local side learns it only from the sidecar's index
+  // updates, measured ~0.2 s later after a first sync of 5,000 files).
+  const remoteConfirms = s.remote !== undefined && s.local !== undefined && s.remoteHasLocalSequence !== undefined &&
+    s.remoteHasLocalSequence >= s.local.sequence && s.remote.needTotalItems === 0 && !busy(s.remote.state);
+  const complete = s.divergedOnly === true || remoteConfirms ||
     (s.remoteCompletion !== undefined && s.remoteCompletion.completion >= 100 && s.remoteCompletion.needItems === 0 && s.remoteCompletion.needDeletes === 0);
   // When the sidecar answers, it must also have the local side's current index (same global state) and need nothing.
   const remoteHasIt = s.remote === undefined || s.local === undefined || (
@@ -79,8 +86,8 @@ export function summarize(s: SyncSnapshot): Omit<SyncStatus, 'lastError' | 'last
 }
 
 /** Takes a snapshot from the two REST APIs (the remote one may be missing or unreachable). */
-export async function snapshot(input: { local: SyncthingRest; remote?: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; sessionError?: string }): Promise<SyncSnapshot> {
-  const { local, remote, folderId, sidecarDeviceId } = input;
+export async function snapshot(input: { local: SyncthingRest; remote?: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; localDeviceId?: string; sessionError?: string }): Promise<SyncSnapshot> {
+  const { local, remote, folderId, sidecarDeviceId, localDeviceId } = input;
   const snap: SyncSnapshot = { localUp: false, connected: false, remoteErrors: [], localErrors: [] };
   if (input.sessionError !== undefined) snap.sessionError = input.sessionError;
   try {
@@ -100,9 +107,12 @@ export async function snapshot(input: { local: SyncthingRest; remote?: Syncthing
   }
   if (remote && snap.connected) {
     try {
-      const [status, errors] = await Promise.all([remote.dbStatus(folderId), remote.folderErrors(folderId)]);
+      // Read after the local status: a sequence here at least as high as that one covers it.
+      const [status, errors, seen] = await Promise.all([remote.dbStatus(folderId), remote.folderErrors(folderId),
+        localDeviceId !== undefined ? remote.completion(folderId, localDeviceId).catch(() => undefined) : undefined]);
       snap.remote = status;
       snap.remoteErrors = errors.errors ?? [];
+      if (seen?.sequence !== undefined) snap.remoteHasLocalSequence = seen.sequence;
       const need = snap.remoteCompletion?.needItems ?? 0;
       if (need > 0 && need <= 1000 && (status.receiveOnlyTotalItems ?? 0) > 0) {
         const [needed, changed] = await Promise.all([local.remoteNeed(folderId, sidecarDeviceId), remote.localChanged(folderId)]);
@@ -122,6 +132,8 @@ export interface WaitInSyncInput {
   remote?: SyncthingRest | undefined;
   folderId: string;
   sidecarDeviceId: string;
+  /** Lets the sidecar confirm the sync itself (see summarize). */
+  localDeviceId?: string;
   clock: Clock;
   timeoutMs: number;
   /** How long errors may persist before waiting gives up with them. */

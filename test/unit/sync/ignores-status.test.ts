@@ -82,6 +82,19 @@ describe('sync state', () => {
     expect(summarize({ ...idle, local: { ...idle.local!, state: 'scanning' } }).state).toBe('syncing');
     expect(summarize({ ...idle, remote: { ...idle.remote!, state: 'syncing', needTotalItems: 1 } }).state).toBe('syncing');
   });
+  it('is idle as soon as the sidecar has the local index up to its sequence and needs nothing', () => {
+    // The local side still sees the sidecar's completion as it was (its index updates lag).
+    const lagging = { ...idle, remoteCompletion: { completion: 97.8, needBytes: 5, needItems: 110, needDeletes: 0 } };
+    expect(summarize(lagging).state).toBe('syncing');
+    expect(summarize({ ...lagging, remoteHasLocalSequence: 5 }).state).toBe('idle');
+    expect(summarize({ ...lagging, remoteHasLocalSequence: 7 }).state).toBe('idle');
+    // Not yet the local index's current sequence: a change may still be on its way.
+    expect(summarize({ ...lagging, remoteHasLocalSequence: 4 }).state).toBe('syncing');
+    // The sidecar still pulls.
+    expect(summarize({ ...lagging, remoteHasLocalSequence: 5, remote: { ...idle.remote!, state: 'syncing', needTotalItems: 3 } }).state).toBe('syncing');
+    // Without the sidecar's own view, only the local side's view counts.
+    expect(summarize({ ...lagging, remoteHasLocalSequence: 5, remote: undefined }).state).toBe('syncing');
+  });
   it('is connecting without a connection, with the session’s last problem', () => {
     expect(summarize({ ...idle, connected: false }).state).toBe('connecting');
   });
