@@ -34,8 +34,13 @@ export interface ClosableWebSocket {
 
 const CLOSED = 3;
 
+/** `graceMs` 0: drop it now (the session is ending; nobody waits for a tidy close). */
 export function closeWebSocket(ws: ClosableWebSocket | undefined, graceMs = 1_000): void {
   if (!ws || ws.readyState === CLOSED) return;
+  if (graceMs <= 0 && ws.terminate) {
+    ws.terminate();
+    return;
+  }
   try {
     ws.close();
   } catch {

@@ -235,7 +235,7 @@ export class PodPortForwarder {
       this.invalidate();
       socket.destroy();
       input?.destroy();
-      closeWebSocket(ws);
+      closeWebSocket(ws, this.closed ? 0 : undefined);
       if (opened) this.activeStreams--;
     };
     socket.on('error', () => finish());

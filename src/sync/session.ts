@@ -561,16 +561,23 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       status: () => current,
       refresh: () => tick(),
       waitInSync: async (timeoutMs = 120_000) => {
+        let reached: SyncStatus;
         try {
-          await waitInSync({
+          reached = await waitInSync({
             local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, clock, timeoutMs,
             sessionError: () => sessionError ?? syncForward.lastError, debug,
           });
-          debug('in sync');
-        } finally {
+        } catch (error) {
           // The status the caller sees next is the one that ended the wait.
           await tick().catch(() => undefined);
+          throw error;
         }
+        debug('in sync');
+        // The state that ended the wait, published as it is (a fresh look would cost a round
+        // of REST calls through the port-forward, and the monitor takes one within a second).
+        const pod = syncForward.currentPod;
+        publish({ ...reached, ...(pod !== undefined ? { pod } : {}), ...(current.lastError !== undefined ? { lastError: current.lastError } : {}),
+          ...(current.lastErrorAt !== undefined ? { lastErrorAt: current.lastErrorAt } : {}) });
         return current;
       },
       stop: () => {

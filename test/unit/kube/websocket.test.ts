@@ -54,5 +54,12 @@ describe('WebSocket helpers', () => {
     await closed;
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(ws.readyState).toBe(WebSocket.CLOSED);
+
+    // No grace: dropped at once.
+    const again = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await new Promise((resolve, reject) => again.once('open', resolve).once('error', reject));
+    closeWebSocket(again, 0);
+    expect(again.readyState).not.toBe(WebSocket.OPEN);
+    await new Promise((resolve) => again.once('close', resolve));
   });
 });
