@@ -16,7 +16,7 @@
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--settle=30] [--cli=FILE]
 //   node bench/sync.ts --only=initial [--runs=5] [--compare | --ab=NAME=VALUE] [--timeline]   the initial sync alone, with where the CPU went
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +32,7 @@ import { prepareSyncSecret, stopLocalSync } from '../src/sync/index.ts';
 import { readLock, statePaths } from '../src/sync/state.ts';
 import { startCluster } from '../test/cluster/cluster.ts';
 import { startFakeSidecar, type FakeSidecar } from '../test/e2e/sync-sidecar.ts';
-import { tempDir } from '../test/unit/sync/support.ts';
+import { syncthingForTests, tempDir } from '../test/unit/sync/support.ts';
 import { ensureBinary } from '../test/cli/binary-support.ts';
 import { makeTree as makeTreeOf } from './tree.ts';
 
@@ -52,16 +52,22 @@ const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
 const RUNS = arg('runs', 1);
 /**
  * Before each timed copy of the tree (ours and tar's): whatever is to be deleted is
- * deleted, the disk is synced, and then nothing happens for this long. On this
+ * deleted, the disk is synced, and then nothing happens for a while. On this
  * machine's disk, writing right after deleting 115 MB is 2–4× slower than after a
  * quiet half minute (measured: tar 2.5–2.9 s right after `rm -rf` of the previous
  * copy, 1.0–1.2 s with `rm; sync; sleep 30` first), which made whichever side came
- * second after a deletion look slow.
+ * second after a deletion look slow. The page cache here shrinks by itself (~3 MB/s
+ * with 23 GB free), so what the timed run reads is read once right before it: the
+ * tree for both sides, and for ours the programs (kubectl-dev's binary, syncthing).
+ * Both are then measured warm, as a developer's machine runs them.
  */
 const SETTLE_MS = arg('settle', 30) * 1000;
-async function settle(): Promise<void> {
+async function settle(warm: readonly string[] = [], run: ReadonlyArray<readonly string[]> = []): Promise<void> {
   execSync('sync');
   await sleep(SETTLE_MS);
+  for (const p of warm) execSync(`find ${JSON.stringify(p)} -type f -exec cat {} + > /dev/null`);
+  // Programs are warmed by running them (reading a whole binary would map more of it in than a run does).
+  for (const [command, ...args] of run) spawnSync(command!, args, { stdio: 'ignore', env: process.env });
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -79,23 +85,43 @@ interface Cli {
   peakKb: () => number;
   /** When VmHWM last grew (ms after the start). */
   peakAtMs: () => number;
+  /** RssAnon and RssFile (kB) at the sample with the highest RSS: the program's own memory and the pages of its files mapped in. */
+  split: () => { anonKb: number; fileKb: number };
+}
+
+/** How to start `cli`: a bundle on this Node, or a binary. */
+function commandOf(cli: string): string[] {
+  return /\.[cm]?js$/.test(cli) ? [process.execPath, cli] : [cli];
+}
+
+/** Settles, then warms what a timed `kubectl dev sync` reads: the tree, syncthing, and kubectl-dev (by running it: `status -A` loads what sync does). */
+function settleForSync(localDir: string, cli: string, kubeconfig: string): Promise<void> {
+  return settle([localDir, syncthingForTests()], [[...commandOf(cli), 'status', '-A', '--kubeconfig', kubeconfig]]);
 }
 
 function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Cli {
-  const command = /\.[cm]?js$/.test(cli) ? [process.execPath, cli] : [cli];
+  const command = commandOf(cli);
   const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d.toString()));
   child.stderr!.on('data', (d) => (out += d.toString()));
   let peak = 0;
   let peakAt = 0;
+  let rssMax = 0;
+  const split = { anonKb: 0, fileKb: 0 };
   const started = performance.now();
   const timer = setInterval(() => {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m && Number(m[1]) > peak) {
-        peak = Number(m[1]);
+      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+      if (kb('VmHWM') > peak) {
+        peak = kb('VmHWM');
         peakAt = performance.now() - started;
+      }
+      if (kb('VmRSS') > rssMax) {
+        rssMax = kb('VmRSS');
+        split.anonKb = kb('RssAnon');
+        split.fileKb = kb('RssFile') + kb('RssShmem');
       }
     } catch {
       /* exited */
@@ -105,7 +131,12 @@ function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
     clearInterval(timer);
     resolve(code);
   }));
-  return { child, out: () => out, exited, peakKb: () => peak, peakAtMs: () => peakAt };
+  return { child, out: () => out, exited, peakKb: () => peak, peakAtMs: () => peakAt, split: () => split };
+}
+
+function rssSplit(cli: Cli): string {
+  const { anonKb, fileKb } = cli.split();
+  return `at the highest sample: ${(anonKb / 1024).toFixed(0)} MB its own, ${(fileKb / 1024).toFixed(0)} MB of mapped files`;
 }
 
 /** Peak resident memory (VmHWM) of a running process, in kB. */
@@ -285,7 +316,7 @@ async function main(): Promise<void> {
     log(`making the tree: ${FILES} × 2 KB in ${DIRS} dirs + ${BIG} × ${BIG_MB} MB`);
     const tree = makeTree(localDir);
     await startSidecar();
-    await settle();
+    await settleForSync(localDir, cli, kubeconfig);
     log('initial sync through the whole path (kubectl dev sync --once)');
     const t0 = performance.now();
     const once = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], env, localDir);
@@ -306,7 +337,7 @@ async function main(): Promise<void> {
     // The same without the initial copy (tar through exec): syncthing alone, for comparison.
     log('initial sync again, into a fresh sidecar, syncthing alone (KUBECTL_DEV_INITIAL_COPY=off)');
     await startSidecar();
-    await settle();
+    await settleForSync(localDir, cli, kubeconfig);
     const s0 = performance.now();
     const stOnly = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], { ...env, KUBECTL_DEV_INITIAL_COPY: 'off' }, localDir);
     clis.push(stOnly);
@@ -318,7 +349,7 @@ async function main(): Promise<void> {
     log('baseline: tar c | tar x of the same tree');
     const tarDir = path.join(root, 'tar-copy');
     fs.mkdirSync(tarDir);
-    await settle();
+    await settle([localDir]);
     const tt0 = performance.now();
     execSync(`tar -C ${JSON.stringify(localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
     execSync('sync');
@@ -329,7 +360,7 @@ async function main(): Promise<void> {
     // started with a 1 MB young generation and 2 malloc arenas (see startBackgroundSync).
     log('initial sync again, into a fresh sidecar, with kubectl dev sync --wait (background session)');
     await startSidecar();
-    await settle();
+    await settleForSync(localDir, cli, kubeconfig);
     const w0 = performance.now();
     const wait = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--wait', '--timeout', '15m'], env, localDir);
     clis.push(wait);
@@ -382,8 +413,8 @@ async function main(): Promise<void> {
       `| initial sync, from connected to in sync (after the copy) | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
       `| initial sync, syncthing alone (\`KUBECTL_DEV_INITIAL_COPY=off\`) | ${(stOnlyMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(stOnlyMs / tarMs).toFixed(1)}× | |`,
       `| initial sync with \`sync --wait\` (background session) | ${(waitMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(waitMs / tarMs).toFixed(1)}× | |`,
-      `| peak RSS of kubectl-dev, \`sync --once\` (foreground, default Node flags) | ${syncPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
-      `| peak RSS of kubectl-dev, \`sync --once\`, syncthing alone | ${(stOnly.peakKb() / 1024).toFixed(0)} MB | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, \`sync --once\` (foreground, default Node flags) | ${syncPeakMb.toFixed(0)} MB (${rssSplit(once)}) | | | ≤ 120 MB |`,
+      `| peak RSS of kubectl-dev, \`sync --once\`, syncthing alone | ${(stOnly.peakKb() / 1024).toFixed(0)} MB (${rssSplit(stOnly)}) | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, initial sync | ${daemonSyncMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, background session, after the ${SAVES} saves | ${bgPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
       `| peak RSS of kubectl-dev, foreground session, ${SAVES} saves | ${fastPeakMb.toFixed(0)} MB | | | ≤ 120 MB |`,
@@ -424,7 +455,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
   const once = async (variant: { name: string; env: Record<string, string> }) => {
     fs.rmSync(path.join(o.root, 'config'), { recursive: true, force: true });
     await o.startSidecar();
-    await settle();
+    await settleForSync(o.localDir, o.cli, o.kubeconfig);
     const cpu = cpuSampler({
       'kubectl-dev': (_c, cmd) => cmd.includes(o.cli),
       'local syncthing': (c, cmd) => c.startsWith('syncthing') && cmd.includes(path.join(o.root, 'config')),
@@ -466,7 +497,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     return {
       ms,
       lines: [
-        `  ${variant.name}: sync ${mode} ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s)`,
+        `  ${variant.name}: sync ${mode} ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s; ${rssSplit(cli)})`,
         `    CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * ms / 1000).toFixed(2)} available)`,
         ...(process.argv.includes('--timeline') ? marks.map((m) => `      ${m}`) : []),
       ],
@@ -478,7 +509,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
     const tarDir = path.join(o.root, 'tar-copy');
     fs.rmSync(tarDir, { recursive: true, force: true });
     fs.mkdirSync(tarDir);
-    await settle();
+    await settle([o.localDir]);
     const tt0 = performance.now();
     execSync(`tar -C ${JSON.stringify(o.localDir)} -cf - . | tar -C ${JSON.stringify(tarDir)} -xf -`, { stdio: 'inherit' });
     execSync('sync');

@@ -391,6 +391,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const startedAt = new Date(clock.now()).toISOString();
     let current: SyncStatus = { state: 'starting', connected: false, errors: [] };
     let remoteReadyFor: string | undefined; // pod whose sidecar got our ignores / mode
+    let watcherCheckedFor: string | undefined; // pod whose sidecar's watcher is known to be on
     let disconnectedSince: number | undefined = clock.now();
     let lastPoke = 0;
     let lastPokedPod: string | undefined;
@@ -443,6 +444,13 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         lastTwoWayCheck = clock.now();
         if ((await remote.getFolder(material.folderId)).type !== 'sendreceive') twoWayPod = undefined;
       }
+      // The sidecar's watcher (off while an initial copy ran, or left off by a session that
+      // died): on once the sidecar is in sync. Turning it on restarts the folder, which
+      // would interrupt a pull; once in sync that costs only a rescan.
+      if (snapIdle && watcherCheckedFor !== pod) {
+        if (await ensureSidecarWatcher(remote, material.folderId)) debug('turned the sidecar\'s watcher on');
+        watcherCheckedFor = pod;
+      }
       if (remoteReadyFor === pod && (!options.twoWay || twoWayPod === pod)) return;
       // The local .stignore as written (so the sidecar's reads the same); its expansion when it includes other files.
       const localIgnores = await local.getIgnores(material.folderId);
@@ -450,7 +458,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       const wanted = lines.some((l) => l.trim().startsWith('#include')) ? (localIgnores.expanded ?? []) : lines;
       const have = (await remote.getIgnores(material.folderId)).ignore ?? [];
       if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(material.folderId, wanted);
-      if (await ensureSidecarWatcher(remote, material.folderId)) debug('turned the sidecar\'s watcher on again');
       remoteReadyFor = pod;
       if (options.twoWay && twoWayPod !== pod && snapIdle) {
         // The laptop wins the initial sync (with every new dev pod, whose sidecar starts
@@ -666,8 +673,8 @@ async function initialCopy(o: {
   o.debug(`initial copy of ${files.length} files starts`);
   // The sidecar's watcher would follow every file tar writes and scan files still
   // being written (measured: ~0.8 s of CPU for 115 MB on two cores): it is off
-  // while the copy runs. A session that dies before turning it on again leaves it
-  // off; the next session turns it on (ensureSidecarWatcher).
+  // while the copy runs, and until the sidecar is in sync (setUpRemote turns it on;
+  // a session that dies before leaves it off, and the next one turns it on).
   await o.remote.patchFolder(o.folderId, { fsWatcherEnabled: false })
     .catch((error: unknown) => o.debug(`the sidecar's watcher stays on during the copy: ${(error as Error).message}`));
   // While tar writes, the sidecar scans what has arrived so far, one scan after the
@@ -701,11 +708,9 @@ async function initialCopy(o: {
   if (o.signal.aborted) return;
   // The sidecar's index gets what arrived; once connected, equal files are only recorded.
   // (Connecting only after the scan has ended: a pull in between would find files on
-  // disk that the sidecar's index lacks, and retry them only much later.) Turning the
-  // watcher on restarts the folder, which scans on its own; the scan asked for here
-  // returns once that is done.
+  // disk that the sidecar's index lacks, and retry them only much later.) The watcher
+  // stays off until the sidecar is in sync (setUpRemote).
   const t1 = o.clock.now();
-  await ensureSidecarWatcher(o.remote, o.folderId).catch((error: unknown) => o.debug(`turning the sidecar's watcher on: ${(error as Error).message}`));
   for (let attempt = 0; ; attempt++) {
     try {
       await o.remote.scan(o.folderId);
