@@ -529,6 +529,12 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
   for (const v of variants) {
     rows.push(`${v.name}: median ${(median(times.get(v.name)!) / 1000).toFixed(2)} s, median ratio ${median(ratios.get(v.name)!).toFixed(1)}× (per run: ${ratios.get(v.name)!.map((r) => r.toFixed(1)).join(', ')})`);
   }
+  // For bench/RESULTS.md's summary (bench/run-all.ts takes the Markdown rows).
+  rows.push('', '| measure | kubectl-dev | baseline | ratio | goal |', '|---|---|---|---|---|');
+  for (const v of variants) {
+    const r = median(ratios.get(v.name)!);
+    rows.push(`| initial sync, ${v.name}, median of ${RUNS} run(s) (${ratios.get(v.name)!.map((x) => `${x.toFixed(1)}×`).join(', ')}) | ${(median(times.get(v.name)!) / 1000).toFixed(2)} s | ${(median(tars) / 1000).toFixed(2)} s (\`tar c \\| tar x\`) | ${r.toFixed(1)}× | ≤ 5× ${r <= 5 ? 'met' : 'NOT met'} |`);
+  }
   process.stdout.write(`${rows.join('\n')}\n`);
 }
 
