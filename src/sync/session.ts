@@ -716,7 +716,8 @@ async function initialCopy(o: {
       await o.remote.scan(o.folderId);
       break;
     } catch (error) {
-      // "folder is not running" while it restarts.
+      // "folder is not running": a very short copy can end before the folder, restarted
+      // when its watcher was turned off, has started again.
       if (attempt >= 50 || o.signal.aborted) {
         o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
         break;
