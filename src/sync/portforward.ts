@@ -302,6 +302,13 @@ export class PodPortForwarder {
         attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`);
       }
       if (streamWs && typeof (streamWs as unknown) !== 'function') {
+        if (finished) {
+          // The client hung up (or the listener closed) while this stream was opening: finish()
+          // has run and will not run again, so nothing else would ever close it, and an open
+          // stream keeps the process alive.
+          closeWebSocket(streamWs, 0);
+          return;
+        }
         ws = streamWs;
         input = streamInput;
         this.streams++;
@@ -318,7 +325,6 @@ export class PodPortForwarder {
         silent.unref();
         void failed.then(() => clearTimeout(silent));
         streamWs.on('error', (error) => attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`));
-        if (finished) return finish();
         socket.resume();
       }
       const why = failedWhy ?? await failed;

@@ -36,6 +36,21 @@ export function spawnCli(cli: string, args: string[], options: { cwd: string; en
   return { child, out: () => out, err: () => err, all: () => all, exited };
 }
 
+/**
+ * Ctrl-C: SIGINT, then the exit code, or a description when the process is still running
+ * `withinMs` later (with what it printed, so a hang fails with its cause instead of a timeout).
+ */
+export async function interrupt(run: CliRun, withinMs = 30_000): Promise<number | null | string> {
+  run.child.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running ${withinMs / 1000} s after SIGINT; its stderr:\n${run.err().slice(-3_000)}`), withinMs)));
+  try {
+    return await Promise.race([run.exited, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One GET on a new connection; undefined while nothing answers. */
 export function httpGet(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -15,7 +15,7 @@ import { stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { execLocally, forwardPodPort } from '../support/kwok.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
 import { freePort, tempDir, until } from '../unit/sync/support.ts';
-import { bundleCli, httpGet, spawnCli as spawnTheCli, type CliRun } from './cli-process.ts';
+import { bundleCli, httpGet, interrupt, spawnCli as spawnTheCli, type CliRun } from './cli-process.ts';
 import { startFakeSidecar, type FakeSidecar } from './sync-sidecar.ts';
 
 
@@ -58,6 +58,18 @@ async function appFixture(kc: k8s.KubeConfig, name: string): Promise<{ ns: strin
   return { ns, removeNs, root, cli, localDir, remoteDir: path.join(root, 'workspace'), env };
 }
 
+/** The app's answer through the forwarded port; a timeout shows what the last CLI process started printed. */
+async function answerOn(port: () => number, pattern: RegExp, timeoutMs: number, runs: CliRun[]): Promise<string> {
+  try {
+    return await until(`an answer matching ${pattern}`, async () => {
+      const body = await httpGet(port());
+      return body !== undefined && pattern.test(body) ? body : undefined;
+    }, timeoutMs, 50);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nstderr of the last kubectl-dev started:\n${runs.at(-1)?.err().slice(-3_000) ?? '(none)'}`);
+  }
+}
+
 /** Keeps a started CLI process for the suite's teardown. */
 function track(runs: CliRun[], run: CliRun): CliRun {
   runs.push(run);
@@ -92,10 +104,7 @@ describe('kubectl dev start --run with port forwards', () => {
 
   const spawnCli = (args: string[]) => track(runs, spawnTheCli(cli, args, { cwd: localDir, env }));
   const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
-  const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
-    const body = await httpGet(localPort);
-    return body !== undefined && pattern.test(body) ? body : undefined;
-  }, timeoutMs, 50);
+  const answer = (pattern: RegExp, timeoutMs = 30_000) => answerOn(() => localPort, pattern, timeoutMs, runs);
   const pidOf = (body: string) => Number(/pid=(\d+)/.exec(body)![1]);
 
   beforeAll(async () => {
@@ -180,8 +189,7 @@ describe('kubectl dev start --run with port forwards', () => {
 
   it('Ctrl-C stops the command in the container and leaves dev mode in place', async () => {
     const body = await answer(/^v3 /);
-    run.child.kill('SIGINT');
-    expect(await run.exited).toBe(0);
+    expect(await interrupt(run)).toBe(0);
     expect(running(pidOf(body))).toBe(false);
     const deployment = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns });
     expect(deployment.metadata?.labels?.[DEV_MODE_LABEL]).toBe('true');
@@ -197,8 +205,7 @@ describe('kubectl dev start --run with port forwards', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await answer(/^v3 /)).toBe(body);
     expect(once.err()).not.toMatch(/landed in the container/);
-    once.child.kill('SIGINT');
-    expect(await once.exited).toBe(0);
+    expect(await interrupt(once)).toBe(0);
     expect(running(pidOf(body))).toBe(false);
   }, 90_000);
 });
@@ -221,10 +228,7 @@ describe('kubectl dev run on its own: dev config, an already running sync, --res
   const selector = `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}`;
 
   const spawnCli = (args: string[]) => track(runs, spawnTheCli(cli, args, { cwd: localDir, env }));
-  const answer = (pattern: RegExp, timeoutMs = 30_000) => until(`an answer matching ${pattern}`, async () => {
-    const body = await httpGet(localPort);
-    return body !== undefined && pattern.test(body) ? body : undefined;
-  }, timeoutMs, 50);
+  const answer = (pattern: RegExp, timeoutMs = 30_000) => answerOn(() => localPort, pattern, timeoutMs, runs);
   const devPod = (not?: string) => waitFor('a Running dev pod', async () => {
     const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: selector });
     return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.name !== not)?.metadata?.name;

@@ -14,7 +14,11 @@ class FakeWs extends EventEmitter {
   close() {
     if (this.closed) return;
     this.closed = true;
+    this.readyState = 3;
     this.emit('close');
+  }
+  terminate() {
+    this.close();
   }
 }
 
@@ -101,6 +105,30 @@ describe('port-forward listener', () => {
       expect(await talk(port, 'x')).toEqual({ reply: '', closed: true });
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
       expect(fwd.lastError).toMatch(/no ready dev pod .*web-1 \(Pending\)/);
+    } finally {
+      await fwd.close();
+    }
+  });
+
+  it('closes a stream that finished opening after its client hung up (an open one would keep the process alive)', async () => {
+    let opened!: (ws: FakeWs) => void;
+    const late = new FakeWs();
+    const started: string[] = [];
+    const slowForward: PortForwardFn = (_ns, pod) => {
+      started.push(pod);
+      return new Promise((resolve) => (opened = resolve));
+    };
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8384, finder: finder(['web-1']), portForward: slowForward });
+    const port = await fwd.listen();
+    try {
+      const client = net.connect(port, '127.0.0.1');
+      await until('the stream is opening', () => started.length === 1);
+      client.destroy();
+      await until('the listener saw the hang-up', () => (fwd as unknown as { sockets: Set<unknown> }).sockets.size === 0);
+      opened(late);
+      await until('the late stream is closed', () => late.closed);
+      expect(fwd.activeStreams).toBe(0);
+      expect(fwd.streams).toBe(0);
     } finally {
       await fwd.close();
     }
