@@ -8,6 +8,7 @@
 import * as net from 'node:net';
 import { startupSnapshot } from 'node:v8';
 import { main } from '../src/cli/main.ts';
+import { endProcess } from '../src/cli/process-end.ts';
 
 function run(): void {
   const io = {
@@ -17,7 +18,7 @@ function run(): void {
     env: process.env,
     cwd: process.cwd(),
   };
-  main(process.argv.slice(2), io).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2), io).then(endProcess);
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {
