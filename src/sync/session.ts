@@ -22,7 +22,7 @@ import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwar
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
 import { SyncthingRest, type FetchLike } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
-import { clientNodeExec, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
+import { clientNodeExec, planCopy, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
   acquireLock, commandLineOf, ensurePrivateDir, readSession, statePaths, writePrivateFile, writeSession,
@@ -663,8 +663,9 @@ async function initialCopy(o: {
   }
   o.debug(`the sidecar's folder is empty (dev pod ${pod.name})`);
   const entries = seedEntries(o.localDir, o.isIgnored);
-  o.debug(`initial copy: ${entries.length} entries listed`);
-  const files = entries.filter((e) => e.type === 'file');
+  const plan = planCopy(o.localDir, entries);
+  o.debug(`initial copy: ${entries.length} entries listed, ${plan.files} files (${(plan.bytes / 1e6).toFixed(1)} MB) planned`);
+  const files = plan.entries.filter((e) => e.type === 'file');
   if (files.length === 0) return;
   collectNow();
   const t0 = o.clock.now();
@@ -693,9 +694,15 @@ async function initialCopy(o: {
   })();
   let copied = true;
   try {
-    const done = await seedContainer({ ...target, root: o.localDir, entries, signal: o.signal, debug: o.debug });
+    const done = await seedContainer({ ...target, root: o.localDir, plan, signal: o.signal, debug: o.debug });
     copyEnded.abort();
     o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
+    // Files edited while the copy ran went in with their planned size, maybe wrong:
+    // removed again before the sidecar records them, syncthing sends them.
+    if (done.changed.length > 0) {
+      const removed = await removeInContainer(target, done.changed);
+      o.debug(`initial copy: ${done.changed.length} file(s) changed while being copied, ${removed ? 'removed again' : 'could not be removed'}`);
+    }
   } catch (error) {
     copyEnded.abort();
     await scansDuringCopy;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ignoreMatcher } from '../../../src/sync/ignores.ts';
 import { matcherCovers } from '../../../src/sync/session.ts';
 import {
-  isSyncthingInternal, removeInContainer, seedContainer, seedEntries, SeedError, topLevel, ustarName, writeTar,
+  isSyncthingInternal, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, topLevel, ustarName, writeTar,
   type ExecFn, type ExecStatus,
 } from '../../../src/sync/seed.ts';
 import { tempDir, treeOf, until } from './support.ts';
@@ -47,11 +47,11 @@ function sampleTree(): string {
 }
 
 /** An exec stand-in: runs the command here; stdin frames (channel byte 0) go to its stdin. */
-function localExec(options: { protocol?: string; breakAfterBytes?: number } = {}): ExecFn & { commands: string[][] } {
+function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv } = {}): ExecFn & { commands: string[][] } {
   const commands: string[][] = [];
   const fn = (async (_ns: string, _pod: string, _container: string, command: string[], stdout: Writable, stderr: Writable, _stdin: PassThrough, onStatus: (s: ExecStatus) => void) => {
     commands.push(command);
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     child.stdout.pipe(stdout);
     child.stderr.pipe(stderr);
     child.stdin.on('error', () => {});
@@ -118,16 +118,19 @@ describe('the initial copy', () => {
     const root = sampleTree();
     const out = tempDir('seed-out');
     dirs.push(out);
-    const entries = seedEntries(root, ignoreMatcher(['.git', 'node_modules']));
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
     const tar = spawn('tar', ['-x', '-o', '-f', '-', '-C', out], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     tar.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => tar.on('exit', resolve));
-    const progress = { files: 0, bytes: 0 };
-    await writeTar(root, entries, async (chunk) => {
+    const progress = { files: 0, bytes: 0, changed: [] };
+    let length = 0;
+    await writeTar(root, plan, async (chunk) => {
+      length += chunk.length;
       // The chunk is reused afterwards: copy it, as the WebSocket does.
       if (!tar.stdin.write(Buffer.from(chunk))) await new Promise((r) => tar.stdin.once('drain', r));
     }, progress);
+    expect(length).toBe(plan.length);
     // stdin stays open: tar stops at the end-of-archive blocks on its own.
     expect(await exited).toBe(0);
     tar.stdin.destroy();
@@ -138,7 +141,34 @@ describe('the initial copy', () => {
     expect(fs.statSync(path.join(out, 'README.md')).mtime.toISOString()).toBe('2024-05-01T10:00:00.000Z');
     // syncthing's modes with ignorePerms: 0644 files, 0755 directories (tar -x applies the umask).
     expect(fs.statSync(path.join(out, 'bin/run.sh')).mode & 0o777 & ~0o022).toBe(0o644);
-    expect(progress).toMatchObject({ files: Object.keys(expected).length, bytes: Object.values(expected).reduce((n, c) => n + Buffer.byteLength(c), 0) });
+    expect(progress).toMatchObject({ files: Object.keys(expected).length, bytes: Object.values(expected).reduce((n, c) => n + Buffer.byteLength(c), 0), changed: [] });
+    expect(plan).toMatchObject({ files: progress.files, bytes: progress.bytes });
+  });
+
+  it('keeps the planned sizes when files change during the copy, and lists those files', async () => {
+    const root = sampleTree();
+    const out = tempDir('seed-changed');
+    dirs.push(out);
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
+    fs.appendFileSync(path.join(root, 'README.md'), 'more than planned\n');
+    fs.writeFileSync(path.join(root, 'big.bin'), 'shorter');
+    fs.rmSync(path.join(root, 'src/main.ts'));
+    const tar = spawn('tar', ['-x', '-o', '-f', '-', '-C', out], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => tar.on('exit', resolve));
+    const progress = { files: 0, bytes: 0, changed: [] as string[] };
+    let length = 0;
+    await writeTar(root, plan, async (chunk) => {
+      length += chunk.length;
+      if (!tar.stdin.write(Buffer.from(chunk))) await new Promise((r) => tar.stdin.once('drain', r));
+    }, progress);
+    expect(await exited).toBe(0);
+    tar.stdin.destroy();
+    expect(length).toBe(plan.length);
+    expect(progress.changed.sort()).toEqual(['README.md', 'big.bin', 'src/main.ts']);
+    // The stream stayed in step: every entry after the changed ones arrived intact.
+    expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toBe('# app\n');
+    expect(fs.statSync(path.join(out, 'big.bin')).size).toBe(300_000);
+    expect(fs.readFileSync(path.join(out, `${longDir}/${longName}`), 'utf8')).toBe('deep\n');
   });
 
   it('seeds through an exec stream: tar -x in the work dir, with frames on channel 0', async () => {
@@ -146,24 +176,47 @@ describe('the initial copy', () => {
     const out = tempDir('seed-exec');
     dirs.push(out);
     const exec = localExec();
-    const entries = seedEntries(root, ignoreMatcher(['.git', 'node_modules']));
-    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries });
-    expect(exec.commands[0]).toEqual(['tar', '-x', '-o', '-f', '-', '-C', out]);
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
+    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
+    expect(exec.commands[0]).toEqual(['sh', '-c', 'head -c "$1" | tar -x -o -f - -C "$2"', 'sh', String(plan.length), out]);
     expect(done.current).toBeUndefined();
     expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
   });
 
-  it('fails with what tar said, with a stream that breaks, and without the v5 protocol', async () => {
+  it('ends busybox tar (the syncthing image\'s, which reads its input to the end) over v4, where stdin is never closed', async () => {
+    const root = sampleTree();
+    const out = tempDir('seed-busybox');
+    const hangOut = tempDir('seed-busybox-hang');
+    const bin = tempDir('seed-busybox-bin');
+    dirs.push(out, hangOut, bin);
+    const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
+    expect(busybox, 'busybox is needed for this test (.ci/run installs it: apt-get install busybox)').toBeDefined();
+    for (const applet of ['sh', 'head', 'tar']) fs.symlinkSync(busybox!, path.join(bin, applet));
+    const exec = localExec({ protocol: 'v4.channel.k8s.io', env: { ...process.env, PATH: bin } });
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
+    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan, stallMs: 5_000 });
+    expect(done.files).toBe(plan.files);
+    expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
+    // Without head in front, the same tar waits for an end of input that never comes.
+    const alone = spawn(path.join(bin, 'tar'), ['-x', '-f', '-', '-C', hangOut], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exitedAlone = new Promise<string>((resolve) => alone.on('exit', () => resolve('exited')));
+    await writeTar(root, plan, async (chunk) => void alone.stdin.write(Buffer.from(chunk)), { files: 0, bytes: 0, changed: [] });
+    expect(await Promise.race([exitedAlone, new Promise((r) => setTimeout(() => r('still reading'), 1_000))])).toBe('still reading');
+    alone.kill();
+  });
+
+  it('fails with what tar said, with a stream that breaks, and before the v4 protocol', async () => {
     const root = sampleTree();
     const entries = seedEntries(root, () => false);
+    const plan = planCopy(root, entries);
     const missing = path.join(tempDir('seed-missing'), 'nope');
     dirs.push(path.dirname(missing));
-    await expect(seedContainer({ exec: localExec(), namespace: 'ns', pod: 'p', container: 'sync', workdir: missing, root, entries }))
+    await expect(seedContainer({ exec: localExec(), namespace: 'ns', pod: 'p', container: 'sync', workdir: missing, root, plan }))
       .rejects.toThrow(/tar .*(failed|ended early).*exit code 2/);
 
     const out = tempDir('seed-broken');
     dirs.push(out);
-    const broken = seedContainer({ exec: localExec({ breakAfterBytes: 100_000 }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries });
+    const broken = seedContainer({ exec: localExec({ breakAfterBytes: 100_000 }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
     const error = await broken.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SeedError);
     expect((error as SeedError).message).toMatch(/exec stream closed/);
@@ -175,8 +228,8 @@ describe('the initial copy', () => {
     expect(rm.commands[0]).toContain(`${out}/src`);
     expect(fs.readdirSync(out)).toEqual([]);
 
-    await expect(seedContainer({ exec: localExec({ protocol: 'v4.channel.k8s.io' }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, entries }))
-      .rejects.toThrow(/does not speak v5\.channel\.k8s\.io/);
+    await expect(seedContainer({ exec: localExec({ protocol: 'v3.channel.k8s.io' }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan }))
+      .rejects.toThrow(/does not speak v4\.channel\.k8s\.io/);
   });
 
   it('is used only when kubectl-dev reads the ignore patterns as syncthing does', () => {
