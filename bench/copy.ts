@@ -50,7 +50,7 @@ async function main() {
     node: (c: string) => c.includes('bench/copy.ts'),
     apiserver: (c: string) => c.includes('kube-apiserver') && c.includes(clusterDir),
     kwok: (c: string) => c.includes('kwok') && c.includes(clusterDir),
-    'tar (exec)': (c: string) => c.startsWith('tar -x -o') || c.startsWith('head -c'),
+    'tar (exec)': (c: string) => c.startsWith('tar -x -o') || c.startsWith('dd bs='),
   };
   const rows: string[] = [];
   for (let run = 1; run <= RUNS; run++) {

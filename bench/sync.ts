@@ -463,7 +463,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
       'kube-apiserver': (_c, cmd) => cmd.includes('kube-apiserver') && cmd.includes(clusterDir),
       etcd: (_c, cmd) => cmd.includes(' etcd ') && cmd.includes(clusterDir),
       kwok: (c, cmd) => c === 'kwok' && cmd.includes(clusterDir),
-      'head | tar (exec)': (c) => c === 'tar' || c === 'head',
+      'dd | tar (exec)': (c) => c === 'tar' || c === 'dd',
     });
     const t0 = performance.now();
     const env = { ...o.env, ...variant.env, ...(process.argv.includes('--timeline') ? { KUBECTL_DEV_SYNC_DEBUG: '1' } : {}) };

@@ -1,6 +1,6 @@
 // The initial copy: when the sidecar's folder is empty (a new dev pod), the local
-// tree goes into the container as one tar stream — `head -c LENGTH | tar -x` run by
-// exec in the sync sidecar (the syncthing image has busybox), fed by a tar written here —
+// tree goes into the container as one tar stream — `dd … count=LENGTH | tar -x` run
+// by exec in the sync sidecar (the syncthing image has busybox), fed by a tar written here —
 // instead of syncthing pulling it file by file (measured: syncthing's receiver
 // spends ~1.3 ms of CPU per small file; tar a few µs). The sidecar then scans what
 // arrived, and when the two syncthings connect every file is already equal:
@@ -279,7 +279,7 @@ export async function writeTar(root: string, plan: CopyPlan, write: (chunk: Buff
   progress.current = undefined;
   await zeros(endOfArchive(total));
   await flush();
-  // The container's `head -c` stops at plan.length: a stream of another length would cut the archive or hang tar.
+  // The container's dd stops at plan.length: a stream of another length would cut the archive or hang tar.
   if (total !== plan.length) throw new Error(`internal error: the tar stream is ${total} bytes, planned ${plan.length}`);
 }
 
@@ -386,10 +386,12 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   const fail = (why: string): never => {
     throw new SeedError(why, progress);
   };
-  // tar gets the end of its input from head, which stops after the planned length:
+  // tar gets the end of its input from dd, which stops after the planned length:
   // busybox tar reads to the end of its input after the end-of-archive blocks, and
-  // over v4 (see seedExecSocket) the end of stdin cannot be sent on its own.
-  const command = ['sh', '-c', 'head -c "$1" | tar -x -o -f - -C "$2"', 'sh', String(options.plan.length), options.workdir];
+  // over v4 (see seedExecSocket) the end of stdin cannot be sent on its own. dd, not
+  // head: busybox head -c takes ~1 CPU-s per 115 MB, busybox dd 0.15 s. Should dd
+  // fail, tar fails too (on an empty or cut archive), and so does the copy.
+  const command = ['sh', '-c', 'dd bs=1048576 iflag=fullblock,count_bytes count="$1" | tar -x -o -f - -C "$2"', 'sh', String(options.plan.length), options.workdir];
   let ws: ExecSocket;
   try {
     ws = (await options.exec(options.namespace, options.pod, options.container, command, stdout, stderr, stdin, (s) => {
@@ -440,7 +442,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
         slotFreed?.();
       });
     }, progress, 1);
-    // v5 can say "end of stdin" (head has stopped reading anyway); v4 cannot.
+    // v5 can say "end of stdin" (dd has stopped reading anyway); v4 cannot.
     if (ws.protocol === V5) ws.send(Buffer.from([CLOSE_STREAM, STDIN]), () => {});
     // What is still buffered on the way may take tar a while to write out on a slow disk.
     lastProgress = Date.now();

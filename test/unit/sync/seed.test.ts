@@ -178,7 +178,7 @@ describe('the initial copy', () => {
     const exec = localExec();
     const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
     const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
-    expect(exec.commands[0]).toEqual(['sh', '-c', 'head -c "$1" | tar -x -o -f - -C "$2"', 'sh', String(plan.length), out]);
+    expect(exec.commands[0]).toEqual(['sh', '-c', 'dd bs=1048576 iflag=fullblock,count_bytes count="$1" | tar -x -o -f - -C "$2"', 'sh', String(plan.length), out]);
     expect(done.current).toBeUndefined();
     expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
   });
@@ -191,13 +191,13 @@ describe('the initial copy', () => {
     dirs.push(out, hangOut, bin);
     const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
     expect(busybox, 'busybox is needed for this test (.ci/run installs it: apt-get install busybox)').toBeDefined();
-    for (const applet of ['sh', 'head', 'tar']) fs.symlinkSync(busybox!, path.join(bin, applet));
+    for (const applet of ['sh', 'dd', 'tar']) fs.symlinkSync(busybox!, path.join(bin, applet));
     const exec = localExec({ protocol: 'v4.channel.k8s.io', env: { ...process.env, PATH: bin } });
     const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
     const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan, stallMs: 5_000 });
     expect(done.files).toBe(plan.files);
     expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
-    // Without head in front, the same tar waits for an end of input that never comes.
+    // Without dd in front, the same tar waits for an end of input that never comes.
     const alone = spawn(path.join(bin, 'tar'), ['-x', '-f', '-', '-C', hangOut], { stdio: ['pipe', 'ignore', 'ignore'] });
     const exitedAlone = new Promise<string>((resolve) => alone.on('exit', () => resolve('exited')));
     await writeTar(root, plan, async (chunk) => void alone.stdin.write(Buffer.from(chunk)), { files: 0, bytes: 0, changed: [] });
