@@ -34,6 +34,9 @@ export interface ClosableWebSocket {
 
 const CLOSED = 3;
 
+/** WebSockets in their grace: close frame sent, the peer's not seen yet. */
+const closing = new Set<ClosableWebSocket>();
+
 /** `graceMs` 0: drop it now (the session is ending; nobody waits for a tidy close). */
 export function closeWebSocket(ws: ClosableWebSocket | undefined, graceMs = 1_000): void {
   if (!ws || ws.readyState === CLOSED) return;
@@ -47,8 +50,21 @@ export function closeWebSocket(ws: ClosableWebSocket | undefined, graceMs = 1_00
     /* closing already */
   }
   if (!ws.terminate) return;
+  closing.add(ws);
   // unref: a socket that closes in time must not keep the process for the grace.
   setTimeout(() => {
+    closing.delete(ws);
     if (ws.readyState !== CLOSED) ws.terminate?.();
   }, graceMs).unref();
+}
+
+/**
+ * Drops every WebSocket still in its grace. For the end of a session: such a socket
+ * (its TCP connection is referenced) would otherwise keep the process up to the grace,
+ * as `sync --once` did 1 s after "stopped" in about one run of two (the API server
+ * did not answer the close of a port-forward stream).
+ */
+export function dropClosingWebSockets(): void {
+  for (const ws of closing) if (ws.readyState !== CLOSED) ws.terminate?.();
+  closing.clear();
 }

@@ -20,6 +20,7 @@ import { clientNodeExec } from './exec.ts';
 import { describeForwards, openForwards, type Forwards } from './forwards.ts';
 import { Runner } from './runner.ts';
 import { pidFileOf } from './scripts.ts';
+import { dropClosingWebSockets } from '../kube/websocket.ts';
 
 export interface RunRequest {
   kind: WorkloadKind;
@@ -72,6 +73,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+    dropClosingWebSockets();
   };
   try {
     // Forwards first: a busy local port stops the command before anything starts.

@@ -22,6 +22,7 @@ import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwar
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
 import { SyncthingRest, type FetchLike } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
+import { dropClosingWebSockets } from '../kube/websocket.ts';
 import { clientNodeExec, planCopy, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
@@ -590,6 +591,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       stop: () => {
         stopping ??= (async () => {
           await cleanup();
+          dropClosingWebSockets();
           publish({ ...current, state: 'stopped', connected: false });
           resolveDone();
         })();

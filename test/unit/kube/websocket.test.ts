@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as ws from 'ws';
-import { closeWebSocket, zeroMask } from '../../../src/kube/websocket.ts';
+import { closeWebSocket, dropClosingWebSockets, zeroMask } from '../../../src/kube/websocket.ts';
 
 const servers: net.Server[] = [];
 afterEach(() => {
@@ -61,5 +61,18 @@ describe('WebSocket helpers', () => {
     closeWebSocket(again, 0);
     expect(again.readyState).not.toBe(WebSocket.OPEN);
     await new Promise((resolve) => again.once('close', resolve));
+  });
+
+  it('drops the ones still in their grace when a session ends', async () => {
+    const port = await silentServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    closeWebSocket(ws, 60_000);
+    expect(ws.readyState).toBe(WebSocket.CLOSING);
+    const t0 = Date.now();
+    dropClosingWebSockets();
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(1_000);
   });
 });
