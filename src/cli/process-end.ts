@@ -12,6 +12,10 @@ const EXIT_GRACE_MS = 2_000;
  */
 export function endProcess(code: number): void {
   process.exitCode = code;
+  // Most commands (version, --help, render, start --local) leave nothing but the standard
+  // streams: no guard for them (arming it made `version` ~3 ms slower from cold: medians of
+  // 60 alternating runs of the binary, 64.9-66.5 vs 61.6-62.7 ms).
+  if (process.getActiveResourcesInfo().every((kind) => kind === 'TTYWrap' || kind === 'PipeWrap')) return;
   setTimeout(() => {
     process.stderr.write(`kubectl-dev: the command finished but ${process.getActiveResourcesInfo().join(', ')} stayed open; exiting anyway.\n`
       + '  hint: this is a bug in kubectl-dev; run again with KUBECTL_DEV_DEBUG=1 and report the output.\n');

@@ -410,4 +410,27 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
     expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
   });
+
+  it('a file edited while the copy runs is removed from the container again, and syncthing sends it', async () => {
+    await handle?.stop();
+    handle = undefined;
+    await sidecar!.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const edited = 'export const v = "edited while the copy ran";\n';
+    const real = clientNodeExec(kc);
+    // The copy's length is planned when its exec opens: the edit comes after the plan, before tar reads the file.
+    const editing: ExecFn = (namespace, p, container, command, ...rest) => {
+      if (command[2]?.includes('| tar -x')) fs.writeFileSync(path.join(localDir, 'src', 'd0', 'f0.ts'), edited);
+      return real(namespace, p, container, command, ...rest);
+    };
+    const debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: editing, debug: (m) => debug.push(m) });
+    await handle.waitInSync(60_000);
+    expect(debug.join('\n')).toMatch(/initial copy: 1 file\(s\) changed while being copied, removed again/);
+    await arrivedIn(remoteDir, 'src/d0/f0.ts', edited);
+    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+    // Received from the laptop, not kept as a change made in the container.
+    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
+    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
+  });
 });
