@@ -321,14 +321,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const seedAbort = new AbortController();
     let seedTask: Promise<void> | undefined;
     if (wantSeed) {
-      let resuming: Promise<void> | undefined;
-      const resumeSidecar = () => resuming ??= (async () => {
-        holdSidecar = false;
-        await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
-        if (!seedAbort.signal.aborted) {
-          await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
-        }
-      })();
       seedTask = (async () => {
         try {
           await initialCopy({
@@ -336,11 +328,14 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             workdir: material.workdir, localDir, isIgnored, clock, signal: seedAbort.signal, debug,
             notice: (message) => emit({ type: 'notice', message }),
             copying: (on) => (copying = on),
-            finalScanRunning: () => void resumeSidecar(),
           });
         } finally {
+          holdSidecar = false;
           copying = false;
-          await resumeSidecar();
+          await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
+          if (!seedAbort.signal.aborted) {
+            await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
+          }
         }
       })();
       cleanups.push(async () => {
@@ -638,8 +633,6 @@ async function initialCopy(o: {
   debug: (message: string) => void; notice: (message: string) => void;
   /** Called when the copy starts: the session shows "syncing" until the sidecar is resumed. */
   copying: (on: boolean) => void;
-  /** The sidecar runs its scan after a complete copy: connecting now is safe (see there). */
-  finalScanRunning?: () => void;
 }): Promise<void> {
   // No dev pod: nothing to copy into (and nothing to connect to); syncthing waits for one as usual.
   const pod = await o.finder.find();
@@ -710,8 +703,7 @@ async function initialCopy(o: {
   try {
     const done = await seedContainer({ ...target, root: o.localDir, plan, signal: o.signal, debug: o.debug });
     copyEnded.abort();
-    const scans = await scansDuringCopy; // none may still run when the last scan starts
-    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${scans} scans of the sidecar meanwhile)`);
+    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
     // Files edited while the copy ran went in with their planned size, maybe wrong:
     // removed again before the sidecar records them, syncthing sends them.
     if (done.changed.length > 0) {
@@ -733,40 +725,20 @@ async function initialCopy(o: {
   // disk that the sidecar's index lacks, and retry them only much later.) The watcher
   // stays off until the sidecar is in sync (setUpRemote).
   const t1 = o.clock.now();
-  let scanEnded = false;
-  const scan = (async () => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await o.remote.scan(o.folderId);
-        break;
-      } catch (error) {
-        // "folder is not running": a very short copy can end before the folder, restarted
-        // when its watcher was turned off, has started again.
-        if (attempt >= 50 || o.signal.aborted) {
-          o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
-          break;
-        }
-        await o.clock.sleep(100, o.signal).catch(() => undefined);
-      }
-    }
-    scanEnded = true;
-  })();
-  if (copied && o.finalScanRunning) {
-    // syncthing runs a folder's scans and pulls one after the other in one loop: once
-    // this scan is under way (the scans during the copy have all returned, the watcher
-    // is off, so it is ours), a pull that the laptop's index schedules waits for it.
-    // Connecting now overlaps the connection and the index exchange with the scan.
-    while (!scanEnded && !o.signal.aborted && o.clock.now() - t1 < 2_000) {
-      const state = (await o.remote.dbStatus(o.folderId).catch(() => undefined))?.state;
-      if (state === 'scanning' || state === 'scan-waiting') {
-        o.debug(`initial copy: the sidecar is scanning (after ${o.clock.now() - t1} ms); connecting`);
-        o.finalScanRunning();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await o.remote.scan(o.folderId);
+      break;
+    } catch (error) {
+      // "folder is not running": a very short copy can end before the folder, restarted
+      // when its watcher was turned off, has started again.
+      if (attempt >= 50 || o.signal.aborted) {
+        o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
         break;
       }
-      await o.clock.sleep(20, o.signal).catch(() => undefined);
+      await o.clock.sleep(100, o.signal).catch(() => undefined);
     }
   }
-  await scan;
   o.debug(`initial copy: the sidecar's scan took ${o.clock.now() - t1} ms`);
   if (!copied) {
     // Anything of the failed copy that the sidecar recorded before it was removed
