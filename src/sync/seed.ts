@@ -71,7 +71,7 @@ export function ustarName(path: string): { name: Buffer; prefix: Buffer } | unde
 }
 
 /** One 512-byte ustar header. */
-export function tarHeader(entry: SeedEntry & { size: number; mtimeMs: number }): Buffer {
+export function tarHeader(entry: PlannedEntry): Buffer {
   const split = ustarName(entry.type === 'dir' ? `${entry.rel}/` : entry.rel);
   if (!split) throw new Error(`path too long for a ustar header: ${entry.rel}`);
   const h = Buffer.alloc(512);

@@ -674,8 +674,7 @@ async function initialCopy(o: {
   const entries = seedEntries(o.localDir, o.isIgnored);
   const plan = planCopy(o.localDir, entries);
   o.debug(`initial copy: ${entries.length} entries listed, ${plan.files} files (${(plan.bytes / 1e6).toFixed(1)} MB) planned`);
-  const files = plan.entries.filter((e) => e.type === 'file');
-  if (files.length === 0) {
+  if (plan.files === 0) {
     await watcherOff;
     return;
   }
@@ -683,7 +682,7 @@ async function initialCopy(o: {
   const t0 = o.clock.now();
   const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
   o.copying(true);
-  o.debug(`initial copy of ${files.length} files starts`);
+  o.debug(`initial copy of ${plan.files} files starts`);
   await watcherOff;
   // While tar writes, the sidecar scans what has arrived so far, one scan after the
   // other, so that little is left for the scan after the copy: the sidecar runs at low
@@ -715,7 +714,7 @@ async function initialCopy(o: {
     await scansDuringCopy;
     copied = false;
     const undone = await removeInContainer(target, topLevel(entries));
-    o.notice(`the initial copy of ${files.length} files with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
+    o.notice(`the initial copy of ${plan.files} files with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
     // Not undone (the pod went away?): syncthing sorts out what is there after its scan.
     if (!undone) o.debug('initial copy: could not remove what was copied');
   }
