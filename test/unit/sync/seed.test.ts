@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ignoreMatcher } from '../../../src/sync/ignores.ts';
 import { matcherCovers } from '../../../src/sync/session.ts';
 import {
-  isSyncthingInternal, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, topLevel, ustarName, writeTar,
+  isSyncthingInternal, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, ustarName, writeTar,
   type ExecFn, type ExecStatus,
 } from '../../../src/sync/seed.ts';
 import { tempDir, treeOf, until } from './support.ts';
@@ -112,6 +112,26 @@ describe('the initial copy', () => {
     expect(isSyncthingInternal('~syncthing~x.tmp')).toBe(true);
     expect(isSyncthingInternal('notes.tmp')).toBe(false);
     expect(ustarName('x'.repeat(300))).toBeUndefined();
+  });
+
+  it('writes ustar headers: octal fields, the name split into prefix and name, the checksum over all 512 bytes', () => {
+    const rel = `${'dir/'.repeat(30)}file.bin`; // 128 bytes: split at a "/"
+    const h = tarHeader({ rel, type: 'file', size: 8 * 1024 ** 3 - 1, mtimeMs: 1_714_557_600_999 });
+    const text = (from: number, length: number) => h.subarray(from, from + length).toString('latin1');
+    expect(h.length).toBe(512);
+    expect(`${text(345, 155).replace(/\0+$/, '')}/${text(0, 100).replace(/\0+$/, '')}`).toBe(rel);
+    expect(text(100, 8)).toBe('0000644\0');
+    expect(text(108, 16)).toBe('0000000\u00000000000\0');
+    expect(text(124, 12)).toBe('77777777777\0');
+    expect(text(136, 12)).toBe(`${(1_714_557_600).toString(8).padStart(11, '0')}\0`);
+    expect(text(156, 1)).toBe('0');
+    expect(text(257, 8)).toBe('ustar\u000000');
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    expect(text(148, 8)).toBe(`${sum.toString(8).padStart(6, '0')}\0 `);
+    const dir = tarHeader({ rel: 'empty-dir', type: 'dir', size: 0, mtimeMs: 0 });
+    expect([dir.subarray(0, 10).toString(), dir.subarray(100, 108).toString(), dir.subarray(124, 136).toString(), dir.subarray(156, 157).toString()])
+      .toEqual(['empty-dir/', '0000755\0', '00000000000\0', '5']);
   });
 
   it('writes a tar stream that GNU tar extracts exactly, and that ends without the end of its input', async () => {
