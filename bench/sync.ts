@@ -193,11 +193,19 @@ async function saveLatencies(localDir: string, remoteDir: string, saves: number,
 }
 
 /** CPU seconds (user + system) per process group over a run, from /proc (Linux). */
-function cpuSampler(groups: Record<string, (comm: string, cmd: string) => boolean>): { stop(): Record<string, number> } {
+function cpuSampler(groups: Record<string, (comm: string, cmd: string) => boolean>): { stop(): Record<string, number>; profile(stepMs: number): string[] } {
   const tick = 100; // USER_HZ
   const first = new Map<number, number>();
   const last = new Map<number, { group: string; cpu: number }>();
   let initial = true;
+  const t0 = performance.now();
+  /** Per sample: ms since start, and each group's CPU seconds so far. */
+  const history: Array<{ ms: number; totals: Record<string, number> }> = [];
+  const totals = () => {
+    const out: Record<string, number> = {};
+    for (const [pid, { group, cpu }] of last) out[group] = (out[group] ?? 0) + cpu - (first.get(pid) ?? 0);
+    return out;
+  };
   const sample = () => {
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
@@ -219,6 +227,7 @@ function cpuSampler(groups: Record<string, (comm: string, cmd: string) => boolea
         /* gone */
       }
     }
+    history.push({ ms: performance.now() - t0, totals: totals() });
   };
   sample();
   initial = false;
@@ -227,9 +236,20 @@ function cpuSampler(groups: Record<string, (comm: string, cmd: string) => boolea
     stop: () => {
       clearInterval(timer);
       sample();
-      const out: Record<string, number> = {};
-      for (const [pid, { group, cpu }] of last) out[group] = (out[group] ?? 0) + cpu - (first.get(pid) ?? 0);
-      return out;
+      return totals();
+    },
+    // CPU per group in each step of the run (per cent of one core; USER_HZ is 100, so short steps are coarse).
+    profile: (stepMs) => {
+      const names = [...new Set(history.flatMap((h) => Object.keys(h.totals)))].sort();
+      const rows = [`  step     ${names.map((n) => n.slice(0, 10).padStart(10)).join(' ')}`];
+      let prev = history[0]!;
+      for (let at = stepMs; prev !== history[history.length - 1]; at += stepMs) {
+        const next = history.find((h) => h.ms >= at) ?? history[history.length - 1]!;
+        const span = (next.ms - prev.ms) / 1000;
+        if (span > 0) rows.push(`  ${(prev.ms / 1000).toFixed(2).padStart(5)} s  ${names.map((n) => `${Math.round(((next.totals[n] ?? 0) - (prev.totals[n] ?? 0)) / span * 100)}%`.padStart(10)).join(' ')}`);
+        prev = next;
+      }
+      return rows;
     },
   };
 }
@@ -499,7 +519,7 @@ async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: s
       lines: [
         `  ${variant.name}: sync ${mode} ${(ms / 1000).toFixed(2)} s, peak RSS ${(cli.peakKb() / 1024).toFixed(0)} MB (reached at ${(cli.peakAtMs() / 1000).toFixed(2)} s; ${rssSplit(cli)})`,
         `    CPU s: ${Object.entries(used).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (total ${total.toFixed(2)} of ${(2 * ms / 1000).toFixed(2)} available)`,
-        ...(process.argv.includes('--timeline') ? marks.map((m) => `      ${m}`) : []),
+        ...(process.argv.includes('--timeline') ? [...marks.map((m) => `      ${m}`), '    CPU per 200 ms (100% = one core):', ...cpu.profile(200).map((r) => `    ${r}`)] : []),
       ],
     };
   };
