@@ -120,43 +120,41 @@ export function tarHeader(entry: PlannedEntry): Buffer {
  * not say): the walk is on the way to the first byte of the copy.
  */
 export function seedEntries(root: string, isIgnored: (rel: string) => boolean): SeedEntry[] {
-  const out: SeedEntry[] = [];
-  const walk = (relDir: string) => {
-    let dirents: Dirent[];
-    try {
-      dirents = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const dirent of dirents) {
-      const raw = dirent.name;
-      if (isSyncthingInternal(raw)) continue;
-      // syncthing normalises names to NFC (autoNormalize); a name that is not NFC is left to it.
-      if (raw.normalize('NFC') !== raw) continue;
-      const rel = relDir ? `${relDir}/${raw}` : raw;
-      if (isIgnored(rel)) continue;
-      let isDir = dirent.isDirectory();
-      let isFile = dirent.isFile();
-      if (!isDir && !isFile && !dirent.isSymbolicLink()) {
-        // DT_UNKNOWN from some file systems: ask.
-        try {
-          const st = lstatSync(join(root, rel));
-          isDir = st.isDirectory();
-          isFile = st.isFile();
-        } catch {
-          continue;
-        }
+  return [...walkEntries(root, isIgnored, '')];
+}
+
+function* walkEntries(root: string, isIgnored: (rel: string) => boolean, relDir: string): Generator<SeedEntry> {
+  let dirents: Dirent[];
+  try {
+    dirents = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const dirent of dirents) {
+    const raw = dirent.name;
+    if (isSyncthingInternal(raw)) continue;
+    // syncthing normalises names to NFC (autoNormalize); a name that is not NFC is left to it.
+    if (raw.normalize('NFC') !== raw) continue;
+    const rel = relDir ? `${relDir}/${raw}` : raw;
+    if (isIgnored(rel)) continue;
+    let isDir = dirent.isDirectory();
+    let isFile = dirent.isFile();
+    if (!isDir && !isFile && !dirent.isSymbolicLink()) {
+      // DT_UNKNOWN from some file systems: ask.
+      try {
+        const st = lstatSync(join(root, rel));
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch {
+        continue;
       }
-      if (!isDir && !isFile) continue;
-      const entry: SeedEntry = { rel, type: isDir ? 'dir' : 'file' };
-      if (!ustarName(isDir ? `${rel}/` : rel)) continue;
-      out.push(entry);
-      if (isDir) walk(rel);
     }
-  };
-  walk('');
-  return out;
+    if (!isDir && !isFile) continue;
+    if (!ustarName(isDir ? `${rel}/` : rel)) continue;
+    yield { rel, type: isDir ? 'dir' : 'file' };
+    if (isDir) yield* walkEntries(root, isIgnored, rel);
+  }
 }
 
 /** Where the copy stands; `current` is the file being written when it stopped. */
@@ -174,27 +172,63 @@ export interface SeedProgress {
 
 /** Size and mtime of every entry, and the length of the stream they make. Files that are gone or no longer regular are left out. */
 export function planCopy(root: string, entries: readonly SeedEntry[]): CopyPlan {
-  const planned: PlannedEntry[] = [];
-  let length = 0;
-  let files = 0;
-  let bytes = 0;
-  for (const entry of entries) {
-    let st;
-    try {
-      st = statSync(join(root, entry.rel));
-    } catch {
-      continue; // gone meanwhile: syncthing sorts it out
-    }
-    if (entry.type === 'dir' ? !st.isDirectory() : !st.isFile() || st.size > MAX_SIZE) continue;
-    const size = entry.type === 'dir' ? 0 : st.size;
-    planned.push({ ...entry, size, mtimeMs: st.mtimeMs });
-    length += 512 + size + padding(size);
-    if (entry.type === 'file') {
-      files++;
-      bytes += size;
+  const plan = new PlanBuilder(root);
+  for (const entry of entries) plan.add(entry);
+  return plan.done();
+}
+
+/**
+ * seedEntries and planCopy in one pass, with a break for other work every few
+ * milliseconds: it runs while the sidecar is asked whether its folder is empty and
+ * while the copy's exec opens, both of which need this process's event loop.
+ */
+export async function listAndPlan(root: string, isIgnored: (rel: string) => boolean, signal?: AbortSignal): Promise<CopyPlan> {
+  const plan = new PlanBuilder(root);
+  let since = performance.now();
+  for (const entry of walkEntries(root, isIgnored, '')) {
+    plan.add(entry);
+    if (performance.now() - since > LISTING_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+      since = performance.now();
     }
   }
-  return { entries: planned, length: length + endOfArchive(length), files, bytes };
+  return plan.done();
+}
+
+/** How long listAndPlan works before it lets other work in. */
+const LISTING_SLICE_MS = 4;
+
+class PlanBuilder {
+  private readonly entries: PlannedEntry[] = [];
+  private length = 0;
+  private files = 0;
+  private bytes = 0;
+  private readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  add(entry: SeedEntry): void {
+    let st;
+    try {
+      st = statSync(join(this.root, entry.rel));
+    } catch {
+      return; // gone meanwhile: syncthing sorts it out
+    }
+    if (entry.type === 'dir' ? !st.isDirectory() : !st.isFile() || st.size > MAX_SIZE) return;
+    const size = entry.type === 'dir' ? 0 : st.size;
+    this.entries.push({ ...entry, size, mtimeMs: st.mtimeMs });
+    this.length += 512 + size + padding(size);
+    if (entry.type === 'file') {
+      this.files++;
+      this.bytes += size;
+    }
+  }
+
+  done(): CopyPlan {
+    return { entries: this.entries, length: this.length + endOfArchive(this.length), files: this.files, bytes: this.bytes };
+  }
 }
 
 /** Zeros after `size` bytes of content, up to the next 512-byte block. */
@@ -352,7 +386,11 @@ export interface SeedOptions {
   /** The work dir in the container. */
   workdir: string;
   root: string;
-  plan: CopyPlan;
+  /**
+   * What to send. A promise lets the exec open while the tree is still being listed
+   * (listAndPlan); the container waits for the stream's length, its first line.
+   */
+  plan: CopyPlan | Promise<CopyPlan>;
   /** No progress for this long fails the copy. */
   stallMs?: number;
   debug?: (message: string) => void;
@@ -404,12 +442,13 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   const fail = (why: string): never => {
     throw new SeedError(why, progress);
   };
-  // tar gets the end of its input from dd, which stops after the planned length:
-  // busybox tar reads to the end of its input after the end-of-archive blocks, and
-  // over v4 (see seedExecSocket) the end of stdin cannot be sent on its own. dd, not
-  // head: busybox head -c takes ~1 CPU-s per 115 MB, busybox dd 0.15 s. Should dd
-  // fail, tar fails too (on an empty or cut archive), and so does the copy.
-  const command = ['sh', '-c', 'dd bs=1048576 iflag=fullblock,count_bytes count="$1" | tar -x -o -f - -C "$2"', 'sh', String(options.plan.length), options.workdir];
+  // tar gets the end of its input from dd, which stops after the stream's length (the
+  // first line of stdin; the shell's read takes no byte past the newline): busybox
+  // tar reads to the end of its input after the end-of-archive blocks, and over v4
+  // (see seedExecSocket) the end of stdin cannot be sent on its own. dd, not head:
+  // busybox head -c takes ~1 CPU-s per 115 MB, busybox dd 0.15 s. Should read or dd
+  // fail, tar fails too or does not run, and so does the copy.
+  const command = ['sh', '-c', 'read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', options.workdir];
   let ws: ExecSocket;
   try {
     ws = (await options.exec(options.namespace, options.pod, options.container, command, stdout, stderr, stdin, (s) => {
@@ -440,9 +479,12 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   const free: Buffer[] = Array.from({ length: IN_FLIGHT }, () => Buffer.allocUnsafe(CHUNK + 1));
   let slotFreed: (() => void) | undefined;
   try {
+    const plan = await Promise.race([options.plan, failure.then((w) => fail(w))]);
+    lastProgress = Date.now();
     // Frames go out directly (channel byte 0 = stdin, then data) rather than through
     // client-node's stdin stream, which copies every chunk once more.
-    await writeTar(options.root, options.plan, async (chunk) => {
+    ws.send(Buffer.from(`\0${plan.length}\n`, 'latin1'), () => {});
+    await writeTar(options.root, plan, async (chunk) => {
       // tar's own exit status says more than the stream closing after it.
       if (status) fail(`tar ended early (${exitMessage(status)})${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`);
       if (why !== undefined) fail(why);

@@ -23,7 +23,7 @@ import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner }
 import { SyncthingRest, type FetchLike } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { dropClosingWebSockets } from '../kube/websocket.ts';
-import { clientNodeExec, planCopy, removeInContainer, seedContainer, seedEntries, topLevel, type ExecFn } from './seed.ts';
+import { clientNodeExec, listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
   acquireLock, commandLineOf, ensurePrivateDir, readSession, statePaths, writePrivateFile, writeSession,
@@ -640,30 +640,15 @@ async function initialCopy(o: {
     o.debug('initial copy skipped: no ready dev pod');
     return;
   }
-  let status;
-  // `start` hands over as soon as the pod is ready: its sidecar's syncthing may need a few more seconds.
-  const deadline = o.clock.now() + 6_000;
-  for (;;) {
-    try {
-      status = await o.remote.dbStatus(o.folderId);
-      // A new sidecar may still be scanning its (empty) folder.
-      if (status.state === 'idle') break;
-    } catch (error) {
-      status = undefined;
-      if (o.clock.now() > deadline) {
-        o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
-        return;
-      }
-    }
-    if (o.clock.now() > deadline || o.signal.aborted) break;
-    await o.clock.sleep(200, o.signal);
-  }
-  if (!status || o.signal.aborted) return;
-  if (status.state !== 'idle' || status.localFiles > 0 || (status.localDirectories ?? 0) > 0 || status.globalFiles > 0 || (status.globalDirectories ?? 0) > 0) {
-    o.debug(`initial copy skipped: the sidecar's folder is ${status.state}, ${status.localFiles} local / ${status.globalFiles} global files`);
+  // The tree is listed while the sidecar is asked about its folder, and, once that is
+  // known to be empty, while the copy's exec opens: both wait on the network.
+  const listing = new AbortController();
+  const planned = listAndPlan(o.localDir, o.isIgnored, AbortSignal.any([o.signal, listing.signal]));
+  planned.catch(() => undefined);
+  if (!(await sidecarFolderIsEmpty(o, pod.name))) {
+    listing.abort();
     return;
   }
-  o.debug(`the sidecar's folder is empty (dev pod ${pod.name})`);
   // The sidecar's watcher would follow every file tar writes and scan files still
   // being written (measured: ~0.8 s of CPU for 115 MB on two cores): it is off
   // while the copy runs, and until the sidecar is in sync (setUpRemote turns it on;
@@ -671,19 +656,19 @@ async function initialCopy(o: {
   // for now, so that the sidecar restarts its folder while the tree is listed here.
   const watcherOff = o.remote.patchFolder(o.folderId, { fsWatcherEnabled: false })
     .catch((error: unknown) => o.debug(`the sidecar's watcher stays on during the copy: ${(error as Error).message}`));
-  const entries = seedEntries(o.localDir, o.isIgnored);
-  const plan = planCopy(o.localDir, entries);
-  o.debug(`initial copy: ${entries.length} entries listed, ${plan.files} files (${(plan.bytes / 1e6).toFixed(1)} MB) planned`);
-  if (plan.files === 0) {
-    await watcherOff;
-    return;
-  }
-  collectNow();
-  const t0 = o.clock.now();
   const target = { exec: o.exec, namespace: o.namespace, pod: pod.name, container: SIDECAR_CONTAINER, workdir: o.workdir };
-  o.copying(true);
-  o.debug(`initial copy of ${plan.files} files starts`);
-  await watcherOff;
+  let t0 = o.clock.now();
+  const toSend = (async () => {
+    const plan = await planned;
+    o.debug(`initial copy: ${plan.entries.length} entries listed, ${plan.files} files (${(plan.bytes / 1e6).toFixed(1)} MB) planned`);
+    if (plan.files === 0) throw new NothingToCopy();
+    collectNow();
+    await watcherOff;
+    t0 = o.clock.now();
+    o.copying(true);
+    o.debug(`initial copy of ${plan.files} files starts`);
+    return plan;
+  })();
   // While tar writes, the sidecar scans what has arrived so far, one scan after the
   // other, so that little is left for the scan after the copy: the sidecar runs at low
   // priority (setLowPriority), so these scans only take CPU the copy leaves over. A file
@@ -691,6 +676,7 @@ async function initialCopy(o: {
   const copyEnded = new AbortController();
   const scansDuringCopy = (async () => {
     let scans = 0;
+    if (!(await toSend.then(() => true, () => false))) return scans;
     await o.clock.sleep(SCAN_DURING_COPY_MS, copyEnded.signal);
     while (!copyEnded.signal.aborted && !o.signal.aborted) {
       await o.remote.scan(o.folderId).then(() => scans++, () => undefined);
@@ -700,7 +686,7 @@ async function initialCopy(o: {
   })();
   let copied = true;
   try {
-    const done = await seedContainer({ ...target, root: o.localDir, plan, signal: o.signal, debug: o.debug });
+    const done = await seedContainer({ ...target, root: o.localDir, plan: toSend, signal: o.signal, debug: o.debug });
     copyEnded.abort();
     o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
     // Files edited while the copy ran went in with their planned size, maybe wrong:
@@ -712,8 +698,15 @@ async function initialCopy(o: {
   } catch (error) {
     copyEnded.abort();
     await scansDuringCopy;
+    if (error instanceof NothingToCopy) {
+      await watcherOff;
+      return;
+    }
+    const plan = await toSend.catch(() => undefined);
+    // Stopped, or the listing failed, before anything was sent: nothing to undo.
+    if (!plan) return;
     copied = false;
-    const undone = await removeInContainer(target, topLevel(entries));
+    const undone = await removeInContainer(target, topLevel(plan.entries));
     o.notice(`the initial copy of ${plan.files} files with tar did not complete (${(error as Error).message}); syncthing copies them instead`);
     // Not undone (the pod went away?): syncthing sorts out what is there after its scan.
     if (!undone) o.debug('initial copy: could not remove what was copied');
@@ -752,6 +745,40 @@ async function initialCopy(o: {
 
 /** Pause between the sidecar's scans while the initial copy runs (and before the first). */
 const SCAN_DURING_COPY_MS = 250;
+
+/** The listing found nothing to copy (only directories, or nothing at all). */
+class NothingToCopy extends Error {}
+
+/**
+ * Whether the sidecar's folder is empty, so the copy may go in. `start` hands over as
+ * soon as the pod is ready: its sidecar's syncthing may need a few more seconds, and
+ * a new sidecar may still be scanning its (empty) folder.
+ */
+async function sidecarFolderIsEmpty(o: { remote: SyncthingRest; folderId: string; clock: Clock; signal: AbortSignal; debug: (message: string) => void }, pod: string): Promise<boolean> {
+  let status;
+  const deadline = o.clock.now() + 6_000;
+  for (;;) {
+    try {
+      status = await o.remote.dbStatus(o.folderId);
+      if (status.state === 'idle') break;
+    } catch (error) {
+      status = undefined;
+      if (o.clock.now() > deadline) {
+        o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
+        return false;
+      }
+    }
+    if (o.clock.now() > deadline || o.signal.aborted) break;
+    await o.clock.sleep(200, o.signal);
+  }
+  if (!status || o.signal.aborted) return false;
+  if (status.state !== 'idle' || status.localFiles > 0 || (status.localDirectories ?? 0) > 0 || status.globalFiles > 0 || (status.globalDirectories ?? 0) > 0) {
+    o.debug(`initial copy skipped: the sidecar's folder is ${status.state}, ${status.localFiles} local / ${status.globalFiles} global files`);
+    return false;
+  }
+  o.debug(`the sidecar's folder is empty (dev pod ${pod})`);
+  return true;
+}
 
 /** Turns the sidecar's watcher on when it is off (as the initial copy leaves it if its session dies). */
 export async function ensureSidecarWatcher(remote: Pick<SyncthingRest, 'getFolder' | 'patchFolder'>, folderId: string): Promise<boolean> {

@@ -12,7 +12,7 @@ import { syncSecretName, workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
 import { FOLDER_ID } from '../../src/sync/config.ts';
 import { prepareSyncSecret, readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
-import { clientNodeExec, type ExecFn } from '../../src/sync/seed.ts';
+import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/sync/seed.ts';
 import { SIDECAR_UID } from '../../src/core/settings.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';
@@ -418,10 +418,19 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
     const edited = 'export const v = "edited while the copy ran";\n';
     const real = clientNodeExec(kc);
-    // The copy's length is planned when its exec opens: the edit comes after the plan, before tar reads the file.
-    const editing: ExecFn = (namespace, p, container, command, ...rest) => {
-      if (command[2]?.includes('| tar -x')) fs.writeFileSync(path.join(localDir, 'src', 'd0', 'f0.ts'), edited);
-      return real(namespace, p, container, command, ...rest);
+    // The stream's length is its first frame, sent once the copy is planned: the edit comes
+    // after the plan, before tar reads the file.
+    const editing: ExecFn = async (namespace, p, container, command, ...rest) => {
+      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
+      if (!command[2]?.includes('| tar -x')) return socket;
+      const send = socket.send.bind(socket);
+      let planned = false;
+      socket.send = (data, done) => {
+        if (!planned) fs.writeFileSync(path.join(localDir, 'src', 'd0', 'f0.ts'), edited);
+        planned = true;
+        send(data, done);
+      };
+      return socket;
     };
     const debug: string[] = [];
     handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: editing, debug: (m) => debug.push(m) });

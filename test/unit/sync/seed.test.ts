@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ignoreMatcher } from '../../../src/sync/ignores.ts';
 import { matcherCovers } from '../../../src/sync/session.ts';
 import {
-  isSyncthingInternal, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, ustarName, writeTar,
+  isSyncthingInternal, listAndPlan, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, ustarName, writeTar,
   type ExecFn, type ExecStatus,
 } from '../../../src/sync/seed.ts';
 import { tempDir, treeOf, until } from './support.ts';
@@ -196,10 +196,16 @@ describe('the initial copy', () => {
     const out = tempDir('seed-exec');
     dirs.push(out);
     const exec = localExec();
-    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
-    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
-    expect(exec.commands[0]).toEqual(['sh', '-c', 'dd bs=1048576 iflag=fullblock,count_bytes count="$1" | tar -x -o -f - -C "$2"', 'sh', String(plan.length), out]);
+    // The exec opens while the tree is still being listed; the length goes first on stdin.
+    let listNow!: () => void;
+    const plan = new Promise<void>((resolve) => (listNow = resolve)).then(() => listAndPlan(root, ignoreMatcher(['.git', 'node_modules'])));
+    const copying = seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
+    await until('the exec to open', () => exec.commands.length === 1);
+    expect(exec.commands[0]).toEqual(['sh', '-c', 'read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', out]);
+    listNow();
+    const done = await copying;
     expect(done.current).toBeUndefined();
+    expect(done.files).toBe((await plan).files);
     expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
   });
 
@@ -233,6 +239,11 @@ describe('the initial copy', () => {
     dirs.push(path.dirname(missing));
     await expect(seedContainer({ exec: localExec(), namespace: 'ns', pod: 'p', container: 'sync', workdir: missing, root, plan }))
       .rejects.toThrow(/tar .*(failed|ended early).*exit code 2/);
+    // A listing that fails after the exec opened: nothing is sent, the container's shell sees the end of its input.
+    const unplanned = localExec();
+    await expect(seedContainer({ exec: unplanned, namespace: 'ns', pod: 'p', container: 'sync', workdir: missing, root, plan: Promise.reject(new Error('listing stopped')) }))
+      .rejects.toThrow('listing stopped');
+    expect(unplanned.commands).toHaveLength(1);
 
     const out = tempDir('seed-broken');
     dirs.push(out);
