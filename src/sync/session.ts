@@ -20,7 +20,7 @@ import { randomApiKey } from './identity.ts';
 import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
-import { SyncthingRest, type FetchLike } from './rest.ts';
+import { RestError, SyncthingRest, type FetchLike } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { dropClosingWebSockets } from '../kube/websocket.ts';
 import { clientNodeExec, listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from './seed.ts';
@@ -241,7 +241,15 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
   try {
     if (killOrphanSyncthing(paths)) emit({ type: 'notice', message: 'stopped a syncthing left over from an earlier session' });
     debug(`syncthing ${binary.version} at ${binary.path}`);
-    const material = await loadOrCreateSecret(deps.kc, target, options.createSecret ?? true);
+    const reading = loadOrCreateSecret(deps.kc, target, options.createSecret ?? true);
+    // Start-up (parsing the bundle, loading client-node) leaves tens of MB of garbage that
+    // V8 would keep while a bulk transfer (the initial copy, a big first sync) adds its own:
+    // collected now, while the Secret is on its way.
+    await clock.sleep(1);
+    const gcStart = performance.now();
+    collectNow();
+    debug(`collected start-up garbage in ${(performance.now() - gcStart).toFixed(0)} ms`);
+    const material = await reading;
     prepareHome(paths, material);
     debug('Secret read');
 
@@ -321,6 +329,14 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const seedAbort = new AbortController();
     let seedTask: Promise<void> | undefined;
     if (wantSeed) {
+      let resuming: Promise<void> | undefined;
+      const resumeSidecar = () => resuming ??= (async () => {
+        holdSidecar = false;
+        await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
+        if (!seedAbort.signal.aborted) {
+          await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
+        }
+      })();
       seedTask = (async () => {
         try {
           await initialCopy({
@@ -328,14 +344,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             workdir: material.workdir, localDir, isIgnored, clock, signal: seedAbort.signal, debug,
             notice: (message) => emit({ type: 'notice', message }),
             copying: (on) => (copying = on),
+            finalScanRunning: () => void resumeSidecar(),
           });
         } finally {
-          holdSidecar = false;
           copying = false;
-          await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
-          if (!seedAbort.signal.aborted) {
-            await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
-          }
+          await resumeSidecar();
         }
       })();
       cleanups.push(async () => {
@@ -488,6 +501,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
             noteError(`configuring the sidecar: ${(error as Error).message}`);
           }
         }
+      } else if (holdSidecar) {
+        // Not connected on purpose (the initial copy runs): nothing to recover. Dropping the
+        // REST connections here would cut the sidecar's scans during the copy short on this
+        // side only, and leave them running there.
+        disconnectedSince = undefined;
       } else if (snap.localUp) {
         disconnectedSince ??= clock.now();
         // Not connected: look for the (new) dev pod, and make syncthing dial at once when one
@@ -633,6 +651,8 @@ async function initialCopy(o: {
   debug: (message: string) => void; notice: (message: string) => void;
   /** Called when the copy starts: the session shows "syncing" until the sidecar is resumed. */
   copying: (on: boolean) => void;
+  /** The sidecar's scan after a complete copy is under way: connecting now is safe (see there). */
+  finalScanRunning?: () => void;
 }): Promise<void> {
   // No dev pod: nothing to copy into (and nothing to connect to); syncthing waits for one as usual.
   const pod = await o.finder.find();
@@ -662,7 +682,6 @@ async function initialCopy(o: {
     const plan = await planned;
     o.debug(`initial copy: ${plan.entries.length} entries listed, ${plan.files} files (${(plan.bytes / 1e6).toFixed(1)} MB) planned`);
     if (plan.files === 0) throw new NothingToCopy();
-    collectNow();
     await watcherOff;
     t0 = o.clock.now();
     o.copying(true);
@@ -676,19 +695,30 @@ async function initialCopy(o: {
   const copyEnded = new AbortController();
   const scansDuringCopy = (async () => {
     let scans = 0;
-    if (!(await toSend.then(() => true, () => false))) return scans;
+    // Calls that got no answer: their scan may still be running in the sidecar. (An
+    // answer, even an error such as "folder is not running" while the folder restarts
+    // after the watcher change, means that the scan asked for has ended or never began.)
+    let unanswered = 0;
+    if (!(await toSend.then(() => true, () => false))) return { scans, unanswered };
     await o.clock.sleep(SCAN_DURING_COPY_MS, copyEnded.signal);
     while (!copyEnded.signal.aborted && !o.signal.aborted) {
-      await o.remote.scan(o.folderId).then(() => scans++, () => undefined);
+      await o.remote.scan(o.folderId).then(() => scans++, (error: unknown) => {
+        if (!(error instanceof RestError && error.status !== undefined)) unanswered++;
+        o.debug(`initial copy: a scan of the sidecar failed: ${(error as Error).message}`);
+      });
       await o.clock.sleep(SCAN_DURING_COPY_MS, copyEnded.signal);
     }
-    return scans;
+    return { scans, unanswered };
   })();
   let copied = true;
+  /** Every scan asked for during the copy has ended: the next scan to run is the one asked for next. */
+  let settled = false;
   try {
     const done = await seedContainer({ ...target, root: o.localDir, plan: toSend, signal: o.signal, debug: o.debug });
     copyEnded.abort();
-    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${await scansDuringCopy} scans of the sidecar meanwhile)`);
+    const during = await scansDuringCopy;
+    settled = during.scans > 0 && during.unanswered === 0;
+    o.debug(`initial copy: ${done.files} files, ${(done.bytes / 1e6).toFixed(1)} MB in ${o.clock.now() - t0} ms (${during.scans} scans of the sidecar meanwhile${during.unanswered > 0 ? `, ${during.unanswered} unanswered` : ''})`);
     // Files edited while the copy ran went in with their planned size, maybe wrong:
     // removed again before the sidecar records them, syncthing sends them.
     if (done.changed.length > 0) {
@@ -713,24 +743,45 @@ async function initialCopy(o: {
   }
   if (o.signal.aborted) return;
   // The sidecar's index gets what arrived; once connected, equal files are only recorded.
-  // (Connecting only after the scan has ended: a pull in between would find files on
-  // disk that the sidecar's index lacks, and retry them only much later.) The watcher
-  // stays off until the sidecar is in sync (setUpRemote).
+  // No pull may run before this scan has recorded the copy: it would find files on disk
+  // that the sidecar's index lacks, and fetch them over the network or retry them much
+  // later. The watcher stays off until the sidecar is in sync (setUpRemote).
   const t1 = o.clock.now();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await o.remote.scan(o.folderId);
-      break;
-    } catch (error) {
-      // "folder is not running": a very short copy can end before the folder, restarted
-      // when its watcher was turned off, has started again.
-      if (attempt >= 50 || o.signal.aborted) {
-        o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
+  let scanEnded = false;
+  const scan = (async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await o.remote.scan(o.folderId);
+        break;
+      } catch (error) {
+        // "folder is not running": a very short copy can end before the folder, restarted
+        // when its watcher was turned off, has started again.
+        if (attempt >= 50 || o.signal.aborted) {
+          o.debug(`scanning the sidecar after the initial copy: ${(error as Error).message}`);
+          break;
+        }
+        await o.clock.sleep(100, o.signal).catch(() => undefined);
+      }
+    }
+    scanEnded = true;
+  })();
+  if (copied && settled && o.finalScanRunning) {
+    // syncthing runs a folder's scans and pulls one after the other in one loop. With
+    // every earlier scan ended (their calls all returned; the watcher is off), the scan
+    // the sidecar shows now is this one, and a pull that the laptop's index schedules
+    // waits for it: connecting now overlaps the connection and the index exchange with
+    // the scan. Otherwise the connection waits for the scan's end, as before.
+    while (!scanEnded && !o.signal.aborted && o.clock.now() - t1 < 2_000) {
+      const state = (await o.remote.dbStatus(o.folderId).catch(() => undefined))?.state;
+      if (state === 'scanning') {
+        o.debug(`initial copy: the sidecar is scanning (after ${o.clock.now() - t1} ms); connecting`);
+        o.finalScanRunning();
         break;
       }
-      await o.clock.sleep(100, o.signal).catch(() => undefined);
+      await o.clock.sleep(20, o.signal).catch(() => undefined);
     }
   }
+  await scan;
   o.debug(`initial copy: the sidecar's scan took ${o.clock.now() - t1} ms`);
   if (!copied) {
     // Anything of the failed copy that the sidecar recorded before it was removed

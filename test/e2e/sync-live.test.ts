@@ -411,6 +411,36 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
   });
 
+  it('keeps its REST connection to the sidecar while the copy runs (the sidecar is paused on purpose, not gone)', async () => {
+    await handle?.stop();
+    handle = undefined;
+    await sidecar!.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const real = clientNodeExec(kc);
+    // A slow copy (every frame held back 1 s): the session's monitor runs at least twice meanwhile.
+    const slow: ExecFn = async (namespace, p, container, command, ...rest) => {
+      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
+      if (!command[2]?.includes('| tar -x')) return socket;
+      const send = socket.send.bind(socket);
+      socket.send = (data, done) => void setTimeout(() => send(data, done), 1_000);
+      return socket;
+    };
+    const debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: slow, debug: (m) => debug.push(m) });
+    await handle.waitInSync(60_000);
+    const from = debug.findIndex((m) => /initial copy of \d+ files starts/.test(m));
+    const to = debug.findIndex((m) => /initial copy: \d+ files, .* in (\d+) ms/.test(m));
+    expect(from).toBeGreaterThan(-1);
+    expect(to).toBeGreaterThan(from);
+    expect(Number(/in (\d+) ms/.exec(debug[to]!)![1])).toBeGreaterThan(2_000);
+    // Dropping the REST connections (as for a sidecar that went away) would open new streams
+    // to port 8384, and cut a scan asked for meanwhile short here while it runs on there.
+    expect(debug.slice(from, to).filter((m) => /port 8384: stream/.test(m))).toEqual([]);
+    expect(debug.join('\n')).not.toMatch(/a scan of the sidecar failed/);
+    expect(debug[to]).toMatch(/\(\d+ scans of the sidecar meanwhile\)/);
+    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+  });
+
   it('a file edited while the copy runs is removed from the container again, and syncthing sends it', async () => {
     await handle?.stop();
     handle = undefined;
