@@ -472,14 +472,17 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   let stallMs = options.stallMs ?? 15_000;
   let why: string | undefined;
   void failure.then((w) => (why ??= w));
+  // Not while the tree is still being listed: a big tree takes its time, and nothing is stuck.
+  let planned = false;
   const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > stallMs) failed?.(`no progress for ${Math.round(stallMs / 1000)} s`);
+    if (planned && Date.now() - lastProgress > stallMs) failed?.(`no progress for ${Math.round(stallMs / 1000)} s`);
   }, 1000);
   watchdog.unref();
   const free: Buffer[] = Array.from({ length: IN_FLIGHT }, () => Buffer.allocUnsafe(CHUNK + 1));
   let slotFreed: (() => void) | undefined;
   try {
     const plan = await Promise.race([options.plan, failure.then((w) => fail(w))]);
+    planned = true;
     lastProgress = Date.now();
     // Frames go out directly (channel byte 0 = stdin, then data) rather than through
     // client-node's stdin stream, which copies every chunk once more.

@@ -206,6 +206,12 @@ describe('the initial copy', () => {
     const done = await copying;
     expect(done.current).toBeUndefined();
     expect(done.files).toBe((await plan).files);
+    // A listing that takes longer than the stall limit is not a stall.
+    const out2 = tempDir('seed-exec-slow-plan');
+    dirs.push(out2);
+    const slowPlan = new Promise<void>((resolve) => setTimeout(resolve, 2_500)).then(() => listAndPlan(root, ignoreMatcher(['.git', 'node_modules'])));
+    const slow = await seedContainer({ exec: localExec(), namespace: 'ns', pod: 'p', container: 'sync', workdir: out2, root, plan: slowPlan, stallMs: 500 });
+    expect(slow.files).toBe(done.files);
     expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
   });
 
