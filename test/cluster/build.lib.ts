@@ -1,9 +1,9 @@
 // Builds (or finds already built) the test control-plane binaries:
 //   <cache>/bin/testcluster   etcd + kube-apiserver + kube-controller-manager + kube-scheduler (main.go)
-//   <cache>/bin/kwok          sigs.k8s.io/kwok/cmd/kwok, built from the module source with one patch
-//                             (exec exit codes, see kwok_exitcode.go.txt)
+//   <cache>/bin/kwok          sigs.k8s.io/kwok/cmd/kwok, built from the module source with two patches
+//                             (exec exit codes, kwok_exitcode.go.txt; pod deletion by UID, kwok_poddelete.go.txt)
 //   <cache>/kwok/             CRDs and default stages copied from the kwok module
-// Rebuilt only when go.mod, go.sum, main.go, kwok_exitcode.go.txt or the pinned
+// Rebuilt only when go.mod, go.sum, main.go, the kwok_*.go.txt patches or the pinned
 // versions change (a hash stamp in <cache>/stamp). Go's own caches stay in their
 // default places (GOCACHE, GOMODCACHE).
 import { spawn, spawnSync } from 'node:child_process';
@@ -59,10 +59,13 @@ export function binaryPaths(cache = cacheDir()): Binaries {
   };
 }
 
+/** Files added to KWOK's source by patchKwok (part of the source hash). */
+const KWOK_PATCH_FILES = ['kwok_exitcode.go.txt', 'kwok_poddelete.go.txt'];
+
 /** Hash of everything that decides what the binaries are. */
 export function sourceHash(): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go', 'kwok_exitcode.go.txt']) {
+  for (const f of ['go.mod', 'go.sum', 'main.go', ...KWOK_PATCH_FILES]) {
     h.update(f + '\0');
     h.update(fs.readFileSync(path.join(clusterSourceDir, f)));
   }
@@ -158,8 +161,8 @@ export async function ensureBuilt(opts: BuildOptions = {}): Promise<Binaries> {
     await run(go, ['build', '-mod=readonly', '-ldflags', ldflags, '-o', tmpBin, '.'], { cwd: clusterSourceDir, log });
     fs.renameSync(tmpBin, bins.testcluster);
 
-    // KWOK from its module source (go mod download), with one small patch so that
-    // exec reports the command's exit code (see kwok_exitcode.go.txt).
+    // KWOK from its module source (go mod download), with two small patches: exec
+    // reports the command's exit code, and pods are deleted by UID (see patchKwok).
     log(`building kwok ${KWOK_VERSION}`);
     const modDir = JSON.parse(await capture(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: cache })).Dir as string;
     const srcDir = path.join(cache, 'src', `kwok@${KWOK_VERSION}`);
@@ -201,16 +204,24 @@ export async function ensureBuilt(opts: BuildOptions = {}): Promise<Binaries> {
 }
 
 /** The KWOK patch: route the server's local exec through execWithExitCode (kwok_exitcode.go.txt). */
+/** Replaces the one occurrence of `anchor` in `file`, or fails the build loudly (e.g. after a KWOK upgrade). */
+function replaceOnce(file: string, anchor: string, replacement: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  if (text.split(anchor).length !== 2) throw new BuildError(`patching kwok: ${path.basename(file)} no longer contains exactly one \`${anchor}\``);
+  fs.writeFileSync(file, text.replace(anchor, replacement));
+}
+
 function patchKwok(srcDir: string): void {
+  // exec reports the command's exit code (kwok_exitcode.go.txt).
   const serverDir = path.join(srcDir, 'pkg', 'kwok', 'server');
   for (const file of ['debugging_exec.go', 'debugging_exec_other.go']) {
-    const f = path.join(serverDir, file);
-    const text = fs.readFileSync(f, 'utf8');
-    const anchor = 'utilsexec.Exec(ctx, cmd[0], cmd[1:]...)';
-    if (text.split(anchor).length !== 2) throw new BuildError(`patching kwok: ${file} no longer contains exactly one \`${anchor}\``);
-    fs.writeFileSync(f, text.replace(anchor, 'execWithExitCode(ctx, cmd[0], cmd[1:]...)'));
+    replaceOnce(path.join(serverDir, file), 'utilsexec.Exec(ctx, cmd[0], cmd[1:]...)', 'execWithExitCode(ctx, cmd[0], cmd[1:]...)');
   }
   fs.copyFileSync(path.join(clusterSourceDir, 'kwok_exitcode.go.txt'), path.join(serverDir, 'zz_kubectl_dev_exitcode.go'));
+  // A pod is deleted only if it is still the one the deletion was planned for (kwok_poddelete.go.txt).
+  const controllersDir = path.join(srcDir, 'pkg', 'kwok', 'controllers');
+  replaceOnce(path.join(controllersDir, 'pod_controller.go'), 'Pods(pod.Namespace).Delete(ctx, pod.Name, deleteOpt)', 'Pods(pod.Namespace).Delete(ctx, pod.Name, podDeleteOptions(pod))');
+  fs.copyFileSync(path.join(clusterSourceDir, 'kwok_poddelete.go.txt'), path.join(controllersDir, 'zz_kubectl_dev_poddelete.go'));
 }
 
 function makeWritable(dir: string): void {
