@@ -16,6 +16,7 @@
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--settle=30] [--cli=FILE]
 //   node bench/sync.ts --only=initial [--runs=5] [--compare | --ab=NAME=VALUE] [--timeline]   the initial sync alone, with where the CPU went
+//   … [--sidecar-syncthing=PATH]   another syncthing as the sidecar (node bench/build-syncthing.ts builds the sidecar image's version)
 import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -47,6 +48,11 @@ const BIG_MB = arg('big-mb', 5);
 /** Between saves: longer than syncthing's 250 ms index batching and its watcher's 1 s delay + aggregation. */
 const GAP_MS = arg('gap-ms', 600);
 const BASELINE_GAP_MS = 2_500;
+/**
+ * `--sidecar-syncthing=PATH`: the "sidecar" runs this syncthing instead of the one the
+ * tests use (Debian's 1.19), e.g. the version of the sidecar image (bench/build-syncthing.ts).
+ */
+const SIDECAR_SYNCTHING = process.argv.find((a) => a.startsWith('--sidecar-syncthing='))?.slice('--sidecar-syncthing='.length);
 /** `--only=initial`: only the initial sync (see initialOnly). */
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
 const RUNS = arg('runs', 1);
@@ -302,6 +308,7 @@ async function main(): Promise<void> {
     const cli = given ? path.resolve(given) : process.env.KUBECTL_DEV_BENCH_BUNDLE ? path.join(root, 'kubectl-dev.cjs') : await ensureBinary();
     if (!given && process.env.KUBECTL_DEV_BENCH_BUNDLE) await build({ entryPoints: ['src/bin.ts'], outfile: cli, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"bench"' } });
     log(`kubectl-dev: ${cli}`);
+    log(`sidecar syncthing: ${SIDECAR_SYNCTHING ?? syncthingForTests()}`);
     const localDir = path.join(root, 'local');
     const remoteDir = path.join(root, 'workspace');
     fs.mkdirSync(localDir);
@@ -324,7 +331,7 @@ async function main(): Promise<void> {
     if (!pod) throw new Error('no dev pod');
     const startSidecar = async () => {
       await sidecar?.stop();
-      sidecar = await startFakeSidecar(kc, { namespace: ns, pod: pod!, secret: stored, home: path.join(root, 'sidecar-home') });
+      sidecar = await startFakeSidecar(kc, { namespace: ns, pod: pod!, secret: stored, home: path.join(root, 'sidecar-home'), ...(SIDECAR_SYNCTHING ? { binary: SIDECAR_SYNCTHING } : {}) });
     };
 
     if (ONLY === 'initial') {

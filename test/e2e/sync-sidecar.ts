@@ -47,7 +47,7 @@ function traversable(dir: string): void {
   }
 }
 
-export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: string; pod: string; secret: k8s.V1Secret; home: string }): Promise<FakeSidecar> {
+export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: string; pod: string; secret: k8s.V1Secret; home: string; binary?: string }): Promise<FakeSidecar> {
   const data = opts.secret.data ?? {};
   const file = (key: string) => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
   const config = parseConfigXml(file('config.xml'));
@@ -72,7 +72,7 @@ export async function startFakeSidecar(kc: k8s.KubeConfig, opts: { namespace: st
     fs.chownSync(opts.home, SIDECAR_UID, 0);
     fs.chownSync(config.folderPath, SIDECAR_UID, 0);
   }
-  const syncthing = await startSyncthing(opts.home, asRoot ? { asUser: { uid: SIDECAR_UID, gid: 0 } } : {});
+  const syncthing = await startSyncthing(opts.home, { ...(asRoot ? { asUser: { uid: SIDECAR_UID, gid: 0 } } : {}), ...(opts.binary ? { binary: opts.binary } : {}) });
   const undo = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_SYNC_PORT], target: { port: syncPort } });
   const undoApi = await forwardPodPort(kc, { namespace: opts.namespace, pod: opts.pod, ports: [SYNCTHING_API_PORT], target: { port: apiPort } });
   const undoExec = await execAsSidecar(kc, opts.namespace, opts.pod);

@@ -50,11 +50,13 @@ export interface StartOptions {
   /** Run as this uid/gid (root only, with setpriv): the real sidecar runs as uid 1000, gid 0. */
   asUser?: { uid: number; gid: number };
   timeoutMs?: number;
+  /** Another syncthing than syncthingForTests() (bench/sync.ts --sidecar-syncthing). */
+  binary?: string;
 }
 
 /** Starts syncthing with an existing home (config.xml, cert.pem, key.pem) and waits for its REST API. */
 export async function startSyncthing(home: string, options: StartOptions = {}): Promise<RunningSyncthing> {
-  const binary = syncthingForTests();
+  const binary = options.binary ?? syncthingForTests();
   const cfg = parseConfigXml(fs.readFileSync(path.join(home, 'config.xml'), 'utf8'));
   const command = options.asUser ? 'setpriv' : binary;
   const args = options.asUser
