@@ -20,7 +20,7 @@ import { randomApiKey } from './identity.ts';
 import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
-import { RestError, SyncthingRest, type FetchLike } from './rest.ts';
+import { RestError, SyncthingRest, type FetchLike, type SyncthingEvent } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { dropClosingWebSockets } from '../kube/websocket.ts';
 import { clientNodeExec, listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from './seed.ts';
@@ -261,8 +261,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     const isIgnored = ignoreMatcher(plan.lines);
     // The initial copy decides from the same patterns as syncthing only when they need nothing the matcher lacks.
     const wantSeed = options.initialCopy !== false && deps.env.KUBECTL_DEV_INITIAL_COPY !== 'off' && matcherCovers(plan.lines);
-    // While the copy runs, the local syncthing keeps the sidecar paused (no pulls racing the copy).
+    // While the copy runs, no local index reaches the sidecar (no pulls racing the copy): the
+    // local syncthing keeps the sidecar device paused, or, once connected early, the folder.
     let holdSidecar = wantSeed;
+    /** The local folder is paused on purpose while the copy runs (connectEarly): its REST API answers "folder is paused". */
+    let localFolderPaused = false;
     let copying = false;
 
     // Port-forwards to the sidecar's two ports.
@@ -330,14 +333,68 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     let seedTask: Promise<void> | undefined;
     if (wantSeed) {
       let resuming: Promise<void> | undefined;
+      let deviceResumed = false;
+      // Pausing and resuming run one after the other (a resume may come while the early connection is made).
+      let sidecarStep: Promise<unknown> = Promise.resolve();
+      const serially = (step: () => Promise<void>) => {
+        const done = sidecarStep.then(step);
+        sidecarStep = done.catch(() => undefined);
+        return done;
+      };
       const resumeSidecar = () => resuming ??= (async () => {
         holdSidecar = false;
         await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
-        if (!seedAbort.signal.aborted) {
-          await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
-        }
+        if (seedAbort.signal.aborted) return;
+        await serially(async () => {
+          if (localFolderPaused) {
+            await local.patchFolder(material.folderId, { paused: false }).catch((error: unknown) => noteError(`resuming the local folder: ${(error as Error).message}`));
+            localFolderPaused = false;
+          }
+          if (!deviceResumed) {
+            await local.resumeDevice(material.sidecarDeviceId).catch((error: unknown) => noteError(`resuming the sidecar device: ${(error as Error).message}`));
+            deviceResumed = true;
+          }
+        });
       })();
+      // syncthing 1.28 and later use a new connection only a second after it came up
+      // (until then they send no cluster config, and so get no index). Once the local scan
+      // is done, the connection comes up while the copy still runs: with the local folder
+      // paused, syncthing keeps its index back and sends it over the same connection when
+      // the folder is resumed (resumeSidecar). The sidecar still gets no index before its
+      // last scan runs.
+      const connectEarly = async () => {
+        await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
+        // The local folder's first scan has ended when it goes from scanning to idle. Only the
+        // events API's default subscription keeps what happened since syncthing started (one
+        // filtered by type starts at its first request). A scan that fails (an error state)
+        // never gets here: the device is resumed with the folder, as without this.
+        for (let since = 0, done = false; !done;) {
+          if (resuming || seedAbort.signal.aborted) return;
+          let events: SyncthingEvent[];
+          try {
+            events = await local.events(since, [], 5);
+          } catch {
+            // A long poll can end without an answer (seen right after start-up): ask again.
+            await clock.sleep(100, seedAbort.signal).catch(() => undefined);
+            continue;
+          }
+          for (const event of events) {
+            since = Math.max(since, event.id);
+            const change = event.data as { folder?: string; from?: string; to?: string };
+            done ||= event.type === 'StateChanged' && change.folder === material.folderId && change.from === 'scanning' && change.to === 'idle';
+          }
+        }
+        await serially(async () => {
+          if (resuming || seedAbort.signal.aborted) return;
+          localFolderPaused = true; // before the call: whatever happens, resumeSidecar unpauses
+          await local.patchFolder(material.folderId, { paused: true });
+          await local.resumeDevice(material.sidecarDeviceId);
+          deviceResumed = true;
+          debug('local scan done: connecting to the sidecar, the local folder paused until the sidecar\'s last scan runs');
+        });
+      };
       seedTask = (async () => {
+        void connectEarly().catch((error: unknown) => debug(`connecting early: ${(error as Error).message}`));
         try {
           await initialCopy({
             remote, folderId: material.folderId, finder, exec: deps.exec ?? clientNodeExec(deps.kc), namespace: target.namespace,
@@ -390,7 +447,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       fast = new FastPath({
         root: localDir,
         isIgnored,
-        scan: (subs) => local.scan(material.folderId, subs),
+        scan: async (subs) => {
+          // Paused on purpose during the initial copy (connectEarly): the scan waits for the resume.
+          while (localFolderPaused && !seedAbort.signal.aborted) await clock.sleep(20);
+          await local.scan(material.folderId, subs);
+        },
         onError: (message) => {
           if (fast?.failed) void enableWatcherFallback(message);
           else noteError(message);
@@ -487,6 +548,12 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
 
     const tick = async (): Promise<SyncStatus> => {
+      if (localFolderPaused) {
+        // Paused on purpose while the copy runs: nothing to read from the local folder yet.
+        const status: SyncStatus = { ...current, state: 'syncing', errors: [] };
+        publish(status);
+        return status;
+      }
       const snap = await snapshot({ local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, ...(sessionError !== undefined ? { sessionError } : {}) });
       if (snap.localUp) syncthingUp = true;
       const summary = summarize(snap);
@@ -494,7 +561,8 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       if (snap.connected) {
         disconnectedSince = undefined;
         apiDropped = false;
-        if (pod !== undefined) {
+        // Connected early, the initial copy still running: the sidecar is set up once it is resumed.
+        if (pod !== undefined && !holdSidecar) {
           try {
             await setUpRemote(pod, summary.state === 'idle');
           } catch (error) {
@@ -591,7 +659,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         try {
           reached = await waitInSync({
             local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, clock, timeoutMs,
-            sessionError: () => sessionError ?? syncForward.lastError, debug,
+            sessionError: () => sessionError ?? syncForward.lastError, held: () => localFolderPaused, debug,
           });
         } catch (error) {
           // The status the caller sees next is the one that ended the wait.

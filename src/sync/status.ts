@@ -27,6 +27,8 @@ export interface SyncSnapshot {
   divergedOnly?: boolean;
   /** The most recent problem seen by the session (port-forward, syncthing exit, …). */
   sessionError?: string;
+  /** The local folder is paused: the session holds its index back while the initial copy runs. */
+  localPaused?: boolean;
 }
 
 export interface SyncStatus {
@@ -65,6 +67,7 @@ export function summarize(s: SyncSnapshot): Omit<SyncStatus, 'lastError' | 'last
     ...(s.remoteCompletion ? { completion: s.remoteCompletion.completion, needItems: s.remoteCompletion.needItems, needBytes: s.remoteCompletion.needBytes } : {}),
   };
   if (!s.localUp) return { ...base, state: 'error', errors: errors.length > 0 ? errors : [s.sessionError ?? 'local syncthing is not running'] };
+  if (s.localPaused) return { ...base, state: 'syncing' };
   if (errors.length > 0) return { ...base, state: 'error' };
   if (!s.connected) return { ...base, state: 'connecting' };
   const busy = (st: string | undefined) => st !== undefined && st !== 'idle';
@@ -103,6 +106,15 @@ export async function snapshot(input: { local: SyncthingRest; remote?: Syncthing
     snap.remoteCompletion = completion;
     snap.localErrors = errors.errors ?? [];
   } catch {
+    // A paused folder answers "folder is paused" (the session pauses it while the initial copy runs).
+    try {
+      if ((await local.getFolder(folderId)).paused === true) {
+        snap.localUp = true;
+        snap.localPaused = true;
+      }
+    } catch {
+      /* not up */
+    }
     return snap;
   }
   if (remote && snap.connected) {
@@ -142,6 +154,8 @@ export interface WaitInSyncInput {
   sessionError?: () => string | undefined;
   /** Each change of what the wait sees (KUBECTL_DEV_SYNC_DEBUG). */
   debug?: (message: string) => void;
+  /** True while the local folder is paused on purpose (the session's initial copy): nothing to read yet. */
+  held?: () => boolean;
 }
 
 /**
@@ -153,14 +167,18 @@ export interface WaitInSyncInput {
 export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
   const { clock } = input;
   const deadline = clock.now() + input.timeoutMs;
+  const heldUntil = async () => {
+    while (input.held?.() && clock.now() <= deadline) await clock.sleep(20);
+  };
   // The scan may have to wait for syncthing to come up.
   for (;;) {
+    await heldUntil();
     try {
       await input.local.scan(input.folderId);
       break;
     } catch (error) {
       if (clock.now() > deadline) throw new DevError('SYNC_TIMEOUT', `local syncthing did not scan the folder: ${(error as Error).message}`, 'see kubectl dev status and the syncthing log in the state dir.');
-      await clock.sleep(200);
+      if (!input.held?.()) await clock.sleep(200); // paused meanwhile: heldUntil waits
     }
   }
   let errorsSince: number | undefined;

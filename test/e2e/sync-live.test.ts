@@ -441,6 +441,44 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
   });
 
+  it('connects while the copy runs, and holds the local index back until the sidecar scans the copy', async () => {
+    await handle?.stop();
+    handle = undefined;
+    await sidecar!.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const real = clientNodeExec(kc);
+    // The copy's frames wait until the test has seen the connection (the local scan ends
+    // long before): the copy cannot end first, whatever the timing.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: ExecFn = async (namespace, p, container, command, ...rest) => {
+      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
+      if (!command[2]?.includes('| tar -x')) return socket;
+      const send = socket.send.bind(socket);
+      socket.send = (data, done) => void released.then(() => send(data, done));
+      return socket;
+    };
+    const debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: held, debug: (m) => debug.push(m) });
+    const sync = handle;
+    try {
+      await until('connected to the sidecar', async () => (await sync.local.connections()).connections[sync.material.sidecarDeviceId]?.connected === true, 10_000);
+      // Connected while the copy runs (syncthing 1.28+ uses a connection only a second after
+      // it came up), but the sidecar has no file of the local index: no pull can race the copy.
+      expect(debug.join('\n')).toMatch(/local scan done: connecting to the sidecar/);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await sidecar.syncthing.rest.dbStatus(FOLDER_ID)).globalFiles).toBe(0);
+      expect((await sync.refresh()).state).toBe('syncing');
+    } finally {
+      release();
+    }
+    await sync.waitInSync(60_000);
+    expect(debug.join('\n')).toMatch(/initial copy: \d+ files, .* in \d+ ms/);
+    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+    expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
+    expect(await sidecar.syncthing.rest.dbStatus(FOLDER_ID)).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
+  });
+
   it('a file edited while the copy runs is removed from the container again, and syncthing sends it', async () => {
     await handle?.stop();
     handle = undefined;

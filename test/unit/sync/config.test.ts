@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VERSION, configXml, localConfig, parseConfigXml, sidecarConfig, FOLDER_ID } from '../../../src/sync/config.ts';
 import { generateIdentity, randomApiKey } from '../../../src/sync/identity.ts';
+import { snapshot, summarize } from '../../../src/sync/status.ts';
 import { freePort, startSyncthing, tempDir } from './support.ts';
 
 const sidecarId = 'P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2';
@@ -129,5 +130,28 @@ describe('the real syncthing loads both configs as written', () => {
     // A wrong API key is refused.
     const wrong = await fetch(`http://127.0.0.1:${apiPort}/rest/system/status`, { headers: { 'X-API-Key': 'nope' } });
     expect(wrong.status).toBe(403);
+
+    // What the initial copy's early connection relies on (session.ts, connectEarly): the local
+    // scan runs with the sidecar device paused; then, with the local folder paused, the device
+    // connects but the sidecar gets no index, and the state reads "syncing"; once the folder
+    // is resumed, the index goes over the same connection.
+    const connected = async () => (await l.rest.connections()).connections[sidecar.deviceId]?.connected === true;
+    await l.rest.pauseDevice(sidecar.deviceId);
+    await expect.poll(connected, { timeout: 10_000 }).toBe(false);
+    fs.writeFileSync(path.join(src, 'a.txt'), 'a');
+    fs.writeFileSync(path.join(src, 'b.txt'), 'b');
+    await l.rest.scan(FOLDER_ID);
+    await l.rest.patchFolder(FOLDER_ID, { paused: true });
+    await l.rest.resumeDevice(sidecar.deviceId);
+    await expect.poll(connected, { timeout: 20_000 }).toBe(true);
+    const held = await snapshot({ local: l.rest, remote: s.rest, folderId: FOLDER_ID, sidecarDeviceId: sidecar.deviceId });
+    expect(held).toMatchObject({ localUp: true, localPaused: true });
+    expect(summarize(held)).toMatchObject({ state: 'syncing', errors: [] });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await connected()).toBe(true);
+    expect((await s.rest.dbStatus(FOLDER_ID)).globalFiles).toBe(0);
+    await l.rest.patchFolder(FOLDER_ID, { paused: false });
+    await expect.poll(async () => (await s.rest.dbStatus(FOLDER_ID)).globalFiles, { timeout: 10_000 }).toBe(2);
+    expect(await connected()).toBe(true);
   });
 });

@@ -95,6 +95,9 @@ describe('sync state', () => {
     // Without the sidecar's own view, only the local side's view counts.
     expect(summarize({ ...lagging, remoteHasLocalSequence: 5, remote: undefined }).state).toBe('syncing');
   });
+  it('is syncing while the local folder is paused on purpose (the initial copy holds the index back)', () => {
+    expect(summarize({ localUp: true, connected: false, localPaused: true, remoteErrors: [], localErrors: [] })).toMatchObject({ state: 'syncing', errors: [] });
+  });
   it('is connecting without a connection, with the session’s last problem', () => {
     expect(summarize({ ...idle, connected: false }).state).toBe('connecting');
   });
