@@ -16,7 +16,7 @@
 //
 //   node bench/sync.ts [--saves=50] [--files=5000] [--dirs=200] [--big=20] [--big-mb=5] [--gap-ms=600] [--settle=30] [--cli=FILE]
 //   node bench/sync.ts --only=initial [--runs=5] [--compare | --ab=NAME=VALUE] [--timeline]   the initial sync alone, with where the CPU went
-//   … [--sidecar-syncthing=PATH]   another syncthing as the sidecar (node bench/build-syncthing.ts builds the sidecar image's version)
+//   … [--sidecar-syncthing=PATH]   another syncthing as the sidecar (npm run tools:syncthing builds the sidecar image's version)
 import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -50,7 +50,7 @@ const GAP_MS = arg('gap-ms', 600);
 const BASELINE_GAP_MS = 2_500;
 /**
  * `--sidecar-syncthing=PATH`: the "sidecar" runs this syncthing instead of the one the
- * tests use (Debian's 1.19), e.g. the version of the sidecar image (bench/build-syncthing.ts).
+ * tests use (Debian's 1.19), e.g. the version of the sidecar image (test/tools/syncthing.ts).
  */
 const SIDECAR_SYNCTHING = process.argv.find((a) => a.startsWith('--sidecar-syncthing='))?.slice('--sidecar-syncthing='.length);
 /** `--only=initial`: only the initial sync (see initialOnly). */

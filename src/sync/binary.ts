@@ -38,6 +38,14 @@ export function parseVersion(output: string): { version: string; major: number; 
   return { version: `v${match[1]}.${match[2]}.${match[3]}${match[4] ?? ''}`, major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
 }
 
+/**
+ * syncthing 1.28 and later (multiple connections per device) use a new connection only a
+ * second after it came up: until then they send no cluster config, and get no index.
+ */
+export function delaysNewConnections(v: { major: number; minor: number }): boolean {
+  return v.major > 1 || (v.major === 1 && v.minor >= 28);
+}
+
 export function isSupported(v: { major: number; minor: number; patch: number }): boolean {
   if (v.major !== MIN_SYNCTHING.major) return v.major > MIN_SYNCTHING.major;
   if (v.minor !== MIN_SYNCTHING.minor) return v.minor > MIN_SYNCTHING.minor;

@@ -14,7 +14,7 @@ import { DEV_MODE_LABEL, SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../core/marks
 import { syncSecretName, workloadLabelValue } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../core/settings.ts';
-import { findSyncthing, serveArgs, serveEnv, type SyncthingBinary } from './binary.ts';
+import { delaysNewConnections, findSyncthing, parseVersion, serveArgs, serveEnv, type SyncthingBinary } from './binary.ts';
 import { configXml, localConfig, FOLDER_ID } from './config.ts';
 import { randomApiKey } from './identity.ts';
 import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
@@ -356,13 +356,24 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
           }
         });
       })();
-      // syncthing 1.28 and later use a new connection only a second after it came up
-      // (until then they send no cluster config, and so get no index). Once the local scan
-      // is done, the connection comes up while the copy still runs: with the local folder
-      // paused, syncthing keeps its index back and sends it over the same connection when
-      // the folder is resumed (resumeSidecar). The sidecar still gets no index before its
-      // last scan runs.
+      // A sidecar with syncthing 1.28 or later uses a new connection only a second after it
+      // came up (delaysNewConnections). Once the local scan is done, the connection then comes
+      // up while the copy still runs: with the local folder paused, syncthing keeps its index
+      // back and sends it over the same connection when the folder is resumed (resumeSidecar).
+      // The sidecar still gets no index before its last scan runs. Older sidecars connect at
+      // once, and resuming the folder costs the local syncthing a rescan: not for them.
       const connectEarly = async () => {
+        let reported: string | undefined; // the sidecar may still be starting
+        while (reported === undefined) {
+          if (resuming || seedAbort.signal.aborted) return;
+          reported = await remote.version().then((v) => v.version, () => undefined);
+          if (reported === undefined) await clock.sleep(200, seedAbort.signal).catch(() => undefined);
+        }
+        const sidecarVersion = parseVersion(reported);
+        if (!sidecarVersion || !delaysNewConnections(sidecarVersion)) {
+          debug(`the sidecar's syncthing ${reported} uses a connection at once: connecting when its last scan runs`);
+          return;
+        }
         await Promise.race([localUp, clock.sleep(30_000, seedAbort.signal)]);
         // The local folder's first scan has ended when it goes from scanning to idle. Only the
         // events API's default subscription keeps what happened since syncthing started (one

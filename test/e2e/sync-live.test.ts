@@ -18,6 +18,7 @@ import { isAlive } from '../../src/sync/process.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
 import { tempDir, treeOf, until } from '../unit/sync/support.ts';
+import { sidecarSyncthingBinary } from '../tools/syncthing.ts';
 import { emptyDir, startFakeSidecar, type FakeSidecar, arrivedIn } from './sync-sidecar.ts';
 
 const deploymentKind = workloadKindByName('deployment')!;
@@ -441,11 +442,11 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
   });
 
-  it('connects while the copy runs, and holds the local index back until the sidecar scans the copy', async () => {
+  it('with the sidecar image\'s syncthing (1.28+), connects while the copy runs and holds the local index back until the sidecar scans the copy', async () => {
     await handle?.stop();
     handle = undefined;
     await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home'), binary: sidecarSyncthingBinary() });
     const real = clientNodeExec(kc);
     // The copy's frames wait until the test has seen the connection (the local scan ends
     // long before): the copy cannot end first, whatever the timing.
@@ -477,6 +478,24 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
     expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
     expect(await sidecar.syncthing.rest.dbStatus(FOLDER_ID)).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
+    // The later tests use Debian's syncthing as the sidecar again.
+    await sync.stop();
+    handle = undefined;
+    await sidecar.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+  });
+
+  it('with an older syncthing as the sidecar, connects only when its last scan runs', async () => {
+    await handle?.stop();
+    handle = undefined;
+    await sidecar!.stop();
+    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    const debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, debug: (m) => debug.push(m) });
+    await handle.waitInSync(60_000);
+    expect(debug.join('\n')).toMatch(/the sidecar's syncthing v1\.19\.\d+\S* uses a connection at once/);
+    expect(debug.join('\n')).not.toMatch(/local scan done: connecting/);
+    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
   });
 
   it('a file edited while the copy runs is removed from the container again, and syncthing sends it', async () => {

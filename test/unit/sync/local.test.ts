@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findSyncthing, isSupported, parseVersion, serveArgs, serveEnv } from '../../../src/sync/binary.ts';
+import { delaysNewConnections, findSyncthing, isSupported, parseVersion, serveArgs, serveEnv } from '../../../src/sync/binary.ts';
 import { configXml, localConfig } from '../../../src/sync/config.ts';
 import { generateIdentity } from '../../../src/sync/identity.ts';
 import { isAlive, Supervisor } from '../../../src/sync/process.ts';
@@ -36,6 +36,14 @@ describe('finding syncthing', () => {
     expect(isSupported({ major: 1, minor: 19, patch: 0 })).toBe(true);
     expect(isSupported({ major: 2, minor: 0, patch: 0 })).toBe(true);
     expect(isSupported({ major: 0, minor: 14, patch: 0 })).toBe(false);
+  });
+
+  it('knows which versions use a new connection only a second after it came up (1.28 and later)', () => {
+    expect(delaysNewConnections({ major: 1, minor: 19 })).toBe(false);
+    expect(delaysNewConnections({ major: 1, minor: 27 })).toBe(false);
+    expect(delaysNewConnections({ major: 1, minor: 28 })).toBe(true);
+    expect(delaysNewConnections(parseVersion('syncthing v1.29.2 "Gold Grasshopper"')!)).toBe(true);
+    expect(delaysNewConnections({ major: 2, minor: 0 })).toBe(true);
   });
 
   it('takes --syncthing, then $KUBECTL_DEV_SYNCTHING, then PATH', async () => {
