@@ -1,7 +1,8 @@
 // Starts and stops the test control plane: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler (all from the testcluster binary)
 // and KWOK, each one process, all on 127.0.0.1 with free ports, under one run
-// directory holding certificates, etcd data, logs, the kubeconfig and the pids.
+// directory holding certificates, etcd data, logs, the kubeconfig and the pids; and,
+// where the machine allows it, one real node (containerd + kubelet, node.ts).
 //
 //   const c = await startCluster();   // builds first if needed
 //   c.kubeconfigPath                  // admin kubeconfig (O=system:masters)
@@ -15,8 +16,12 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { ensureBuilt, repoRoot, type Binaries, type BuildOptions } from './build.lib.ts';
 import { writePki, type Pki } from './pki.ts';
+import { buildImages } from './images.ts';
+import {
+  KWOK_TAINT, REAL_NODE_NAME, cleanupRealNode, ensureNodeBuilt, kubeletArgs, prepareRealNode, readRealNodeRecord, realNodeProblems,
+} from './node.ts';
 
-export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'containerd', 'kubelet'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** The kinds KWOK serves from CRDs (its --enable-crds). */
@@ -29,6 +34,12 @@ export interface StartOptions {
   dir?: string;
   /** Number of KWOK nodes, named kwok-node-0..n-1; default 2. */
   nodes?: number;
+  /**
+   * One real node (kubelet + containerd, named 127.0.0.1): true requires it (fails naming
+   * what the machine lacks), false never starts it, 'auto' (the default) starts it where
+   * the machine allows it. With a real node, KWOK nodes are tainted (KWOK_TAINT).
+   */
+  realNode?: boolean | 'auto';
   /** Fixed ports instead of free ones. */
   ports?: Partial<Record<'etcd' | 'etcdPeer' | 'apiserver' | 'kwok', number>>;
   /** Extra flags per component (appended last, so they win). */
@@ -53,6 +64,8 @@ export interface Cluster {
   /** https://127.0.0.1:PORT */
   server: string;
   nodes: string[];
+  /** The real node's name, when the cluster has one. */
+  realNode: string | undefined;
   ports: { etcd: number; etcdPeer: number; apiserver: number; kwok: number };
   /** Milliseconds from start (after the build) to ready. */
   startupMs: number;
@@ -129,7 +142,7 @@ function isOurs(p: ProcEntry): boolean {
   if (!isAlive(p.pid)) return false;
   try {
     const cmdline = fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
-    return cmdline.includes('testcluster') || cmdline.includes('kwok');
+    return ['testcluster', 'kwok', 'containerd', 'kubelet'].some((name) => cmdline.includes(name));
   } catch {
     return process.platform !== 'linux';
   }
@@ -178,6 +191,8 @@ export function killProcessesSync(procs: ProcEntry[]): void {
 export async function stopCluster(dir: string = defaultRunDir(), opts: { keep?: boolean } = {}): Promise<void> {
   const state = readState(dir);
   if (state) await killProcesses(state.processes);
+  const node = readRealNodeRecord(dir);
+  if (node) cleanupRealNode(node);
   if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -275,7 +290,7 @@ export function writeKubeconfig(file: string, server: string, pki: Pki): void {
   fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
 }
 
-function nodeManifest(name: string) {
+function nodeManifest(name: string, tainted: boolean) {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -293,7 +308,7 @@ function nodeManifest(name: string) {
         type: 'kwok',
       },
     },
-    spec: {},
+    spec: tainted ? { taints: [KWOK_TAINT] } : {},
     status: {
       allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
       capacity: { cpu: '32', memory: '256Gi', pods: '110' },
@@ -316,6 +331,18 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const nodeCount = opts.nodes ?? 2;
 
   const bins = opts.binaries ?? (await ensureBuilt({ log, ...opts.build }));
+  const wantNode = opts.realNode ?? 'auto';
+  let realNode = false;
+  if (wantNode !== false) {
+    const problems = realNodeProblems();
+    if (problems.length > 0 && wantNode === true) {
+      throw new ClusterStartError(`a real node cannot run on this machine:\n- ${problems.join('\n- ')}\n(pass --no-real-node for a KWOK-only cluster)`, 'kubelet');
+    }
+    if (problems.length > 0) log(`no real node (${problems.join('; ')}); KWOK nodes only`);
+    realNode = problems.length === 0;
+  }
+  const nodeBins = realNode ? ensureNodeBuilt(log) : undefined;
+  const images = realNode ? buildImages(log) : [];
 
   // A previous run in the same directory: stop it first.
   await stopCluster(dir);
@@ -325,7 +352,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
   const pki = writePki(path.join(dir, 'pki'));
   const tls: Tls = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) };
-  const [pEtcd, pPeer, pApi, pKwok] = await freePorts(4);
+  const [pEtcd, pPeer, pApi, pKwok, pKubelet, pHealthz] = await freePorts(6);
   const ports = {
     etcd: opts.ports?.etcd ?? pEtcd!,
     etcdPeer: opts.ports?.etcdPeer ?? pPeer!,
@@ -346,11 +373,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
   const logFile = (name: Component) => path.join(dir, 'logs', `${name}.log`);
 
-  const launch = (name: Component, command: string, args: string[]) => {
+  const launch = (name: Component, command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
     const file = logFile(name);
     const fd = fs.openSync(file, 'a');
     fs.writeSync(fd, `# ${[command, ...args].join(' ')}\n`);
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
     if (owned) env.TESTCLUSTER_PDEATHSIG = '1';
     else delete env.TESTCLUSTER_PDEATHSIG;
     const child = spawn(command, [...args, ...(opts.extraArgs?.[name] ?? [])], {
@@ -433,6 +460,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       '--kubelet-preferred-address-types=InternalIP',
       `--proxy-client-cert-file=${pki.adminCert}`,
       `--proxy-client-key-file=${pki.adminKey}`,
+      // How it authenticates to kubelets (the real node's checks it against the cluster CA).
+      `--kubelet-client-certificate=${pki.adminCert}`,
+      `--kubelet-client-key=${pki.adminKey}`,
       '--profiling=false',
     ]);
     await waitFor('kube-apiserver /readyz', 'kube-apiserver', async () => {
@@ -511,7 +541,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
     const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
     for (const n of nodes) {
-      const r = await api('POST', '/api/v1/nodes', nodeManifest(n));
+      const r = await api('POST', '/api/v1/nodes', nodeManifest(n, realNode));
       if (r.status !== 201 && r.status !== 409) throw new ClusterStartError(`creating node ${n}: HTTP ${r.status} ${r.text}`, 'kube-apiserver');
     }
 
@@ -523,6 +553,32 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       return nodes.every((n) => ready.some((r) => r.metadata.name === n));
     });
     log(`nodes Ready (${Date.now() - t0} ms)`);
+    if (realNode && nodeBins) {
+      const layout = prepareRealNode({ dir, server, pki, kubeletPort: pKubelet!, healthzPort: pHealthz! });
+      const ctr = (...args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
+        const child = spawn(nodeBins.ctr, ['--address', layout.socket, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d));
+        child.stderr.on('data', (d: Buffer) => (out += d));
+        child.on('close', (code) => resolve({ code: code ?? 1, out }));
+        child.on('error', (e) => resolve({ code: 1, out: e.message }));
+      });
+      // Any pull must fail at once, with no DNS lookup: images come only from buildImages.
+      const noRegistry = { HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '', PATH: `${path.dirname(nodeBins.shim)}:${process.env.PATH ?? ''}` };
+      launch('containerd', bins.testcluster, ['exec', nodeBins.containerd, `--config=${layout.containerdConfig}`], noRegistry);
+      await waitFor('containerd', 'containerd', async () => (await ctr('version')).code === 0);
+      await Promise.all(images.map(async ([name, archive]) => {
+        const r = await ctr('images', 'import', archive);
+        if (r.code !== 0) throw new ClusterStartError(`importing ${name} into the real node failed:\n${r.out}`, 'containerd');
+      }));
+      log(`containerd ready, ${images.length} images imported (${Date.now() - t0} ms)`);
+      launch('kubelet', bins.testcluster, ['exec', nodeBins.kubelet, ...kubeletArgs(layout)], noRegistry);
+      await waitFor(`node ${REAL_NODE_NAME} Ready`, 'kubelet', async () => {
+        const r = await api('GET', `/api/v1/nodes/${REAL_NODE_NAME}`);
+        return r.status === 200 && r.json().status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+      });
+      log(`real node ${REAL_NODE_NAME} Ready (${Date.now() - t0} ms)`);
+    }
     await waitFor('the default ServiceAccount in namespace default', 'kube-controller-manager', async () => {
       const r = await api('GET', '/api/v1/namespaces/default/serviceaccounts/default');
       return r.status === 200;
@@ -538,7 +594,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       dir,
       kubeconfigPath,
       server,
-      nodes,
+      nodes: realNode ? [REAL_NODE_NAME, ...nodes] : nodes,
+      realNode: realNode ? REAL_NODE_NAME : undefined,
       ports,
       startupMs,
       stop: () => stopCluster(dir),
@@ -546,6 +603,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   } catch (e) {
     // Leave nothing running; keep the logs for the error message, then remove the state.
     await killProcesses(state.processes);
+    const node = readRealNodeRecord(dir);
+    if (node) cleanupRealNode(node);
     for (const c of children.values()) c.removeAllListeners('exit');
     const err = e instanceof ClusterStartError ? e : new ClusterStartError(`starting the test cluster failed: ${(e as Error).message}`);
     fs.rmSync(statePath(dir), { force: true });

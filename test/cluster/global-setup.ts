@@ -1,6 +1,7 @@
 // vitest globalSetup of the e2e project: one test control plane per run.
 // - KUBECONFIG_TEST set: use that cluster, start nothing.
-// - else: build if needed, start a cluster in .testcluster/vitest-<pid>/, expose
+// - else: build if needed, start a cluster with its real node (KUBECTL_DEV_TEST_NODES=kwok:
+//   KWOK nodes only, for machines that cannot run one) in .testcluster/vitest-<pid>/, expose
 //   its kubeconfig (process.env.KUBECONFIG_TEST and inject('kubeconfig'), see
 //   test/support/cluster.ts), and tear it down at the end — also on failure,
 //   Ctrl-C or SIGTERM (signal handlers); if the runner is SIGKILLed the
@@ -47,6 +48,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     cluster = await startCluster({
       dir,
       owned: true,
+      // With the real node, no KWOK node: a pod that tolerates every taint could land on one.
+      ...(process.env.KUBECTL_DEV_TEST_NODES === 'kwok' ? { realNode: false } : { realNode: true, nodes: 0 }),
       log: (l) => process.stderr.write(`[test cluster] ${l}\n`),
     });
   } catch (e) {

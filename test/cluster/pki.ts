@@ -6,6 +6,7 @@
 //                        used by the test kubeconfig, kube-apiserver and kwok's server,
 //                        as kwokctl does
 //   sa.key/sa.pub        service-account token signing key
+//   node.crt/node.key    CN=system:node:NAME, O=system:nodes: a real kubelet's client cert (writeNodeCert)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import forge from 'node-forge';
@@ -102,4 +103,31 @@ export function writePki(dir: string): Pki {
   write(p.saKey, forge.pki.privateKeyToPem(saKeys.privateKey));
   write(p.saPub, forge.pki.publicKeyToPem(saKeys.publicKey), 0o644);
   return p;
+}
+
+/** A kubelet's client certificate (the Node authorizer's identity for node `nodeName`), signed by the cluster CA. */
+export function writeNodeCert(pki: Pki, nodeName: string): { cert: string; key: string } {
+  const dir = path.dirname(pki.caCert);
+  const ca = forge.pki.certificateFromPem(fs.readFileSync(pki.caCert, 'utf8'));
+  const caKey = forge.pki.privateKeyFromPem(fs.readFileSync(pki.caKey, 'utf8'));
+  const keys = keyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  validity(cert);
+  cert.setSubject([
+    { name: 'commonName', value: `system:node:${nodeName}` },
+    { name: 'organizationName', value: 'system:nodes' },
+  ]);
+  cert.setIssuer(ca.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  const out = { cert: path.join(dir, 'node.crt'), key: path.join(dir, 'node.key') };
+  fs.writeFileSync(out.cert, forge.pki.certificateToPem(cert), { mode: 0o644 });
+  fs.writeFileSync(out.key, forge.pki.privateKeyToPem(keys.privateKey), { mode: 0o600 });
+  return out;
 }
