@@ -9,6 +9,9 @@
 //                                        user 1000, and the official image's environment
 //   docker.io/library/node:24            the project's pinned Node 24 binary, its shared
 //                                        libraries from this machine, busybox, user node (1000)
+//   gcr.io/distroless/static-debian12:nonroot  no shell, no binaries: passwd, group, /tmp
+//   kubectl-dev.test/syncthing:1.19.2    the sidecar layout with Debian's syncthing 1.19
+//                                        (a sidecar older than 1.28, for --sidecar-image)
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,15 +24,18 @@ export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 export const BUSYBOX_IMAGE = 'docker.io/library/busybox:1.36';
 export const NODE_IMAGE = 'docker.io/library/node:24';
 export const SYNCTHING_IMAGE = DEFAULT_SIDECAR_IMAGE;
+export const DISTROLESS_IMAGE = 'gcr.io/distroless/static-debian12:nonroot';
+export const OLD_SYNCTHING_IMAGE = 'kubectl-dev.test/syncthing:1.19.2';
+const DEBIAN_SYNCTHING = '/usr/bin/syncthing';
 
 /** A file placed in the image: copied from `from`, or written from `text`; or a symlink; or a directory. */
-type Entry =
+export type Entry =
   | { path: string; from: string; mode?: number }
   | { path: string; text: string; mode?: number }
   | { path: string; link: string }
   | { path: string; dir: true; mode?: number; uid?: number };
 
-interface ImageSpec {
+export interface ImageSpec {
   name: string;
   entries: () => Entry[];
   config: { Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; User?: string; WorkingDir?: string };
@@ -42,7 +48,7 @@ export class ImageBuildError extends Error {
 const BUSYBOX = '/usr/bin/busybox';
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function busyboxEntries(): Entry[] {
+export function busyboxEntries(): Entry[] {
   if (!fs.existsSync(BUSYBOX)) throw new ImageBuildError(`${BUSYBOX} is missing: apt-get install busybox-static`);
   const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
   return [
@@ -66,7 +72,7 @@ function pauseBinary(): string {
 }
 
 /** The shared libraries a dynamically linked binary loads (from ldd), with their paths on this machine. */
-function sharedLibraries(binary: string): string[] {
+export function sharedLibraries(binary: string): string[] {
   const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
   const libs: string[] = [];
   for (const line of out.split('\n')) {
@@ -82,6 +88,23 @@ function nodeBinary(): string {
   return bin;
 }
 
+/** The sidecar image's layout as the product relies on it: /bin/syncthing, a POSIX sh, cp, tar, dd; user 1000. */
+function syncthingEntries(syncthing: string): Entry[] {
+  return [
+    ...busyboxEntries().filter((e) => !e.path.startsWith('etc/')),
+    { path: 'bin/syncthing', from: syncthing, mode: 0o755 },
+    { path: 'etc/passwd', text: 'root:x:0:0:root:/root:/bin/sh\nsyncthing:x:1000:1000::/var/syncthing:/bin/sh\n' },
+    { path: 'etc/group', text: 'root:x:0:\nsyncthing:x:1000:\n' },
+    { path: 'var/syncthing', dir: true, mode: 0o755, uid: 1000 },
+  ];
+}
+
+/** The official image's environment, which the product's sidecar must not depend on or be moved by. */
+const SYNCTHING_CONFIG: ImageSpec['config'] = {
+  Env: [PATH_ENV, 'PUID=1000', 'PGID=1000', 'HOME=/var/syncthing', 'STGUIADDRESS=0.0.0.0:8384', 'STHOMEDIR=/var/syncthing/config'],
+  Entrypoint: ['/bin/syncthing'],
+};
+
 export const IMAGES: ImageSpec[] = [
   {
     name: PAUSE_IMAGE,
@@ -95,18 +118,29 @@ export const IMAGES: ImageSpec[] = [
   },
   {
     name: SYNCTHING_IMAGE,
-    entries: () => [
-      ...busyboxEntries().filter((e) => !e.path.startsWith('etc/')),
-      { path: 'bin/syncthing', from: sidecarSyncthingBinary(), mode: 0o755 },
-      { path: 'etc/passwd', text: 'root:x:0:0:root:/root:/bin/sh\nsyncthing:x:1000:1000::/var/syncthing:/bin/sh\n' },
-      { path: 'etc/group', text: 'root:x:0:\nsyncthing:x:1000:\n' },
-      { path: 'var/syncthing', dir: true, mode: 0o755, uid: 1000 },
-    ],
-    // The official image's environment, which the product's sidecar must not depend on or be moved by.
-    config: {
-      Env: [PATH_ENV, 'PUID=1000', 'PGID=1000', 'HOME=/var/syncthing', 'STGUIADDRESS=0.0.0.0:8384', 'STHOMEDIR=/var/syncthing/config'],
-      Entrypoint: ['/bin/syncthing'],
+    entries: () => syncthingEntries(sidecarSyncthingBinary()),
+    config: SYNCTHING_CONFIG,
+  },
+  {
+    name: OLD_SYNCTHING_IMAGE,
+    entries: () => {
+      if (!fs.existsSync(DEBIAN_SYNCTHING)) throw new ImageBuildError(`${DEBIAN_SYNCTHING} is missing: apt-get install syncthing`);
+      return [
+        ...syncthingEntries(DEBIAN_SYNCTHING),
+        ...sharedLibraries(DEBIAN_SYNCTHING).map((lib) => ({ path: lib.slice(1), from: fs.realpathSync(lib), mode: 0o755 })),
+      ];
     },
+    config: SYNCTHING_CONFIG,
+  },
+  {
+    name: DISTROLESS_IMAGE,
+    entries: () => [
+      { path: 'etc/passwd', text: 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' },
+      { path: 'etc/group', text: 'root:x:0:\nnonroot:x:65532:\n' },
+      { path: 'tmp', dir: true, mode: 0o1777 },
+      { path: 'home/nonroot', dir: true, mode: 0o700, uid: 65532 },
+    ],
+    config: { Env: [PATH_ENV], User: '65532:65532', WorkingDir: '/home/nonroot' },
   },
   {
     name: NODE_IMAGE,

@@ -359,6 +359,14 @@ function rmdirTree(dir: string): void {
   }
 }
 
+/** Imports an image archive (OCI layout tar, see images.ts) into the real node of the cluster in `dir`. */
+export function importImage(dir: string, archive: string): void {
+  const record = readRealNodeRecord(dir);
+  if (!record) throw new Error(`the test cluster in ${dir} has no real node`);
+  const r = spawnSync(nodeBinaryPaths().ctr, ['--address', record.socket, '--namespace', 'k8s.io', 'images', 'import', archive], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ctr images import ${archive} failed: ${r.error?.message ?? r.stderr}`);
+}
+
 /** Reads the record a node left in its run directory, if any. */
 export function readRealNodeRecord(dir: string): RealNodeRecord | undefined {
   try {
