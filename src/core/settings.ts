@@ -3,8 +3,8 @@
 import { DevError } from './errors.ts';
 import { isPlainObject } from './objects.ts';
 
-/** The dev container's PID 1 when none is given: blocks forever, as in the seed document. */
-export const DEFAULT_COMMAND: readonly string[] = ['/bin/sh', '-c', 'tail -f /dev/null'];
+/** The dev container's PID 1 when none is given: blocks forever, and ends on SIGTERM/SIGINT (PID 1 has no default handlers, so sh alone would ignore them). */
+export const DEFAULT_COMMAND: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; tail -f /dev/null & wait"];
 /** Where the synced source tree appears in the dev container. */
 export const DEFAULT_WORKDIR = '/workspace';
 /** The sync sidecar's image: the official syncthing image, pinned. */

@@ -30,7 +30,7 @@ describe('the seed example (bookinfo reviews)', () => {
   it('turns reviews into the dev container exactly as the seed does', () => {
     const mine = container(ours, 'nocalhost-dev');
     const seed = container(seedAfter, 'nocalhost-dev');
-    for (const key of ['image', 'command', 'env', 'imagePullPolicy', 'ports', 'resources', 'terminationMessagePath', 'terminationMessagePolicy', 'workingDir']) {
+    for (const key of ['image', 'env', 'imagePullPolicy', 'ports', 'resources', 'terminationMessagePath', 'terminationMessagePolicy', 'workingDir']) {
       expect(mine[key], key).toEqual(seed[key]);
     }
     expect(mine.readinessProbe).toBeUndefined();
@@ -84,6 +84,12 @@ describe('the seed example (bookinfo reviews)', () => {
       const secretVolume = podSpec(ours).volumes.find((v: Obj) => v.secret);
       expect(secretVolume.secret.optional).toBe(true);
       expect(secretVolume.secret.defaultMode).toBe(0o440);
+    });
+
+    it("the dev container's blocking PID 1 is the seed's tail -f /dev/null behind a trap, so that it ends on SIGTERM", () => {
+      const seedCommand = container(seedAfter, 'nocalhost-dev').command;
+      expect(seedCommand).toEqual(['/bin/sh', '-c', 'tail -f /dev/null']);
+      expect(container(ours, 'nocalhost-dev').command).toEqual(['/bin/sh', '-c', `trap 'kill $! 2>/dev/null; exit 0' TERM INT; ${seedCommand[2]} & wait`]);
     });
 
     it('the sidecar uses the pinned public syncthing image and runs as a non-root user', () => {
