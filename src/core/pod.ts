@@ -9,7 +9,7 @@ import {
   SYNCTHING_SECRET_VOLUME, WORKDIR_VOLUME, WORKLOAD_LABEL,
 } from './marks.ts';
 import {
-  DEFAULT_COMMAND, DEFAULT_SIDECAR_IMAGE, DEFAULT_WORKDIR, SIDECAR_UID, SYNCTHING_HOME, SYNCTHING_SECRET_DIR,
+  DEFAULT_COMMAND, DEFAULT_SIDECAR_IMAGE, DEFAULT_WORKDIR, SIDECAR_UID, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DIR,
   type DevSettings, type DevSettingsInput, type EnvVar,
 } from './settings.ts';
 import type { PodTemplateParts } from './kinds.ts';
@@ -130,7 +130,7 @@ export function sidecarScript(): string {
   return [
     `until [ -s ${SYNCTHING_SECRET_DIR}/config.xml ]; do echo "waiting for the dev sync Secret (run: kubectl dev sync)"; sleep 2; done`,
     `cp ${SYNCTHING_SECRET_DIR}/config.xml ${SYNCTHING_SECRET_DIR}/cert.pem ${SYNCTHING_SECRET_DIR}/key.pem ${SYNCTHING_HOME}/`,
-    `exec /bin/syncthing serve --home=${SYNCTHING_HOME} --no-browser --no-restart --no-upgrade`,
+    `exec /bin/syncthing serve --home=${SYNCTHING_HOME} --gui-address=${SYNCTHING_GUI_ADDRESS} --no-browser --no-restart --no-upgrade`,
   ].join(' && ');
 }
 
@@ -139,9 +139,12 @@ function sidecarContainer(settings: DevSettings): PlainObject {
     name: SIDECAR_CONTAINER,
     image: settings.sidecarImage,
     command: ['/bin/sh', '-c', sidecarScript()],
+    // Overrides the image's own env (STGUIADDRESS=0.0.0.0:8384, STHOMEDIR, HOME), so that no image can move syncthing off loopback or off its home.
     env: [
       { name: 'STNOUPGRADE', value: '1' },
       { name: 'STNODEFAULTFOLDER', value: '1' },
+      { name: 'STGUIADDRESS', value: SYNCTHING_GUI_ADDRESS },
+      { name: 'STHOMEDIR', value: SYNCTHING_HOME },
       { name: 'HOME', value: SYNCTHING_HOME },
     ],
     resources: {

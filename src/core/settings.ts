@@ -15,6 +15,8 @@ export const SYNCTHING_SECRET_DIR = '/var/kubectl-dev/secret';
 /** Ports syncthing listens on inside the pod, on 127.0.0.1 only (reached by port-forward). */
 export const SYNCTHING_SYNC_PORT = 22000;
 export const SYNCTHING_API_PORT = 8384;
+/** The sidecar's GUI/REST address, given on its command line and in its env (the image sets STGUIADDRESS=0.0.0.0:8384). */
+export const SYNCTHING_GUI_ADDRESS = `127.0.0.1:${SYNCTHING_API_PORT}`;
 /** The user the sidecar runs as; group 0 lets it read the Secret files (mode 0440) when the pod sets no fsGroup. */
 export const SIDECAR_UID = 1000;
 

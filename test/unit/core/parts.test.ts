@@ -125,6 +125,36 @@ describe('exit', () => {
   });
 });
 
+describe('the sync sidecar of a rewritten pod', () => {
+  const podOf = (obj: unknown) => (obj as { spec: { template: { spec: { containers: Array<Record<string, any>> } } } }).spec.template.spec;
+  const sidecarOf = (obj: unknown) => podOf(obj).containers.find((c) => c.name === 'kubectl-dev-sync')!;
+  const [entered] = enter([deployment('web')]);
+  const sidecar = sidecarOf(entered);
+  const script = sidecar.command[2] as string;
+
+  it('passes syncthing its GUI/REST address on loopback, which wins over the image\'s STGUIADDRESS=0.0.0.0:8384', () => {
+    expect(sidecar.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(script).toMatch(/&& exec \/bin\/syncthing serve --home=\/var\/kubectl-dev\/syncthing --gui-address=127\.0\.0\.1:8384 /);
+    expect(script).not.toContain('0.0.0.0');
+  });
+
+  it('sets STGUIADDRESS to the same address in its env, over the image\'s, and STHOMEDIR to its home', () => {
+    const env = Object.fromEntries((sidecar.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ STGUIADDRESS: '127.0.0.1:8384', STHOMEDIR: '/var/kubectl-dev/syncthing', HOME: '/var/kubectl-dev/syncthing' });
+    expect(script).toContain(`--home=${env.STHOMEDIR} `);
+    expect(script).toContain(`--gui-address=${env.STGUIADDRESS} `);
+    expect(sidecar.env.map((e: { name: string }) => e.name)).toEqual([...new Set(sidecar.env.map((e: { name: string }) => e.name))]);
+  });
+
+  it('is the same whatever the dev container\'s user, image or work dir', () => {
+    const withUser = deployment('web');
+    (withUser.spec.template.spec as Record<string, unknown>).securityContext = { runAsUser: 4242, runAsGroup: 4242, fsGroup: 4242 };
+    const [other] = enter([withUser], { settings: { image: 'node:24', keepSecurityContext: true, workdir: '/src' } });
+    expect(sidecarOf(other).command).toEqual(sidecar.command);
+    expect(sidecarOf(other).env).toEqual(sidecar.env);
+  });
+});
+
 describe('manifests', () => {
   it('reads YAML the Kubernetes way: octal modes, string timestamps, merge keys', () => {
     const [parsed] = parseManifests('apiVersion: v1\nkind: X\nmetadata: {name: a}\nmode: 0644\nwhen: 2020-01-01T00:00:00Z\nbase: &b {x: 1}\nmerged:\n  <<: *b\n  z: 2\n', 's');

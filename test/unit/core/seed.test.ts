@@ -92,6 +92,13 @@ describe('the seed example (bookinfo reviews)', () => {
       expect(container(ours, 'nocalhost-dev').command).toEqual(['/bin/sh', '-c', `trap 'kill $! 2>/dev/null; exit 0' TERM INT; ${seedCommand[2]} & wait`]);
     });
 
+    it("syncthing's GUI/REST stays off the pod network: the seed unsets the image's STGUIADDRESS, we set it and --gui-address to 127.0.0.1", () => {
+      expect(container(seedAfter, 'nocalhost-sidecar').args[0]).toMatch(/^unset STGUIADDRESS && /);
+      const sidecar = podSpec(ours).containers.find((c: Obj) => c.name === 'kubectl-dev-sync');
+      expect(sidecar.command[2]).toContain(' --gui-address=127.0.0.1:8384 ');
+      expect(sidecar.env).toContainEqual({ name: 'STGUIADDRESS', value: '127.0.0.1:8384' });
+    });
+
     it('the sidecar uses the pinned public syncthing image and runs as a non-root user', () => {
       const sidecar = podSpec(ours).containers.find((c: Obj) => c.name === 'kubectl-dev-sync');
       expect(sidecar.image).toMatch(/^docker\.io\/syncthing\/syncthing:\d+\.\d+\.\d+$/);
