@@ -190,10 +190,36 @@ export function killProcessesSync(procs: ProcEntry[]): void {
  */
 export async function stopCluster(dir: string = defaultRunDir(), opts: { keep?: boolean } = {}): Promise<void> {
   const state = readState(dir);
+  if (state) await removeProvisionedVolumes(dir, state.server);
   if (state) await killProcesses(state.processes);
   const node = readRealNodeRecord(dir);
   if (node) cleanupRealNode(node);
   if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+const HOST_PATH_PV_DIR = '/tmp/hostpath_pv';
+
+/** Removes the directories the host-path provisioner made for this cluster's PVs (asked of its API server). */
+async function removeProvisionedVolumes(dir: string, server: string): Promise<void> {
+  const pki = path.join(dir, 'pki');
+  let list: { items?: Array<{ spec?: { hostPath?: { path?: string } } }> };
+  try {
+    const tls = { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
+    const r = await apiRequest(server, tls, 'GET', '/api/v1/persistentvolumes', undefined, 3000);
+    if (r.status !== 200) return;
+    list = r.json();
+  } catch {
+    return; // API server gone: nothing to ask
+  }
+  for (const pv of list.items ?? []) {
+    const p = pv.spec?.hostPath?.path;
+    if (p && path.dirname(p) === HOST_PATH_PV_DIR) fs.rmSync(p, { recursive: true, force: true });
+  }
+  try {
+    fs.rmdirSync(HOST_PATH_PV_DIR);
+  } catch {
+    /* other clusters' volumes, or none */
+  }
 }
 
 export function freePort(): Promise<number> {
@@ -289,6 +315,16 @@ export function writeKubeconfig(file: string, server: string, pki: Pki): void {
   };
   fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
 }
+
+/** PVCs bind to directories under /tmp/hostpath_pv on this machine (kube-controller-manager's host-path provisioner). */
+export const DEFAULT_STORAGE_CLASS = {
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  provisioner: 'kubernetes.io/host-path',
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'Immediate',
+};
 
 function nodeManifest(name: string, tainted: boolean) {
   return {
@@ -482,6 +518,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       '--kube-api-burst=1000',
       '--concurrent-deployment-syncs=10',
       '--concurrent-replicaset-syncs=10',
+      // The storage every real cluster has: PVCs of the default StorageClass bind to host directories.
+      '--enable-hostpath-provisioner=true',
     ]);
     launch('kube-scheduler', bins.testcluster, [
       'kube-scheduler',
@@ -553,6 +591,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       return nodes.every((n) => ready.some((r) => r.metadata.name === n));
     });
     log(`nodes Ready (${Date.now() - t0} ms)`);
+    const sc = await api('POST', '/apis/storage.k8s.io/v1/storageclasses', DEFAULT_STORAGE_CLASS);
+    if (sc.status !== 201) throw new ClusterStartError(`creating the default StorageClass: HTTP ${sc.status} ${sc.text}`, 'kube-apiserver');
     if (realNode && nodeBins) {
       const layout = prepareRealNode({ dir, server, pki, kubeletPort: pKubelet!, healthzPort: pHealthz! });
       const ctr = (...args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
