@@ -130,6 +130,8 @@ export function sidecarScript(): string {
   return [
     `until [ -s ${SYNCTHING_SECRET_DIR}/config.xml ]; do echo "waiting for the dev sync Secret (run: kubectl dev sync)"; sleep 2; done`,
     `cp ${SYNCTHING_SECRET_DIR}/config.xml ${SYNCTHING_SECRET_DIR}/cert.pem ${SYNCTHING_SECRET_DIR}/key.pem ${SYNCTHING_HOME}/`,
+    // What syncthing creates is then writable by the dev container's user, whatever its uid (docs/decisions.md).
+    'umask 0000',
     `exec /bin/syncthing serve --home=${SYNCTHING_HOME} --gui-address=${SYNCTHING_GUI_ADDRESS} --no-browser --no-restart --no-upgrade`,
   ].join(' && ');
 }

@@ -12,8 +12,9 @@
 // directories that the ignore patterns certainly do not exclude, nothing of
 // syncthing's own (.stignore, .stfolder, temp files), no symlinks or special files,
 // no path too long for a plain ustar header, no file of 8 GiB or more. Everything
-// else is left to syncthing. Modes are 0644/0755, what syncthing itself writes
-// with ignorePerms; ownership is the sidecar user's (`tar -o`).
+// else is left to syncthing. Modes are 0666/0777 and tar runs under umask 0, as the
+// sidecar's syncthing writes with ignorePerms (docs/decisions.md: the tree must be
+// writable by the dev container's user); ownership is the sidecar user's (`tar -o`).
 
 import { closeSync, fstatSync, openSync, readSync, readdirSync, lstatSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +71,10 @@ export function ustarName(path: string): { name: Buffer; prefix: Buffer } | unde
   return undefined;
 }
 
+/** Modes in the headers: what syncthing creates with ignorePerms (0666, 0777), which the tar in the container keeps under umask 0. */
+export const SEED_FILE_MODE = 0o666;
+export const SEED_DIR_MODE = 0o777;
+
 /** The fields every header shares: magic, version, uid, gid and the checksum placeholder. */
 const HEADER_TEMPLATE = (() => {
   const h = Buffer.alloc(512);
@@ -102,7 +107,7 @@ export function tarHeader(entry: PlannedEntry): Buffer {
   const h = Buffer.allocUnsafe(512);
   HEADER_TEMPLATE.copy(h);
   split.name.copy(h, 0);
-  putOctal(h, entry.type === 'dir' ? 0o755 : 0o644, 100, 8);
+  putOctal(h, entry.type === 'dir' ? SEED_DIR_MODE : SEED_FILE_MODE, 100, 8);
   putOctal(h, entry.type === 'dir' ? 0 : entry.size, 124, 12);
   putOctal(h, Math.max(0, entry.mtimeMs / 1000), 136, 12);
   h[156] = entry.type === 'dir' ? 0x35 : 0x30; // '5' directory, '0' file
@@ -447,8 +452,9 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   // tar reads to the end of its input after the end-of-archive blocks, and over v4
   // (see seedExecSocket) the end of stdin cannot be sent on its own. dd, not head:
   // busybox head -c takes ~1 CPU-s per 115 MB, busybox dd 0.15 s. Should read or dd
-  // fail, tar fails too or does not run, and so does the copy.
-  const command = ['sh', '-c', 'read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', options.workdir];
+  // fail, tar fails too or does not run, and so does the copy. The umask: an exec gets
+  // the runtime's (0022), not the sidecar's, and a non-root tar applies it to the modes.
+  const command = ['sh', '-c', 'umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', options.workdir];
   let ws: ExecSocket;
   try {
     ws = (await options.exec(options.namespace, options.pod, options.container, command, stdout, stderr, stdin, (s) => {

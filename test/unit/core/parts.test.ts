@@ -146,6 +146,13 @@ describe('the sync sidecar of a rewritten pod', () => {
     expect(sidecar.env.map((e: { name: string }) => e.name)).toEqual([...new Set(sidecar.env.map((e: { name: string }) => e.name))]);
   });
 
+  it('runs syncthing under umask 0000, set after the keys are copied and right before syncthing starts', () => {
+    const steps = script.split(' && ');
+    expect(steps.at(-2)).toBe('umask 0000');
+    expect(steps.at(-1)).toMatch(/^exec \/bin\/syncthing serve /);
+    expect(steps.findIndex((s) => s.startsWith('cp '))).toBeLessThan(steps.length - 2);
+  });
+
   it('is the same whatever the dev container\'s user, image or work dir', () => {
     const withUser = deployment('web');
     (withUser.spec.template.spec as Record<string, unknown>).securityContext = { runAsUser: 4242, runAsGroup: 4242, fsGroup: 4242 };

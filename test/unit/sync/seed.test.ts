@@ -1,6 +1,6 @@
 // The initial copy's tar stream, read by the real GNU tar, and seedContainer
 // against a real `tar -x` process behind a stand-in for the exec WebSocket.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -46,12 +46,18 @@ function sampleTree(): string {
   return root;
 }
 
+const asRoot = process.getuid?.() === 0;
+
+/** As an exec in the sidecar container runs: its user (uid 1000, gid 0) and the runtime's umask (0022), not the sidecar script's. */
+const asSidecarExec = (command: string[]) => ['/bin/sh', '-c', 'umask 0022 && exec "$@"', 'sh', '/usr/bin/setpriv', '--reuid=1000', '--regid=0', '--clear-groups', ...command];
+
 /** An exec stand-in: runs the command here; stdin frames (channel byte 0) go to its stdin. */
-function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv } = {}): ExecFn & { commands: string[][] } {
+function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv; wrap?: (command: string[]) => string[] } = {}): ExecFn & { commands: string[][] } {
   const commands: string[][] = [];
   const fn = (async (_ns: string, _pod: string, _container: string, command: string[], stdout: Writable, stderr: Writable, _stdin: PassThrough, onStatus: (s: ExecStatus) => void) => {
     commands.push(command);
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
+    const argv = options.wrap ? options.wrap(command) : command;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     child.stdout.pipe(stdout);
     child.stderr.pipe(stderr);
     child.stdin.on('error', () => {});
@@ -120,7 +126,7 @@ describe('the initial copy', () => {
     const text = (from: number, length: number) => h.subarray(from, from + length).toString('latin1');
     expect(h.length).toBe(512);
     expect(`${text(345, 155).replace(/\0+$/, '')}/${text(0, 100).replace(/\0+$/, '')}`).toBe(rel);
-    expect(text(100, 8)).toBe('0000644\0');
+    expect(text(100, 8)).toBe('0000666\0');
     expect(text(108, 16)).toBe('0000000\u00000000000\0');
     expect(text(124, 12)).toBe('77777777777\0');
     expect(text(136, 12)).toBe(`${(1_714_557_600).toString(8).padStart(11, '0')}\0`);
@@ -131,7 +137,7 @@ describe('the initial copy', () => {
     expect(text(148, 8)).toBe(`${sum.toString(8).padStart(6, '0')}\0 `);
     const dir = tarHeader({ rel: 'empty-dir', type: 'dir', size: 0, mtimeMs: 0 });
     expect([dir.subarray(0, 10).toString(), dir.subarray(100, 108).toString(), dir.subarray(124, 136).toString(), dir.subarray(156, 157).toString()])
-      .toEqual(['empty-dir/', '0000755\0', '00000000000\0', '5']);
+      .toEqual(['empty-dir/', '0000777\0', '00000000000\0', '5']);
   });
 
   it('writes a tar stream that GNU tar extracts exactly, and that ends without the end of its input', async () => {
@@ -159,8 +165,11 @@ describe('the initial copy', () => {
     expect(treeOf(out)).toEqual(expected);
     expect(fs.statSync(path.join(out, 'empty-dir')).isDirectory()).toBe(true);
     expect(fs.statSync(path.join(out, 'README.md')).mtime.toISOString()).toBe('2024-05-01T10:00:00.000Z');
-    // syncthing's modes with ignorePerms: 0644 files, 0755 directories (tar -x applies the umask).
-    expect(fs.statSync(path.join(out, 'bin/run.sh')).mode & 0o777 & ~0o022).toBe(0o644);
+    // The headers' modes, which GNU tar keeps as root (else it applies the umask).
+    if (asRoot) {
+      expect(fs.statSync(path.join(out, 'bin/run.sh')).mode & 0o7777).toBe(0o666);
+      expect(fs.statSync(path.join(out, 'src')).mode & 0o7777).toBe(0o777);
+    }
     expect(progress).toMatchObject({ files: Object.keys(expected).length, bytes: Object.values(expected).reduce((n, c) => n + Buffer.byteLength(c), 0), changed: [] });
     expect(plan).toMatchObject({ files: progress.files, bytes: progress.bytes });
   });
@@ -201,7 +210,7 @@ describe('the initial copy', () => {
     const plan = new Promise<void>((resolve) => (listNow = resolve)).then(() => listAndPlan(root, ignoreMatcher(['.git', 'node_modules'])));
     const copying = seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
     await until('the exec to open', () => exec.commands.length === 1);
-    expect(exec.commands[0]).toEqual(['sh', '-c', 'read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', out]);
+    expect(exec.commands[0]).toEqual(['sh', '-c', 'umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', out]);
     listNow();
     const done = await copying;
     expect(done.current).toBeUndefined();
@@ -235,6 +244,43 @@ describe('the initial copy', () => {
     await writeTar(root, plan, async (chunk) => void alone.stdin.write(Buffer.from(chunk)), { files: 0, bytes: 0, changed: [] });
     expect(await Promise.race([exitedAlone, new Promise((r) => setTimeout(() => r('still reading'), 1_000))])).toBe('still reading');
     alone.kill();
+  });
+
+  it.skipIf(!asRoot)('leaves a tree that any user of the dev container can write in, as the sidecar\'s busybox tar run by a non-root exec', async () => {
+    const root = sampleTree();
+    const out = tempDir('seed-modes');
+    const bin = tempDir('seed-modes-bin');
+    dirs.push(out, bin);
+    // The work dir as an emptyDir: 0777, owned by root.
+    fs.chmodSync(out, 0o777);
+    fs.chmodSync(bin, 0o755);
+    const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p))!;
+    for (const applet of ['sh', 'dd', 'tar']) fs.symlinkSync(busybox, path.join(bin, applet));
+    const exec = localExec({ protocol: 'v4.channel.k8s.io', env: { ...process.env, PATH: bin }, wrap: asSidecarExec });
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
+    const done = await seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan, stallMs: 5_000 });
+    expect(done.files).toBe(plan.files);
+    const modes: Record<string, string> = {};
+    const walk = (rel: string) => {
+      for (const entry of fs.readdirSync(path.join(out, rel), { withFileTypes: true })) {
+        const child = rel ? `${rel}/${entry.name}` : entry.name;
+        const st = fs.statSync(path.join(out, child));
+        modes[child] = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+        if (entry.isDirectory()) walk(child);
+      }
+    };
+    walk('');
+    expect(Object.keys(modes).length).toBeGreaterThan(8);
+    for (const [rel, mode] of Object.entries(modes)) {
+      expect(mode, rel).toBe(fs.statSync(path.join(out, rel)).isDirectory() ? '777 1000:0' : '666 1000:0');
+    }
+    // Another user with no group in common, as a dev container with its own uid.
+    const asOther = (...argv: string[]) => spawnSync('setpriv', ['--reuid=1001', '--regid=1001', '--clear-groups', ...argv], { encoding: 'utf8' });
+    for (const argv of [['touch', `${out}/src/new.ts`], ['mkdir', `${out}/${longDir}/build`], ['sh', '-c', `echo more >> ${out}/README.md`], ['rm', `${out}/src/empty.txt`]]) {
+      const r = asOther(...argv);
+      expect(r.status, `${argv.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toBe('# app\nmore\n');
   });
 
   it('fails with what tar said, with a stream that breaks, and before the v4 protocol', async () => {
