@@ -65,12 +65,19 @@ export function realNodeProblems(): string[] {
   if (!fs.existsSync('/sys/fs/cgroup/memory') && !fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) problems.push('no cgroup hierarchy under /sys/fs/cgroup');
   if (problems.length === 0 && fs.existsSync(LOCK)) {
     const owner = readLock();
-    if (owner && isAlivePid(owner.pid)) problems.push(`another test cluster's real node runs (${owner.dir}, pid ${owner.pid}); stop it with npm run cluster:down -- --dir=${owner.dir}`);
+    const running = owner ? nodeProcesses(owner.dir) : [];
+    if (owner && running.length > 0) problems.push(`another test cluster's real node runs (${owner.dir}, pid ${running[0]}); stop it with npm run cluster:down -- --dir=${owner.dir}`);
   }
   return problems;
 }
 
-function readLock(): { dir: string; pid: number } | undefined {
+/** Live processes of the real node of the cluster in `dir` (their command lines name its node directory). */
+function nodeProcesses(dir: string): number[] {
+  const mark = path.join(dir, 'node') + '/';
+  return procEntries().filter((p) => p.cmdline.includes(mark)).map((p) => p.pid);
+}
+
+function readLock(): { dir: string } | undefined {
   try {
     return JSON.parse(fs.readFileSync(LOCK, 'utf8'));
   } catch {
@@ -180,7 +187,7 @@ export function prepareRealNode(opts: { dir: string; server: string; pki: Pki; k
     cgroups: cgroupKubepods().filter((d) => !fs.existsSync(d)),
   };
   fs.writeFileSync(path.join(root, 'record.json'), JSON.stringify(record, null, 2) + '\n');
-  fs.writeFileSync(LOCK, JSON.stringify({ dir: opts.dir, pid: process.pid }));
+  fs.writeFileSync(LOCK, JSON.stringify({ dir: opts.dir }));
 
   // The bridge the CNI plugin attaches pods to; the host reaches pod IPs through it.
   spawnSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
