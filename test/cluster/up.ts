@@ -3,7 +3,7 @@
 // allows it, or as the flag says), wait until it is ready and print the kubeconfig path
 // (last line of stdout). Stop it with `npm run cluster:down`.
 import { BuildError } from './build.lib.ts';
-import { ClusterStartError, defaultRunDir, startCluster } from './cluster.ts';
+import { ClusterStartError, defaultRunDir, startCluster, stopCluster } from './cluster.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = arg('dir') ?? defaultRunDir();
@@ -18,6 +18,12 @@ if (flag('real-node') && flag('no-real-node')) {
   process.exit(2);
 }
 const realNode = flag('real-node') ? true : flag('no-real-node') ? false : 'auto';
+// Ctrl-C (or a kill) while it starts: stop what has started, node included, then exit.
+const interrupted = (sig: NodeJS.Signals) => {
+  process.stderr.write(`cluster:up: ${sig} while starting; stopping what has started\n`);
+  void stopCluster(dir).finally(() => process.exit(130));
+};
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, interrupted);
 try {
   const c = await startCluster({
     dir,
@@ -29,6 +35,7 @@ try {
   const node = c.realNode ? `real node ${c.realNode} and ` : 'no real node, ';
   process.stderr.write(`test cluster ready in ${(c.startupMs / 1000).toFixed(1)} s (${c.server}; ${node}${c.nodes.length - (c.realNode ? 1 : 0)} KWOK nodes); stop it with npm run cluster:down\n`);
   process.stderr.write(`export KUBECONFIG_TEST=${c.kubeconfigPath}\n`);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, interrupted);
   console.log(c.kubeconfigPath);
 } catch (e) {
   if (e instanceof ClusterStartError || e instanceof BuildError) console.error(`cluster:up failed: ${e.message}`);
