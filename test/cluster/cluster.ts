@@ -56,6 +56,8 @@ export interface StartOptions {
   build?: BuildOptions;
   /** Use these binaries instead of building. */
   binaries?: Binaries;
+  /** Aborting it (Ctrl-C in cluster:up) stops the start and everything started so far. */
+  signal?: AbortSignal;
 }
 
 export interface Cluster {
@@ -410,6 +412,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const logFile = (name: Component) => path.join(dir, 'logs', `${name}.log`);
 
   const launch = (name: Component, command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    if (opts.signal?.aborted) throw new ClusterStartError('interrupted while starting', name);
     const file = logFile(name);
     const fd = fs.openSync(file, 'a');
     fs.writeSync(fd, `# ${[command, ...args].join(' ')}\n`);
@@ -442,6 +445,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const waitFor = async (what: string, blame: Component, check: () => Promise<boolean>) => {
     for (;;) {
       if (failure) throw failure;
+      if (opts.signal?.aborted) throw new ClusterStartError(`interrupted while waiting for ${what}`, blame);
       let ok = false;
       try {
         ok = await Promise.race([check(), failed]);

@@ -3,7 +3,7 @@
 // allows it, or as the flag says), wait until it is ready and print the kubeconfig path
 // (last line of stdout). Stop it with `npm run cluster:down`.
 import { BuildError } from './build.lib.ts';
-import { ClusterStartError, defaultRunDir, startCluster, stopCluster } from './cluster.ts';
+import { ClusterStartError, defaultRunDir, startCluster } from './cluster.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = arg('dir') ?? defaultRunDir();
@@ -18,10 +18,11 @@ if (flag('real-node') && flag('no-real-node')) {
   process.exit(2);
 }
 const realNode = flag('real-node') ? true : flag('no-real-node') ? false : 'auto';
-// Ctrl-C (or a kill) while it starts: stop what has started, node included, then exit.
+// Ctrl-C (or a kill) while it starts: startCluster stops what has started, node included.
+const abort = new AbortController();
 const interrupted = (sig: NodeJS.Signals) => {
   process.stderr.write(`cluster:up: ${sig} while starting; stopping what has started\n`);
-  void stopCluster(dir).finally(() => process.exit(130));
+  abort.abort();
 };
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, interrupted);
 try {
@@ -30,6 +31,7 @@ try {
     nodes,
     realNode,
     owned: false,
+    signal: abort.signal,
     log: (l) => process.stderr.write(l + '\n'),
   });
   const node = c.realNode ? `real node ${c.realNode} and ` : 'no real node, ';
@@ -40,5 +42,5 @@ try {
 } catch (e) {
   if (e instanceof ClusterStartError || e instanceof BuildError) console.error(`cluster:up failed: ${e.message}`);
   else console.error(e);
-  process.exitCode = 1;
+  process.exitCode = abort.signal.aborted ? 130 : 1;
 }
