@@ -128,7 +128,9 @@ function rewriteDevContainer(container: Container, settings: DevSettings): void 
  */
 export function sidecarScript(): string {
   return [
-    `until [ -s ${SYNCTHING_SECRET_DIR}/config.xml ]; do echo "waiting for the dev sync Secret (run: kubectl dev sync)"; sleep 2; done`,
+    // While it waits, sh is PID 1 and would ignore SIGTERM: the pod would take its whole grace period to stop.
+    'trap "exit 0" TERM INT',
+    `until [ -s ${SYNCTHING_SECRET_DIR}/config.xml ]; do echo "waiting for the dev sync Secret (run: kubectl dev sync)"; sleep 2 & wait $!; done`,
     `cp ${SYNCTHING_SECRET_DIR}/config.xml ${SYNCTHING_SECRET_DIR}/cert.pem ${SYNCTHING_SECRET_DIR}/key.pem ${SYNCTHING_HOME}/`,
     // What syncthing creates is then writable by the dev container's user, whatever its uid (docs/decisions.md).
     'umask 0000',

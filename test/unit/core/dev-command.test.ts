@@ -1,11 +1,13 @@
 // The default dev command run for real: it blocks, and ends at once with status 0 on
 // SIGTERM or SIGINT, in the shells images have as /bin/sh (dash, busybox, bash). As
 // PID 1 (in a PID namespace, when this machine allows one) it is what the kubelet
-// stops; there a shell without the trap ignores SIGTERM until the grace period ends.
+// stops; there a shell without the trap ignores SIGTERM until the grace period ends. The
+// sidecar's script, while it waits for the sync Secret, is such a PID 1 too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterAll, describe, it } from 'vitest';
-import { DEFAULT_COMMAND } from '../../../src/core/settings.ts';
+import { sidecarScript } from '../../../src/core/pod.ts';
+import { DEFAULT_COMMAND, SYNCTHING_SECRET_DIR } from '../../../src/core/settings.ts';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
 const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => fs.existsSync(p));
@@ -100,22 +102,35 @@ describe.concurrent('the default dev command', () => {
     }
   });
 
-  const unshare = spawnSync('unshare', ['--pid', '--fork', '--kill-child=SIGKILL', 'true'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!unshare)('as PID 1 of a PID namespace, ends on SIGTERM, where the same shell without the trap ignores it', async ({ expect }) => {
-    const asPid1 = async (command: readonly string[]) => {
-      const outer = start(['unshare', '--pid', '--fork', '--kill-child=SIGKILL', ...command]);
-      let pid1: number | undefined;
-      for (let i = 0; i < 50 && pid1 === undefined; i++) {
-        await sleep(20);
-        pid1 = childrenOf(outer.pid!)[0];
-      }
-      expect(pid1, 'the namespace\'s PID 1').toBeDefined();
-      await sleep(300);
-      return stopAfterBlocking(outer, pid1!, 'SIGTERM');
-    };
+  it('as PID 1 of a PID namespace, ends on SIGTERM, where the same shell without the trap ignores it', async ({ expect }) => {
+    expect(unshare, 'unshare --pid (util-linux, as root) is needed for this test').toBe(true);
     const [ours, plain] = await Promise.all([asPid1(DEFAULT_COMMAND), asPid1(['/bin/sh', '-c', 'tail -f /dev/null'])]);
     expect(ours).toMatchObject({ blockedFor: true, code: 0, signal: null });
     expect(ours.ms).toBeLessThan(1_000);
     expect(plain).toMatchObject({ blockedFor: true, code: 'still running' });
   });
+
+  it('the sidecar\'s script, as PID 1 waiting for the sync Secret, ends on SIGTERM too', async ({ expect }) => {
+    expect(unshare, 'unshare --pid (util-linux, as root) is needed for this test').toBe(true);
+    expect(fs.existsSync(`${SYNCTHING_SECRET_DIR}/config.xml`), 'no sync Secret on this machine: the script waits').toBe(false);
+    const shell = BUSYBOX ? [BUSYBOX, 'sh'] : ['/bin/sh'];
+    const result = await asPid1([...shell, '-c', sidecarScript()]);
+    expect(result).toMatchObject({ blockedFor: true, code: 0, signal: null });
+    expect(result.ms).toBeLessThan(1_000);
+  });
 });
+
+const unshare = spawnSync('unshare', ['--pid', '--fork', '--kill-child=SIGKILL', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** Runs `command` as PID 1 of a new PID namespace; after 1.5 s of blocking, SIGTERMs that PID 1. */
+async function asPid1(command: readonly string[]): Promise<Ended & { blockedFor: boolean }> {
+  const outer = start(['unshare', '--pid', '--fork', '--kill-child=SIGKILL', ...command]);
+  let pid1: number | undefined;
+  for (let i = 0; i < 50 && pid1 === undefined; i++) {
+    await sleep(20);
+    pid1 = childrenOf(outer.pid!)[0];
+  }
+  if (pid1 === undefined) throw new Error('the namespace\'s PID 1 did not start');
+  await sleep(300);
+  return stopAfterBlocking(outer, pid1, 'SIGTERM');
+}
