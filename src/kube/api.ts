@@ -252,9 +252,13 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
     patch: (ref, operations, options = {}) => call(`patch ${describeRef(ref)}`, () => api.jsonPatch(ref, operations, options.dryRun)),
     async delete(ref, options = {}) {
       try {
+        // All options in the body: the API server reads the query parameters only when there is no body
+        // (a Job deleted with propagationPolicy in the query alone orphans its pods, the batch/v1 default).
         const body: Record<string, unknown> = {};
         if (options.uid) body.preconditions = { uid: options.uid };
-        await withTimeout(api.delete(headerOf(ref), undefined, undefined, options.gracePeriodSeconds, undefined, options.propagationPolicy, body as never), requestTimeoutMs, `delete ${describeRef(ref)}`);
+        if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
+        if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
+        await withTimeout(api.delete(headerOf(ref), undefined, undefined, undefined, undefined, undefined, body as never), requestTimeoutMs, `delete ${describeRef(ref)}`);
         return true;
       } catch (error) {
         if (error instanceof ApiException && error.code === 404) return false;
