@@ -1,7 +1,7 @@
 // Crash safety: the CLI kills itself (SIGKILL) right before its Nth change to the cluster
 // (KUBECTL_DEV_CRASH_AT_STEP=N). For every N and each of the six kinds: after a crash in
 // start, a new start either completes or says to run end, and `end` restores the original;
-// after a crash in end, `end` again restores it.
+// after a crash in end, `end` again restores it. The workloads and dev pods run on the real node.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATED_LABEL } from '../../src/core/marks.ts';
@@ -22,7 +22,7 @@ async function expectRestored(testCase: LiveCase, ns: string, before: unknown, c
 describe.each(LIVE_CASES)('$kind survives a crash at any step', (testCase) => {
   let ns: { name: string; remove: () => Promise<void> };
   let before: unknown;
-  const start = (env: NodeJS.ProcessEnv = {}) => dev(['start', testCase.target, '-n', ns.name, '--no-sync', '--timeout', '60s', '-q', '--image', 'busybox:1.37'], env);
+  const start = (env: NodeJS.ProcessEnv = {}) => dev(['start', testCase.target, '-n', ns.name, '--no-sync', '--timeout', '120s', '-q', '--image', 'busybox:1.36'], env);
   const end = (env: NodeJS.ProcessEnv = {}) => dev(['end', testCase.target, '-n', ns.name, '-q'], env);
 
   beforeAll(async () => {
