@@ -240,7 +240,7 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
 
   if (request.wait !== false) {
     const podCreator = p.generated[0]?.metadata?.name ?? ref.name;
-    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
+    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
   }
   return result;
 }

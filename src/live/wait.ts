@@ -17,6 +17,15 @@ export interface WaitRequest {
   timeoutMs: number;
   /** Events older than this are not about this start. */
   since: Date;
+  /** The workload as typed (`deployment/web`), for the way back in hints. */
+  workload?: string;
+}
+
+/** What to run to leave the failed dev mode, so that a start with other flags can follow. */
+function restoreHint(request: WaitRequest): string {
+  return request.workload
+    ? `The workload stays in dev mode: kubectl dev end ${request.workload} -n ${request.namespace} restores it, then run start again with the change.`
+    : 'The workload stays in dev mode; run kubectl dev end to restore it.';
 }
 
 /** Polling interval when watching is not possible (a watch failed, e.g. no `watch pods` permission). */
@@ -96,7 +105,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
           return pod;
         }
         if (health.state === 'failed') {
-          throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} The workload stays in dev mode; run kubectl dev end to restore it.`);
+          throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} ${restoreHint(request)}`);
         }
       }
       const first = sorted[0];
