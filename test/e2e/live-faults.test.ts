@@ -1,5 +1,7 @@
-// Live mode under trouble, on the real control plane: racing starts, a view-only user, the
-// API server going away mid-start, HPAs, edits during dev mode, dry runs, huge originals.
+// Live mode under trouble, on the real control plane and its real node: racing starts, a
+// view-only user, the API server going away mid-start, HPAs, edits during dev mode, dry runs,
+// huge originals; and what only a real node shows: an image that cannot be pulled, a dev image
+// without a shell, restrictive securityContexts.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,8 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { BIN } from '../cli/run-cli.ts';
+import { deviceIdFromPem } from '../../src/sync/deviceid.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
-import { LIVE_CASES, applyManifests, dev, kubectl, read, restorable } from './live-support.ts';
+import { execIn } from '../support/pods.ts';
+import { LIVE_CASES, STAND_IN_IMAGE, applyManifests, dev, devAsync, kubectl, logsOf, read, restorable, standInCommand } from './live-support.ts';
 
 const kc = testKubeConfig();
 const deploymentCase = LIVE_CASES.find((c) => c.kind === 'Deployment')!;
@@ -41,8 +45,8 @@ describe('live mode faults', () => {
     before = restorable(await readReviews());
     const env = { KUBECONFIG: testKubeconfigPath() };
     const [a, b] = await Promise.all([
-      runAsync(['start', 'deploy/reviews-v1', '-n', ns.name, '--no-sync', '-q', '--image', 'busybox:1.37'], env),
-      runAsync(['start', 'deploy/reviews-v1', '-n', ns.name, '--no-sync', '-q', '--image', 'alpine:3.20'], env),
+      runAsync(['start', 'deploy/reviews-v1', '-n', ns.name, '--no-sync', '-q', '--image', 'busybox:1.36'], env),
+      runAsync(['start', 'deploy/reviews-v1', '-n', ns.name, '--no-sync', '-q', '--image', 'node:24'], env),
     ]);
     const codes = [a.code, b.code].sort();
     expect(codes[0]).toBe(0);
@@ -50,7 +54,7 @@ describe('live mode faults', () => {
     const loser = a.code === 0 ? b : a;
     expect(loser.stderr).toMatch(/changed while kubectl-dev was putting it in dev mode|already in dev mode with other settings/);
     const now = await readReviews();
-    const winnerImage = a.code === 0 ? 'busybox:1.37' : 'alpine:3.20';
+    const winnerImage = a.code === 0 ? 'busybox:1.36' : 'node:24';
     expect(now.spec.template.spec.containers[0].image).toBe(winnerImage);
     expect(now.spec.template.spec.containers.filter((c: { name: string }) => c.name === 'kubectl-dev-sync')).toHaveLength(1);
     expect(dev(['end', 'deploy/reviews-v1', '-n', ns.name, '-q']).code).toBe(0);
@@ -168,10 +172,10 @@ describe('live mode faults', () => {
     const unchanged = (d: any) => ({ generation: d.metadata.generation, ...(restorable(d) as object) });
     const before = unchanged(await readReviews());
     for (const mode of ['client', 'server']) {
-      const result = dev(['start', 'deploy/reviews-v1', '-n', ns.name, `--dry-run=${mode}`, '-q', '--image', 'busybox:1.37']);
+      const result = dev(['start', 'deploy/reviews-v1', '-n', ns.name, `--dry-run=${mode}`, '-q', '--image', 'node:24']);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('patch Deployment/reviews-v1');
-      expect(result.stdout).toContain('"busybox:1.37"');
+      expect(result.stdout).toContain('"node:24"');
       expect(result.stdout).toContain('create Secret/');
     }
     expect(unchanged(await readReviews())).toEqual(before);
@@ -181,7 +185,7 @@ describe('live mode faults', () => {
   it('keeps an original too large for an annotation in a ConfigMap owned by the workload', async () => {
     applyManifests(ns.name, stringify({
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big', annotations: { note: 'x'.repeat(150_000) } },
-      spec: { selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } },
+      spec: { selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'app', image: STAND_IN_IMAGE, command: standInCommand() }] } } },
     }));
     const original = await read(kc, 'apps/v1', 'Deployment', 'big', ns.name);
     const started = dev(['start', 'deploy/big', '-n', ns.name, '--no-sync', '-q']);
@@ -202,5 +206,116 @@ describe('live mode faults', () => {
     const notInDevMode = dev(['end', 'deploy/reviews-v2', '-n', ns.name]);
     expect(notInDevMode.code).toBe(0);
     expect(notInDevMode.stdout).toContain('is not in dev mode');
+  });
+});
+
+// What a real node reveals, each as a user sees it: exit code 6, the container, the image, the
+// kubelet's cause and the flag to change; and `end` restores the workload afterwards.
+describe('live mode on a real node: images, shells, securityContexts', () => {
+  let ns: { name: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await createTestNamespace(kc, 'faults-node');
+  });
+  afterAll(async () => ns?.remove());
+
+  /** A Deployment of the stand-in app (busybox:1.36, blocking) whose pod spec takes `podSpec`. */
+  const deployment = (name: string, podSpec: Record<string, unknown> = {}, container: Record<string, unknown> = {}) => stringify({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels: { app: name } },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { ...podSpec, containers: [{ name: 'app', image: STAND_IN_IMAGE, command: standInCommand(), ...container }] } } },
+  });
+  const readDeployment = (name: string) => read(kc, 'apps/v1', 'Deployment', name, ns.name);
+  /** The workload's one running pod that is not a dev pod. */
+  const originalRuns = (name: string) => waitFor(`${name}'s original pod running`, () => {
+    const pods = JSON.parse(kubectl(['get', 'pods', '-n', ns.name, '-l', `app=${name}`, '-o', 'json']).stdout).items;
+    return pods.find((p: any) => !p.metadata.labels['dev.kubectl-dev.io/workload'] && !p.metadata.deletionTimestamp && p.status.containerStatuses?.every((c: { ready: boolean }) => c.ready));
+  }, 120_000, 500);
+  /** end, then the workload equals `before` and its original pod runs again. */
+  async function endRestores(name: string, before: unknown): Promise<void> {
+    const ended = dev(['end', `deploy/${name}`, '-n', ns.name, '-q']);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(restorable(await readDeployment(name))).toEqual(before);
+    await originalRuns(name);
+    expect(JSON.parse(kubectl(['get', 'secrets,configmaps', '-n', ns.name, '-l', 'dev.kubectl-dev.io/generated', '-o', 'json']).stdout).items).toEqual([]);
+  }
+  const devPodOf = (name: string) => JSON.parse(kubectl(['get', 'pods', '-n', ns.name, '-l', `dev.kubectl-dev.io/workload=deployment.${name}`, '-o', 'json']).stdout).items
+    .find((p: any) => !p.metadata.deletionTimestamp);
+
+  it('an image the node cannot pull: start fails as soon as the kubelet says so, and end restores', async () => {
+    applyManifests(ns.name, deployment('pull'));
+    await originalRuns('pull');
+    const before = restorable(await readDeployment('pull'));
+    const began = Date.now();
+    const result = await devAsync(['start', 'deploy/pull', '-n', ns.name, '--no-sync', '-q', '--timeout', '40s', '--image', 'registry.invalid/nope:1']);
+    const tookMs = Date.now() - began;
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toMatch(/^error: dev pod pull-\S+ in namespace \S+: container app: the node cannot pull image "registry\.invalid\/nope:1" \((ErrImagePull|ImagePullBackOff): .*registry\.invalid/m);
+    expect(result.stderr).toContain('hint: pass --image with an image the cluster\'s nodes can pull');
+    expect(result.stderr).toContain(`kubectl dev end deployment/pull -n ${ns.name} restores it`);
+    // From the kubelet's first report, not at the 40 s timeout.
+    expect(tookMs).toBeLessThan(25_000);
+    // The original kept running meanwhile (the rollout waits for the dev pod).
+    await originalRuns('pull');
+    await endRestores('pull', before);
+  });
+
+  it('a dev image without /bin/sh: the error says the default dev command needs a shell, and the ways out', async () => {
+    applyManifests(ns.name, deployment('noshell'));
+    await originalRuns('noshell');
+    const before = restorable(await readDeployment('noshell'));
+    const image = 'gcr.io/distroless/static-debian12:nonroot';
+    const began = Date.now();
+    const result = await devAsync(['start', 'deploy/noshell', '-n', ns.name, '--no-sync', '-q', '--timeout', '40s', '--image', image]);
+    const tookMs = Date.now() - began;
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toContain(`container app cannot start: image "${image}" has no /bin/sh, which the default dev command (a /bin/sh script that blocks) needs`);
+    expect(result.stderr).toMatch(/no such file or directory/);
+    expect(result.stderr).toContain('hint: pass --image with an image that has /bin/sh');
+    expect(result.stderr).toContain('command as a list');
+    expect(result.stderr).toContain(`kubectl dev end deployment/noshell -n ${ns.name} restores it`);
+    expect(tookMs).toBeLessThan(25_000);
+    await endRestores('noshell', before);
+  });
+
+  it('a restrictive securityContext (runAsNonRoot, runAsUser, fsGroup, read-only root): dev mode works, the sidecar reads its Secret', async () => {
+    applyManifests(ns.name, deployment('locked',
+      { securityContext: { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 2000 } },
+      { securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }));
+    await originalRuns('locked');
+    const before = restorable(await readDeployment('locked'));
+    const started = dev(['start', 'deploy/locked', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s', '--image', 'busybox:1.36']);
+    expect(started.code, started.stderr).toBe(0);
+    const pod = devPodOf('locked');
+    const podName = pod.metadata.name;
+    expect(pod.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 2000 });
+    // The sidecar: its own user (1000, group 0) plus the pod's fsGroup, reading the Secret's files.
+    expect(execIn(ns.name, podName, 'kubectl-dev-sync', ['id']).stdout).toMatch(/^uid=1000\b.* gid=0\b.*groups=.*\b2000\b/);
+    expect(execIn(ns.name, podName, 'kubectl-dev-sync', ['cat', '/proc/1/cmdline']).stdout.split('\0').slice(0, 2)).toEqual(['/bin/syncthing', 'serve']);
+    const secret = JSON.parse(kubectl(['get', 'secret', 'locked-deployment-dev-sync', '-n', ns.name, '-o', 'json']).stdout);
+    const deviceId = deviceIdFromPem(Buffer.from(secret.data['cert.pem'], 'base64').toString('utf8'));
+    await waitFor('the sidecar syncthing to run with the Secret\'s identity', () => logsOf(ns.name, podName, 'kubectl-dev-sync').includes(`My ID: ${deviceId}`), 60_000, 500);
+    // The dev container: the pod's user, and the work dir writable by it.
+    const inDev = execIn(ns.name, podName, 'app', ['sh', '-c', 'id -u; touch /workspace/written && echo ok']);
+    expect(inDev.stdout, inDev.stderr).toBe('1001\nok\n');
+    await endRestores('locked', before);
+  });
+
+  it('runAsNonRoot with the user only in the container: the root dev image is named, and --keep-security-context works', async () => {
+    applyManifests(ns.name, deployment('guarded', { securityContext: { runAsNonRoot: true, fsGroup: 2000 } }, { securityContext: { runAsUser: 1001, readOnlyRootFilesystem: true } }));
+    await originalRuns('guarded');
+    const before = restorable(await readDeployment('guarded'));
+    const began = Date.now();
+    const result = await devAsync(['start', 'deploy/guarded', '-n', ns.name, '--no-sync', '-q', '--timeout', '40s', '--image', 'node:24']);
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toContain('container app: the pod requires runAsNonRoot and image "node:24" runs as root (container has runAsNonRoot and image will run as root');
+    expect(result.stderr).toContain('hint: dev mode drops the container\'s securityContext (and its runAsUser): pass --keep-security-context');
+    expect(Date.now() - began).toBeLessThan(25_000);
+    await endRestores('guarded', before);
+
+    // The way out the hint names.
+    const kept = dev(['start', 'deploy/guarded', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s', '--image', 'node:24', '--keep-security-context']);
+    expect(kept.code, kept.stderr).toBe(0);
+    const pod = devPodOf('guarded');
+    expect(execIn(ns.name, pod.metadata.name, 'app', ['sh', '-c', 'id -u; node -e "console.log(process.version)"']).stdout).toMatch(/^1001\nv24\./);
+    await endRestores('guarded', before);
   });
 });
