@@ -1,7 +1,8 @@
 // `kubectl dev status` finds workloads in dev mode from their sync Secrets and dev pods, not by
 // listing every workload: these are the cases that design must still get right, on the real
-// control plane — a workload the post-renderer put in dev mode (no Secret), a start
-// interrupted after its Secret, a restart after that, and a user who may not read Secrets.
+// control plane and its real node (the dev pods really run) — a workload the post-renderer put
+// in dev mode (no Secret), a start interrupted after its Secret, a restart after that, and a
+// user who may not read Secrets.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +13,14 @@ import { SINCE_ANNOTATION } from '../../src/core/marks.ts';
 import { INTERRUPTED_PHASE, type StatusRow } from '../../src/live/status.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
-import { dev, kubectl } from './live-support.ts';
+import { STAND_IN_IMAGE, dev, kubectl, standInCommand } from './live-support.ts';
 
 const kc = testKubeConfig();
 const KILLED = -1;
 
 const deployment = (name: string) => stringify({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels: { app: name } },
-  spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } },
+  spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: STAND_IN_IMAGE, command: standInCommand() }] } } },
 });
 
 function statusRows(args: string[], env: NodeJS.ProcessEnv = {}): StatusRow[] {
@@ -38,11 +39,11 @@ describe('kubectl dev status', () => {
   afterAll(async () => ns?.remove());
 
   it('lists a workload the post-renderer put in dev mode, which has no sync Secret', async () => {
-    const rendered = runCli(['render', '--select=deployment/rendered', '--image', 'busybox:1.37'], { stdin: deployment('rendered') });
+    const rendered = runCli(['render', '--select=deployment/rendered', '--image', 'busybox:1.36'], { stdin: deployment('rendered') });
     expect(rendered.code, rendered.stderr).toBe(0);
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], rendered.stdout).code).toBe(0);
     expect(JSON.parse(kubectl(['get', 'secrets', '-n', ns.name, '-l', 'dev.kubectl-dev.io/workload', '-o', 'json']).stdout).items).toEqual([]);
-    const row = await waitFor('the rendered dev pod ready', () => statusRows(['-n', ns.name]).find((r) => r.name === 'rendered' && r.phase === 'Ready'));
+    const row = await waitFor('the rendered dev pod ready', () => statusRows(['-n', ns.name]).find((r) => r.name === 'rendered' && r.phase === 'Ready'), 90_000, 500);
     expect(row).toMatchObject({ kind: 'Deployment', namespace: ns.name, container: 'app' });
     expect(row.devPod).toMatch(/^rendered-/);
     // All namespaces, and the one workload by name, say the same.
@@ -53,7 +54,7 @@ describe('kubectl dev status', () => {
 
   it('shows a start interrupted after its Secret, and the right time after a new start', async () => {
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], deployment('web')).code).toBe(0);
-    const start = (env: NodeJS.ProcessEnv = {}) => dev(['start', 'deploy/web', '-n', ns.name, '--no-sync', '-q', '--timeout', '60s', '--image', 'busybox:1.37'], env);
+    const start = (env: NodeJS.ProcessEnv = {}) => dev(['start', 'deploy/web', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s', '--image', 'busybox:1.36'], env);
     // Step 1 creates the Secret; the process dies right before step 2, the patch of the workload.
     const crashed = start({ KUBECTL_DEV_CRASH_AT_STEP: '2', KUBECTL_DEV_TRACE_STEPS: '1' });
     expect(crashed.code).toBe(KILLED);
@@ -82,11 +83,11 @@ describe('kubectl dev status', () => {
     expect(renderedYaml.code, renderedYaml.stderr).toBe(0);
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], renderedYaml.stdout).code).toBe(0);
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], deployment(started).replaceAll(`app: ${started}`, 'app: long-started')).code).toBe(0);
-    expect(dev(['start', `deploy/${started}`, '-n', ns.name, '--no-sync', '-q', '--timeout', '60s']).code).toBe(0);
+    expect(dev(['start', `deploy/${started}`, '-n', ns.name, '--no-sync', '-q', '--timeout', '120s']).code).toBe(0);
     const rows = await waitFor('both long-named workloads ready', () => {
       const listed = statusRows(['-n', ns.name]);
       return listed.length === 2 && listed.every((r) => r.phase === 'Ready') && listed;
-    });
+    }, 90_000, 500);
     expect(rows.map((r) => r.name).sort()).toEqual([rendered, started].sort());
     expect(rows.find((r) => r.name === started)!.since).toBe(sinceOf(ns.name, started));
     expect(statusRows([`deploy/${rendered}`, '-n', ns.name])).toEqual([rows.find((r) => r.name === rendered)]);
@@ -96,7 +97,7 @@ describe('kubectl dev status', () => {
 
   it('works for a user who may read workloads and pods but not Secrets', async () => {
     expect(kubectl(['create', '-n', ns.name, '-f', '-'], deployment('viewed')).code).toBe(0);
-    expect(dev(['start', 'deploy/viewed', '-n', ns.name, '--no-sync', '-q', '--timeout', '60s']).code).toBe(0);
+    expect(dev(['start', 'deploy/viewed', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s']).code).toBe(0);
     const viewer = 'status-viewer';
     kubectl(['create', 'serviceaccount', viewer, '-n', ns.name]);
     kubectl(['create', 'role', 'no-secrets', '-n', ns.name, '--verb=get,list,watch', '--resource=deployments,statefulsets,daemonsets,jobs,cronjobs,pods']);
