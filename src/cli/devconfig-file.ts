@@ -15,5 +15,13 @@ export function loadDevConfigFile(path: string | undefined, io: CliIO): DevConfi
   } catch {
     throw new DevError('INVALID_OPTION', `cannot read the dev config ${path ?? DEV_CONFIG_FILE}`, 'check the path given with --config.', { source: path ?? DEV_CONFIG_FILE });
   }
-  return parseDevConfig(text, path ?? DEV_CONFIG_FILE);
+  const config = parseDevConfig(text, path ?? DEV_CONFIG_FILE);
+  // Settings from a file nobody named on the command line: say which file (once per process; start hands over to sync).
+  if (path === undefined && !announced.has(file)) {
+    announced.add(file);
+    io.stderr.write(`using the dev config ${file}\n`);
+  }
+  return config;
 }
+
+const announced = new Set<string>();

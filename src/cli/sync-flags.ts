@@ -1,9 +1,11 @@
 // The sync options of `sync` and `run` (and what `start` hands over to them): flags, merged
 // over the dev config's sync settings.
 
-import { dirname, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { DevConfig } from '../config/devconfig.ts';
+import { staysInside, type DevConfig } from '../config/devconfig.ts';
+import { DevError } from '../core/errors.ts';
 
 export interface SyncFlagArgs {
   'local-dir'?: string;
@@ -49,14 +51,41 @@ export interface SyncChoice {
   watcherDelayS?: number;
 }
 
-/** Flags win over the dev config; paths are resolved against `cwd` (flags) or the config file's directory. */
+/**
+ * Flags win over the dev config; paths are resolved against `cwd` (flags) or the config file's
+ * directory. What a file alone may ask for is limited: its localDir must stay in its directory
+ * (symlinks included), and two-way sync, which writes into the local tree, needs --two-way.
+ */
 export function syncChoiceFrom(args: SyncFlagArgs, config: DevConfig | undefined, kind: string, name: string, cwd: string): SyncChoice {
-  const fromConfig = syncSettingsFrom(config, kind, name, dirname(resolve(cwd, config?.source ?? '.kubectl-dev.yaml')));
+  const configDir = dirname(resolve(cwd, config?.source ?? '.kubectl-dev.yaml'));
+  const fromConfig = syncSettingsFrom(config, kind, name, configDir);
+  if (args['local-dir'] === undefined && fromConfig.localDir !== undefined) checkInside(fromConfig.localDir, configDir, config?.source ?? '');
+  if (fromConfig.twoWay === true && args['two-way'] === undefined) {
+    throw new DevError('INVALID_OPTION', `${config?.source} asks for two-way sync (sync.mode: two-way), which a dev config cannot turn on by itself: changes in the container would be written into your local folder`,
+      'pass --two-way to allow it (or --no-two-way for send-only).', { source: config?.source ?? '' });
+  }
   return {
     localDir: args['local-dir'] !== undefined ? resolve(cwd, args['local-dir']) : (fromConfig.localDir ?? cwd),
-    twoWay: args['two-way'] ?? fromConfig.twoWay ?? false,
+    twoWay: args['two-way'] ?? false,
     ignores: [...fromConfig.ignore, ...[args.ignore ?? []].flat()],
     ...(args.syncthing !== undefined ? { syncthingPath: resolve(cwd, args.syncthing) } : {}),
     ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
   };
+}
+
+/** The dev config's localDir, with symlinks resolved, must still be inside the config's directory. */
+function checkInside(localDir: string, configDir: string, source: string): void {
+  let real: string;
+  let base: string;
+  try {
+    real = realpathSync(localDir);
+    base = realpathSync(configDir);
+  } catch {
+    return; // missing: the sync session reports it
+  }
+  const rel = relative(base, real);
+  if (rel !== '' && (!staysInside(rel) || resolve(base, rel) !== real)) {
+    throw new DevError('INVALID_OPTION', `${source}: sync.localDir resolves to ${real}, outside the config's directory ${base} (through a symbolic link)`,
+      'a dev config can only sync its own project\'s folders; pass --local-dir on the command line to sync another folder.', { source });
+  }
 }

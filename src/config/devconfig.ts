@@ -220,7 +220,9 @@ function checkSync(value: unknown, path: readonly (string | number)[], c: Checke
   const out: SyncConfig = {};
   if (value.localDir !== undefined) {
     const s = strictString(value.localDir, [...path, 'localDir'], c);
-    if (s !== undefined) out.localDir = s;
+    if (s !== undefined && !staysInside(s)) {
+      c.fail([...path, 'localDir'], `"${s}" leaves the directory of this file; a dev config can only sync its own project's folders (a file in a cloned repository must not reach the rest of your disk) — pass --local-dir on the command line to sync another folder`);
+    } else if (s !== undefined) out.localDir = s;
   }
   if (value.ignore !== undefined) {
     const list = stringList(value.ignore, [...path, 'ignore'], c);
@@ -231,6 +233,18 @@ function checkSync(value: unknown, path: readonly (string | number)[], c: Checke
     else c.fail([...path, 'mode'], `must be send-only or two-way, not ${JSON.stringify(value.mode)}`);
   }
   return out;
+}
+
+/** A relative path that, once `.` and `..` are resolved, is still under its starting directory (either separator). */
+export function staysInside(relative: string): boolean {
+  if (/^([A-Za-z]:)?[\\/]/.test(relative) || /^[A-Za-z]:/.test(relative)) return false;
+  let depth = 0;
+  for (const part of relative.split(/[\\/]+/)) {
+    if (part === '..') depth--;
+    else if (part !== '.' && part !== '') depth++;
+    if (depth < 0) return false;
+  }
+  return true;
 }
 
 const WORKLOAD_KEYS = [

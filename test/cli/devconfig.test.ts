@@ -1,7 +1,7 @@
 // The dev config file from the command line: .kubectl-dev.yaml in the working directory (or
 // --config) gives per-workload settings, flags win, and unknown keys are errors with their path.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,8 +25,10 @@ describe('dev config file', () => {
   const config = 'workloads:\n  deployment/api:\n    image: node:24\n    workdir: /src\n    command: npm run dev\n    env: {LOG_LEVEL: debug}\n';
 
   it('is read from the working directory and applied to the named workload', () => {
-    const result = runCli(['start', '--local', '-f', input, 'deploy/api'], { cwd: workdirWith(config) });
-    expect(result.stderr).toBe('');
+    const dir = workdirWith(config);
+    const result = runCli(['start', '--local', '-f', input, 'deploy/api'], { cwd: dir });
+    // Found without being named: the command says which file it took settings from.
+    expect(result.stderr).toBe(`using the dev config ${join(realpathSync(dir), '.kubectl-dev.yaml')}\n`);
     const api = devContainer(result.stdout);
     expect(api).toMatchObject({ image: 'node:24', workingDir: '/src', command: ['/bin/sh', '-c', 'npm run dev'] });
     expect(api.env).toEqual(expect.arrayContaining([{ name: 'LOG_LEVEL', value: 'debug' }]));
@@ -42,6 +44,7 @@ describe('dev config file', () => {
     const dir = workdirWith(config);
     const result = runCli(['start', '--local', '-f', input, 'deploy/api', '--config', join(dir, '.kubectl-dev.yaml')]);
     expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
     expect(devContainer(result.stdout).image).toBe('node:24');
   });
 
@@ -54,6 +57,46 @@ describe('dev config file', () => {
       expect(result.stderr).toContain('imagePullPolicyy');
       expect(result.stderr).toMatch(/workloads\.deployment\/api\.imagePullPolicyy|workloads\["deployment\/api"\]\.imagePullPolicyy/);
       expect(result.stderr).toMatch(/line 4/);
+    }
+  });
+
+});
+
+describe('a dev config stays in its project', () => {
+  // `sync` validates the file before any cluster access: the kubeconfig does not exist.
+  const sync = (dir: string, ...flags: string[]) => runCli(['sync', 'deploy/api', '--kubeconfig', '/nonexistent', ...flags], { cwd: dir });
+
+  it.each(['../..', '/', '../../../etc', 'app/../../..', 'C:\\Users', '..\\..'])('refuses sync.localDir %j with its path and line, and says how to sync another folder', (localDir) => {
+    const dir = workdirWith(`workloads:\n  deployment/api:\n    sync:\n      localDir: ${JSON.stringify(localDir)}\n`);
+    const result = sync(dir);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/sync\.localDir \(line 4\)/);
+    expect(result.stderr).toContain('leaves the directory of this file');
+    expect(result.stderr).toContain('--local-dir');
+  });
+
+  it('refuses a localDir that leaves through a symbolic link', () => {
+    const dir = workdirWith('workloads:\n  deployment/api:\n    sync: {localDir: ./app/up}\n');
+    mkdirSync(join(dir, 'app'));
+    symlinkSync('/', join(dir, 'app', 'up'));
+    const result = sync(dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('sync.localDir resolves to /, outside the config\'s directory');
+    expect(result.stderr).toContain('through a symbolic link');
+  });
+
+  it('cannot turn on two-way sync by itself: --two-way must say so', () => {
+    const dir = workdirWith('workloads:\n  deployment/api:\n    sync: {mode: two-way}\n');
+    const result = sync(dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('asks for two-way sync (sync.mode: two-way), which a dev config cannot turn on by itself');
+    expect(result.stderr).toContain('pass --two-way to allow it');
+    // With the flag (or its opposite), the file is accepted and sync goes on to the cluster, which fails here.
+    for (const flag of ['--two-way', '--no-two-way']) {
+      const allowed = sync(dir, flag);
+      expect(allowed.stderr).not.toContain('asks for two-way sync');
+      expect(allowed.stderr).toMatch(/nonexistent/);
     }
   });
 });

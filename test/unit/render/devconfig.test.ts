@@ -94,6 +94,8 @@ describe('parseDevConfig', () => {
     ['workloads:\n  deploy/web: {command: 3}', 'must be a string (run with /bin/sh -c) or a list of strings'],
     ['workloads:\n  deploy/web: {keepSecurityContext: "yes"}', 'must be true or false'],
     ['workloads:\n  deploy/web: {sync: {mode: both}}', 'must be send-only or two-way'],
+    ['workloads:\n  deploy/web: {sync: {localDir: ../other}}', 'sync.localDir (line 2): "../other" leaves the directory of this file'],
+    ['workloads:\n  deploy/web: {sync: {localDir: /home}}', '"/home" leaves the directory of this file'],
     ['workloads:\n  deploy/web: {forward: ["80:x"]}', '"80:x" is not LOCAL:REMOTE, :REMOTE or PORT'],
     ['workloads:\n  deploy/web: {forward: ["70000"]}', 'ports are 1 to 65535'],
     ['workloads:\n  deploy/web: {env: [{value: x}]}', 'env[0].name (line 2): is required'],
