@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath } from '../support/cluster.ts';
+import { STAND_IN_IMAGE, standInCommand } from './live-support.ts';
 
 describe('kubectl dev doctor', () => {
   let kc: k8s.KubeConfig;
@@ -119,7 +120,7 @@ describe('kubectl dev doctor', () => {
     for (const name of ['web', 'api']) {
       await apps.createNamespacedDeployment({
         namespace: ns,
-        body: { metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } } },
+        body: { metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: STAND_IN_IMAGE, command: standInCommand() }] } } } },
       });
     }
     const complete = (...words: string[]) => runCli(['__complete', '--', ...words], { env: { KUBECONFIG: testKubeconfigPath() } }).stdout;
