@@ -417,6 +417,17 @@ export class SeedError extends Error {
  * server and KWOK ~15 % less CPU than 64 KB ones.
  */
 const IN_FLIGHT = 2;
+
+/**
+ * The copy's command ends with a line on stderr that gives its exit status. On a real node
+ * (kubelet 1.36, containerd 2.3) an exec whose process exits while stdin still has bytes on
+ * their way — tar failing half way — sends no status, and the exec stays open, as long as
+ * stdin does (which v4 cannot close): seen in about half of the tries. Without this line a
+ * failed copy was noticed only by the stall watchdog, 15 to 60 s later.
+ */
+const EXIT_PREFIX = 'kubectl-dev-copy-exit: ';
+const EXIT_LINE = new RegExp(`(?:^|\\n)${EXIT_PREFIX}(\\d+)\\n$`);
+const EXIT_LINE_ANYWHERE = new RegExp(`(?:^|\\n)${EXIT_PREFIX}\\d+\\n`, 'g');
 const V4 = 'v4.channel.k8s.io';
 const V5 = 'v5.channel.k8s.io';
 const STDIN = 0;
@@ -432,18 +443,29 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   const progress: SeedProgress = { files: 0, bytes: 0, changed: [] };
   const stdin = new PassThrough();
   let errText = '';
+  let errTail = '';
+  let status: ExecStatus | undefined;
+  let statusArrived!: () => void;
+  const statusPromise = new Promise<void>((resolve) => (statusArrived = resolve));
   const stderr = new Writable({
     write: (chunk: Buffer, _e, cb) => {
-      if (errText.length < 2000) errText += chunk.toString('utf8');
+      const text = chunk.toString('utf8');
+      if (errText.length < 2000) errText += text;
+      // The command's own last line: its exit status, which the exec's status may never bring (see EXIT_LINE).
+      errTail = (errTail + text).slice(-200);
+      const exit = EXIT_LINE.exec(errTail);
+      if (exit && !status) {
+        status = exit[1] === '0' ? { status: 'Success' } : { status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: exit[1] }] } };
+        statusArrived();
+      }
       cb();
     },
   });
+  /** What tar said on stderr, without the exit line. */
+  const tarSaid = () => errText.replace(EXIT_LINE_ANYWHERE, '').trim();
   const stdout = new Writable({ write: (_c, _e, cb) => cb() });
-  let status: ExecStatus | undefined;
   let failed: ((why: string) => void) | undefined;
   const failure = new Promise<string>((resolve) => (failed = resolve));
-  let statusArrived!: () => void;
-  const statusPromise = new Promise<void>((resolve) => (statusArrived = resolve));
   const fail = (why: string): never => {
     throw new SeedError(why, progress);
   };
@@ -454,7 +476,8 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
   // busybox head -c takes ~1 CPU-s per 115 MB, busybox dd 0.15 s. Should read or dd
   // fail, tar fails too or does not run, and so does the copy. The umask: an exec gets
   // the runtime's (0022), not the sidecar's, and a non-root tar applies it to the modes.
-  const command = ['sh', '-c', 'umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', options.workdir];
+  // The last line on stderr is the exit status (EXIT_LINE).
+  const command = ['sh', '-c', `umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"; s=$?; echo "${EXIT_PREFIX}$s" >&2; exit $s`, 'sh', options.workdir];
   let ws: ExecSocket;
   try {
     ws = (await options.exec(options.namespace, options.pod, options.container, command, stdout, stderr, stdin, (s) => {
@@ -471,7 +494,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     closeWebSocket(ws);
     return fail(`exec in ${options.pod}: the API server does not speak ${V4}`);
   }
-  ws.on('close', () => failed?.(`the exec stream closed${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`));
+  ws.on('close', () => failed?.(`the exec stream closed${tarSaid() ? `: ${tarSaid().split('\n').pop()}` : ''}`));
   ws.on('error', (error) => failed?.(`exec stream: ${error.message}`));
   options.signal?.addEventListener('abort', () => failed?.('stopped'), { once: true });
   let lastProgress = Date.now();
@@ -495,7 +518,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     ws.send(Buffer.from(`\0${plan.length}\n`, 'latin1'), () => {});
     await writeTar(options.root, plan, async (chunk) => {
       // tar's own exit status says more than the stream closing after it.
-      if (status) fail(`tar ended early (${exitMessage(status)})${errText ? `: ${errText.trim().split('\n').pop()}` : ''}`);
+      if (status) fail(`tar ended early (${exitMessage(status)})${tarSaid() ? `: ${tarSaid().split('\n').pop()}` : ''}`);
       if (why !== undefined) fail(why);
       while (free.length === 0 && why === undefined && !status) {
         // Waiting for the socket also lets I/O events in (the stream closing, tar's exit status).
@@ -518,7 +541,7 @@ export async function seedContainer(options: SeedOptions): Promise<SeedProgress>
     stallMs = Math.max(stallMs, 60_000);
     await Promise.race([statusPromise, failure]);
     if (!status) fail(why ?? 'no exit status');
-    if (status!.status !== 'Success') fail(`tar in the container failed (${exitMessage(status!)})${errText ? `: ${errText.trim().split('\n').slice(-2).join(' | ')}` : ''}`);
+    if (status!.status !== 'Success') fail(`tar in the container failed (${exitMessage(status!)})${tarSaid() ? `: ${tarSaid().split('\n').slice(-2).join(' | ')}` : ''}`);
     progress.current = undefined;
     return progress;
   } finally {

@@ -52,7 +52,7 @@ const asRoot = process.getuid?.() === 0;
 const asSidecarExec = (command: string[]) => ['/bin/sh', '-c', 'umask 0022 && exec "$@"', 'sh', '/usr/bin/setpriv', '--reuid=1000', '--regid=0', '--clear-groups', ...command];
 
 /** An exec stand-in: runs the command here; stdin frames (channel byte 0) go to its stdin. */
-function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv; wrap?: (command: string[]) => string[] } = {}): ExecFn & { commands: string[][] } {
+function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv; wrap?: (command: string[]) => string[]; noStatus?: boolean } = {}): ExecFn & { commands: string[][] } {
   const commands: string[][] = [];
   const fn = (async (_ns: string, _pod: string, _container: string, command: string[], stdout: Writable, stderr: Writable, _stdin: PassThrough, onStatus: (s: ExecStatus) => void) => {
     commands.push(command);
@@ -73,7 +73,8 @@ function localExec(options: { protocol?: string; breakAfterBytes?: number; env?:
     };
     child.on('exit', (code) => {
       setTimeout(() => {
-        if (!closed) onStatus(code === 0 ? { status: 'Success' } : { status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
+        // noStatus: as a real node may do while stdin stays open (seed.ts, EXIT_LINE).
+        if (!closed && !options.noStatus) onStatus(code === 0 ? { status: 'Success' } : { status: 'Failure', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
       }, 10);
     });
     return {
@@ -210,7 +211,7 @@ describe('the initial copy', () => {
     const plan = new Promise<void>((resolve) => (listNow = resolve)).then(() => listAndPlan(root, ignoreMatcher(['.git', 'node_modules'])));
     const copying = seedContainer({ exec, namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan });
     await until('the exec to open', () => exec.commands.length === 1);
-    expect(exec.commands[0]).toEqual(['sh', '-c', 'umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"', 'sh', out]);
+    expect(exec.commands[0]).toEqual(['sh', '-c', 'umask 0000 && read -r n && dd bs=1048576 iflag=fullblock,count_bytes count="$n" | tar -x -o -f - -C "$1"; s=$?; echo "kubectl-dev-copy-exit: $s" >&2; exit $s', 'sh', out]);
     listNow();
     const done = await copying;
     expect(done.current).toBeUndefined();
@@ -313,6 +314,24 @@ describe('the initial copy', () => {
 
     await expect(seedContainer({ exec: localExec({ protocol: 'v3.channel.k8s.io' }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan }))
       .rejects.toThrow(/does not speak v4\.channel\.k8s\.io/);
+  });
+
+  it('knows how the command ended from its last line when the exec sends no status (a real node, stdin still open)', async () => {
+    const root = sampleTree();
+    const plan = planCopy(root, seedEntries(root, ignoreMatcher(['.git', 'node_modules'])));
+    const out = tempDir('seed-no-status');
+    dirs.push(out);
+    const done = await seedContainer({ exec: localExec({ noStatus: true }), namespace: 'ns', pod: 'p', container: 'sync', workdir: out, root, plan, stallMs: 20_000 });
+    expect(done.files).toBe(plan.files);
+    expect(treeOf(out)).toEqual(treeOf(root, ['.git', 'node_modules', '.stignore', '.syncthing.main.ts.tmp', 'cafe\u0301.txt', 'link.md']));
+    // tar failing half way (it read part of the stream): the copy fails at once with tar's words, not after the stall limit.
+    const failingTar = (command: string[]) => [command[0]!, command[1]!, command[2]!.replace(/dd [^|]*\|/, 'head -c 100000 |'), ...command.slice(3)];
+    const started = Date.now();
+    const error = await seedContainer({ exec: localExec({ noStatus: true, wrap: failingTar }), namespace: 'ns', pod: 'p', container: 'sync', workdir: tempDir('seed-no-status-fail'), root, plan, stallMs: 20_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeedError);
+    expect((error as Error).message).toMatch(/^tar (ended early|in the container failed) \(exit code [1-9]\d*\)/);
+    expect((error as Error).message).not.toMatch(/kubectl-dev-copy-exit/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('is used only when kubectl-dev reads the ignore patterns as syncthing does', () => {
