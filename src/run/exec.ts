@@ -1,6 +1,7 @@
 // The runner's exec edge: client-node's Exec (WebSocket through the API server), no TTY,
-// no stdin; the end is the exit code from the status channel, or "lost" when the
-// connection closes without one (the pod went away, the API server dropped it).
+// stdin only when given (a standby start, released by a line on it); the end is the exit
+// code from the status channel, or "lost" when the connection closes without one (the pod
+// went away, the API server dropped it).
 
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { describeKubeError } from '../sync/portforward.ts';
@@ -10,7 +11,7 @@ import type { ExecEnd, ExecFn } from './runner.ts';
 
 export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
   const exec = new Exec(kc);
-  return async (pod, container, argv, out) => {
+  return async (pod, container, argv, out, stdin) => {
     let settle!: (end: ExecEnd) => void;
     let settled = false;
     const exited = new Promise<ExecEnd>((resolve) => (settle = (end) => {
@@ -21,7 +22,7 @@ export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
     }));
     let socket;
     try {
-      socket = await exec.exec(namespace, pod, container, argv, out.stdout, out.stderr, null, false, (status) => settle({ kind: 'exited', code: exitCodeOf(status) }));
+      socket = await exec.exec(namespace, pod, container, argv, out.stdout, out.stderr, stdin ?? null, false, (status) => settle({ kind: 'exited', code: exitCodeOf(status) }));
     } catch (error) {
       throw new Error(describeKubeError(error));
     }

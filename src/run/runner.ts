@@ -9,14 +9,14 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { DevError } from '../core/errors.ts';
 import { ignoreMatcher } from '../sync/ignores.ts';
 import type { Clock } from '../sync/process.ts';
 import type { SyncthingEvent, SyncthingRest } from '../sync/rest.ts';
 import { FastPath } from '../sync/watch.ts';
 import { ChangeTracker, type DueRestart } from './changes.ts';
-import { startArgv, stopArgv } from './scripts.ts';
+import { STANDBY_GO, standbyArgv, startArgv, stopArgv } from './scripts.ts';
 
 export type ExecEnd = { kind: 'exited'; code: number } | { kind: 'lost'; why: string };
 
@@ -26,8 +26,8 @@ export interface RunningExec {
   close(): void;
 }
 
-/** Runs argv in a container of a pod (no TTY, no stdin), streaming its output. */
-export type ExecFn = (pod: string, container: string, argv: string[], out: { stdout: Writable; stderr: Writable }) => Promise<RunningExec>;
+/** Runs argv in a container of a pod (no TTY; stdin only when given), streaming its output. */
+export type ExecFn = (pod: string, container: string, argv: string[], out: { stdout: Writable; stderr: Writable }, stdin?: Readable) => Promise<RunningExec>;
 
 export interface RunnerOptions {
   command: readonly string[];
@@ -43,6 +43,8 @@ export interface RunnerOptions {
   restartOn?: readonly string[];
   quietMs?: number;
   maxWaitMs?: number;
+  /** How long after a (re)start the next restart's exec is opened ahead (standbyArgv); default 300 ms, negative: never. */
+  standbyDelayMs?: number;
   /** Put before every line of the command's output. */
   prefix: string;
 }
@@ -101,6 +103,9 @@ export class Runner {
   private readonly deps: RunnerDeps;
   private readonly tracker: ChangeTracker;
   private current: { exec: RunningExec; pod: string; generation: number } | undefined;
+  /** The next restart's exec, opened ahead in the pod the command runs in, waiting for a line on its stdin. */
+  private standby: { exec: RunningExec; pod: string; stdin: PassThrough } | undefined;
+  private standbyTimer: NodeJS.Timeout | undefined;
   private generation = 0;
   private stopped = false;
   private started = false;
@@ -119,7 +124,7 @@ export class Runner {
     this.options = options;
     this.deps = deps;
     this.tracker = new ChangeTracker({
-      quietMs: options.quietMs ?? 100,
+      quietMs: options.quietMs ?? 50,
       maxWaitMs: options.maxWaitMs ?? 3_000,
       ...(options.restartOn ? { restartOn: options.restartOn } : {}),
     });
@@ -172,6 +177,7 @@ export class Runner {
     if (this.timer) clearTimeout(this.timer);
     this.watcher?.close();
     await this.restarting.catch(() => undefined);
+    await this.dropStandby();
     const running = this.current;
     this.current = undefined;
     if (running) {
@@ -203,7 +209,14 @@ export class Runner {
   /** (Re)starts the command in the dev pod; the start script stops the previous one first. */
   private async launch(reason: 'start' | 'restart'): Promise<void> {
     if (this.stopped) return;
-    const pod = await this.deps.findPod();
+    if (this.standbyTimer) clearTimeout(this.standbyTimer);
+    this.standbyTimer = undefined;
+    // A restart in the pod the command runs in goes through the exec opened ahead, when there is one.
+    const held = this.standby;
+    this.standby = undefined;
+    const standby = reason === 'restart' && held && held.pod === this.current?.pod ? held : undefined;
+    if (held && !standby) void this.closeStandby(held);
+    const pod = standby?.pod ?? await this.deps.findPod();
     if (!pod) {
       this.deps.say('no ready dev pod: the command starts when there is one');
       this.recover();
@@ -213,10 +226,13 @@ export class Runner {
     const previous = this.current;
     let exec: RunningExec;
     try {
-      // Fresh line splitters per exec: an exec may end its streams when it finishes.
-      exec = await this.deps.exec(pod, this.options.container, startArgv(this.options.pidFile, this.options.workdir, this.options.command), {
-        stdout: prefixLines(this.deps.stdout, this.options.prefix), stderr: prefixLines(this.deps.stderr, this.options.prefix),
-      });
+      if (standby) {
+        standby.stdin.write(STANDBY_GO);
+        exec = standby.exec;
+      } else {
+        // Fresh line splitters per exec: an exec may end its streams when it finishes.
+        exec = await this.deps.exec(pod, this.options.container, startArgv(this.options.pidFile, this.options.workdir, this.options.command), this.outputs());
+      }
     } catch (error) {
       if (reason === 'start' && this.stats.starts === 0) {
         throw new DevError('RUN_FAILED', `could not start the command in ${pod}/${this.options.container}: ${(error as Error).message}`,
@@ -238,6 +254,60 @@ export class Runner {
       });
     }
     void exec.exited.then((end) => this.ended(generation, end));
+    this.prepareStandby(pod);
+  }
+
+  private outputs(): { stdout: Writable; stderr: Writable } {
+    return { stdout: prefixLines(this.deps.stdout, this.options.prefix), stderr: prefixLines(this.deps.stderr, this.options.prefix) };
+  }
+
+  /** Opens the next restart's exec ahead, a moment after a (re)start (not to slow the command's own start). */
+  private prepareStandby(pod: string): void {
+    const delay = this.options.standbyDelayMs ?? 300;
+    if (!this.options.restart || delay < 0 || this.stopped) return;
+    this.standbyTimer = setTimeout(() => {
+      this.standbyTimer = undefined;
+      void (async () => {
+        if (this.stopped || this.standby || this.current?.pod !== pod) return;
+        const stdin = new PassThrough();
+        let exec: RunningExec;
+        try {
+          exec = await this.deps.exec(pod, this.options.container, standbyArgv(this.options.pidFile, this.options.workdir, this.options.command), this.outputs(), stdin);
+        } catch {
+          return; // the next restart opens its own exec
+        }
+        const standby = { exec, pod, stdin };
+        // Stopped, restarted or moved meanwhile: this one is not needed.
+        if (this.stopped || this.standby || this.current?.pod !== pod) {
+          await this.closeStandby(standby);
+          return;
+        }
+        this.standby = standby;
+        // An exec that ends unused (its pod went away) is dropped; the next restart opens its own.
+        void exec.exited.then(() => {
+          if (this.standby === standby) {
+            this.standby = undefined;
+            exec.close();
+          }
+        });
+      })();
+    }, delay);
+    this.standbyTimer.unref?.();
+  }
+
+  private async dropStandby(): Promise<void> {
+    if (this.standbyTimer) clearTimeout(this.standbyTimer);
+    this.standbyTimer = undefined;
+    const standby = this.standby;
+    this.standby = undefined;
+    if (standby) await this.closeStandby(standby);
+  }
+
+  /** Ends a standby start unused: its stdin ends, so it exits without starting anything. */
+  private async closeStandby(standby: { exec: RunningExec; stdin: PassThrough }): Promise<void> {
+    standby.stdin.end();
+    await this.within(standby.exec.exited, 2_000);
+    standby.exec.close();
   }
 
   private async ended(generation: number, end: ExecEnd): Promise<void> {

@@ -55,6 +55,20 @@ async function runningIn(namespace: string, pod: string, pid: number): Promise<b
   return r.stdout.trim() === 'running';
 }
 
+/** The command lines of every process in the dev container. */
+async function processesIn(namespace: string, pod: string): Promise<string[]> {
+  const r = await execIn(namespace, pod, 'for d in /proc/[0-9]*; do [ "$d" = /proc/$$ ] || { tr "\\0" " " < $d/cmdline 2>/dev/null; echo; }; done');
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Nothing of `run` is left in the dev container: neither the app nor a start waiting for a restart. */
+async function nothingOfRunIn(namespace: string, pod: string): Promise<void> {
+  await waitFor('no app and no standby start in the container', async () => {
+    const left = (await processesIn(namespace, pod)).filter((l) => /node server\.js|kubectl-dev-standby|kubectl-dev-run/.test(l));
+    return left.length === 0 || undefined;
+  }, 15_000, 250);
+}
+
 /** The content of a file under the work dir in the dev container, or undefined. */
 async function fileIn(namespace: string, pod: string, rel: string): Promise<string | undefined> {
   const r = await execIn(namespace, pod, `cat '${WORKDIR}/${rel}'`);
@@ -181,6 +195,8 @@ describe('kubectl dev start --run with port forwards, on a real node', () => {
     expect(await runningIn(ns, pod, pidOf(before))).toBe(false);
     expect(await runningIn(ns, pod, pidOf(after))).toBe(true);
     expect(run.err()).toMatch(/\[run\] 1 change\(s\) landed in the container \(message\.txt\): restarting/);
+    // The next restart's exec is opened ahead, waiting in the container.
+    await waitFor('a standby start for the next restart', async () => (await processesIn(ns, pod)).some((l) => /kubectl-dev-standby/.test(l)), 15_000, 250);
   });
 
   it('restarts once for a burst of 50 files', async () => {
@@ -207,8 +223,7 @@ describe('kubectl dev start --run with port forwards, on a real node', () => {
     await pause(1_500);
     expect(count(run.err(), /landed in the container/)).toBe(starts);
     // Nothing of the app runs in the container meanwhile.
-    const ps = await execIn(ns, podOf(run), 'for d in /proc/[0-9]*; do tr "\\0" " " < $d/cmdline 2>/dev/null; echo; done');
-    expect(ps.stdout).not.toMatch(/node server\.js/);
+    expect((await processesIn(ns, podOf(run))).filter((l) => /^node server\.js/.test(l))).toEqual([]);
     fs.writeFileSync(path.join(localDir, 'message.txt'), 'v3\n');
     await answer(/^v3 pid=\d+/);
     expect(run.err()).toMatch(/landed in the container \(message\.txt\): starting/);
@@ -233,6 +248,7 @@ describe('kubectl dev start --run with port forwards, on a real node', () => {
     const pod = podOf(run);
     expect(await interrupt(run)).toBe(0);
     expect(await runningIn(ns, pod, pidOf(body))).toBe(false);
+    await nothingOfRunIn(ns, pod);
     const deployment = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns });
     expect(deployment.metadata?.labels?.[DEV_MODE_LABEL]).toBe('true');
     // The dev pod stays, its PID 1 still blocking.
@@ -253,6 +269,7 @@ describe('kubectl dev start --run with port forwards, on a real node', () => {
     expect(once.err()).not.toMatch(/landed in the container/);
     expect(await interrupt(once)).toBe(0);
     expect(await runningIn(ns, pod, pidOf(body))).toBe(false);
+    await nothingOfRunIn(ns, pod);
   }, 180_000);
 });
 
@@ -335,5 +352,6 @@ describe('kubectl dev run on its own, on a real node: dev config, an already run
     expect(await run.exited).toBe(0);
     expect(run.err()).toMatch(/\[run\] the sync session \(pid \d+\) has ended; stopping/);
     expect(await runningIn(ns, pod, pidOf(body))).toBe(false);
+    await nothingOfRunIn(ns, pod);
   }, 120_000);
 });

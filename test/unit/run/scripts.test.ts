@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidFileOf, startArgv, stopArgv } from '../../../src/run/scripts.ts';
+import { STANDBY_GO, pidFileOf, standbyArgv, startArgv, stopArgv } from '../../../src/run/scripts.ts';
 import { tempDir, until } from '../sync/support.ts';
 
 const dir = tempDir('run-scripts');
@@ -84,6 +84,37 @@ describe('run scripts', () => {
     expect(spawnSync(stop!, stopArgs).status).toBe(0);
     expect(running(process.pid)).toBe(true);
     expect(fs.existsSync(pidFile)).toBe(false);
+  });
+
+  it('a standby start waits for its line on stdin, then stops the previous run and starts; stdin ending first starts nothing', async () => {
+    const pidFile = path.join(dir, 'e.pid');
+    const first = start(pidFile, ['/bin/sh', '-c', 'echo first; exec sleep 303']);
+    await until('first', () => first.out().includes('first'));
+    const standby = (stdin: string | undefined) => {
+      const [cmd, ...args] = standbyArgv(pidFile, dir, ['/bin/sh', '-c', 'pwd; cat; echo "stdin ended"; exec sleep 304']);
+      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      if (stdin !== undefined) child.stdin!.write(stdin);
+      return { child, out: () => out, exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
+    };
+    // Ended unused: exits 0, the first run untouched.
+    const unused = standby(undefined);
+    unused.child.stdin!.end();
+    expect(await unused.exited).toBe(0);
+    expect(unused.out()).toBe('');
+    expect(running(first.child.pid!)).toBe(true);
+    // Released: the first run is stopped, the command starts in the work dir with stdin from /dev/null.
+    const used = standby(STANDBY_GO);
+    await until('the command', () => used.out().includes('stdin ended'));
+    expect(used.out()).toBe(`${fs.realpathSync(dir)}\nstdin ended\n`);
+    expect(await first.exited).toBeNull();
+    expect(Number(fs.readFileSync(pidFile, 'utf8').split(' ')[0])).toBe(used.child.pid);
+    const [stop, ...stopArgs] = stopArgv(pidFile);
+    expect(spawnSync(stop!, stopArgs).status).toBe(0);
+    expect(await used.exited).toBeNull();
   });
 
   it('fails with 126 when the work dir is missing', async () => {
