@@ -54,8 +54,9 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
         let listening = false; // a failed listen is reported by the error thrown below, not as an event
         const forwarder = new PodPortForwarder({
           namespace: input.namespace, podPort: spec.remote, finder: input.finder, portForward,
-          // A request made while the app restarts waits for it (up to holdMs) instead of failing at once.
-          holdMs: 10_000, retryMs: 50,
+          // A request made while the app restarts waits for it (up to holdMs) instead of failing at once,
+          // tried again every 10 ms: an app answers within a stream's round trip of listening.
+          holdMs: 10_000, retryMs: 10,
           events: {
             ...(input.onDebug ? { onDebug: input.onDebug } : {}),
             onError: (message) => {
