@@ -1,7 +1,13 @@
-// Sync against the test control plane, with a real syncthing as the sidecar
-// (test/e2e/sync-sidecar.ts) reached through the API server and a KWOK
-// PortForward, and the real local syncthing run by src/sync. No mocks.
+// Sync against the test control plane's REAL node: the dev pod is the product's own pod
+// spec (src/core enter: the dev container with busybox, the syncthing sidecar
+// `kubectl-dev-sync` from its default image, syncthing 1.29.2, or from an image with
+// syncthing 1.19), reached through the API server's port-forward and exec, and the real
+// local syncthing run by src/sync. No mocks, no syncthing started by the test. What is in
+// "the container" is read in the dev container (it shares the work dir with the sidecar)
+// with kubectl exec; what the sidecar says is asked inside the sidecar container (wget to
+// its REST API on 127.0.0.1).
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,72 +16,115 @@ import { workloadKindByName } from '../../src/core/kinds.ts';
 import { WORKLOAD_LABEL } from '../../src/core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
+import { SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT, type DevSettingsInput } from '../../src/core/settings.ts';
 import { FOLDER_ID } from '../../src/sync/config.ts';
 import { prepareSyncSecret, readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
 import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/sync/seed.ts';
-import { SIDECAR_UID } from '../../src/core/settings.ts';
 import { isAlive } from '../../src/sync/process.ts';
+import type { DbStatus } from '../../src/sync/rest.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';
-import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
+import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
+import { arrivedInContainerAsync, deletePodAndWait, execInAsync, existsIn, podIP, readyPod, sidecarGet, treeIn } from '../support/pods.ts';
 import { tempDir, treeOf, until } from '../unit/sync/support.ts';
-import { sidecarSyncthingBinary } from '../tools/syncthing.ts';
-import { emptyDir, startFakeSidecar, type FakeSidecar, arrivedIn } from './sync-sidecar.ts';
 
 const deploymentKind = workloadKindByName('deployment')!;
-const isRoot = process.getuid?.() === 0;
 /** syncthing's own files, which are not synced. */
 const META = ['.stfolder', '.stignore', '.stversions'];
+/** The dev container's work dir (the product's default), which the sidecar's folder is. */
+const WORKDIR = '/workspace';
+/** The dev container: the original container "app", with an image the real node has. */
+const DEV = 'app';
+const DEV_IMAGE = 'busybox:1.36';
+/** A sidecar image with syncthing 1.19 (before 1.28: uses a new connection at once). */
+const OLD_SIDECAR_IMAGE = 'kubectl-dev.test/syncthing:1.19.2';
+const debugging = !!process.env.SYNC_DEBUG;
+const log = (m: string) => debugging && console.error(`${new Date().toISOString()} ${m}`);
 
-describe('sync through the API server to a real syncthing sidecar', () => {
+/** A Deployment put in dev mode by the pure rewrite (what `start` or the post-renderer produce). */
+function devDeployment(namespace: string, name: string, settings: DevSettingsInput = {}, replicas = 1): KubeObject {
+  const deployment: KubeObject = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: DEV, image: 'registry.example/web:1' }] } } },
+  };
+  const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name }], settings: { image: DEV_IMAGE, ...settings } });
+  return dev!;
+}
+
+const selectorOf = (name: string) => `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', name)}`;
+
+/** The local tree as it should be in the container: without what is ignored. */
+const syncedPart = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/')));
+
+/** Waits until `actual()` equals `expected`; on timeout, says which paths differ. */
+async function untilSameTree(what: string, actual: () => Promise<Record<string, string>>, expected: Record<string, string>, timeoutMs = 60_000): Promise<void> {
+  let last: Record<string, string> = {};
+  const sorted = (tree: Record<string, string>) => JSON.stringify(Object.entries(tree).sort(([a], [b]) => (a < b ? -1 : 1)));
+  try {
+    await until(what, async () => sorted((last = await actual())) === sorted(expected), timeoutMs, 500);
+  } catch (error) {
+    const keys = [...new Set([...Object.keys(last), ...Object.keys(expected)])].sort();
+    const diff = keys.filter((k) => last[k] !== expected[k]).slice(0, 20)
+      .map((k) => `${k}: ${k in last ? JSON.stringify(last[k]!.slice(0, 60)) : '(missing)'} vs expected ${k in expected ? JSON.stringify(expected[k]!.slice(0, 60)) : '(none)'}`);
+    throw new Error(`${(error as Error).message}; ${keys.length} paths, differing: ${diff.join('; ') }`);
+  }
+}
+
+/** 'connected', or the error code of a TCP connection to host:port. */
+function tcpConnect(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 5_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('timeout');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+describe('sync through the API server to the real sidecar of a dev pod on the real node', () => {
   let kc: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let ns: string;
   let removeNs: () => Promise<void>;
   let root: string;
   let localDir: string;
-  let remoteDir: string;
   let env: NodeJS.ProcessEnv;
   let handle: SyncHandle | undefined;
-  let sidecar: FakeSidecar | undefined;
+  let pod: string;
 
-  const devPod = async (not?: string) =>
-    waitFor('a Running dev pod', async () => {
-      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'web')}` });
-      return pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.name !== not)?.metadata?.name;
-    }, 60_000);
-
-  const remoteTree = () => treeOf(remoteDir, META);
+  const remoteTree = () => treeIn(ns, pod, DEV, WORKDIR, META);
   const localTree = () => treeOf(localDir, META);
-  const arrived = (rel: string, content: string) => arrivedIn(remoteDir, rel, content);
+  const arrived = (rel: string, content: string) => arrivedInContainerAsync(ns, pod, DEV, `${WORKDIR}/${rel}`, content);
+  const inDev = async (script: string) => {
+    const r = await execInAsync(ns, pod, DEV, ['sh', '-c', script]);
+    if (r.code !== 0) throw new Error(`${script} in ${pod}/${DEV}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const sidecarStatus = () => sidecarGet<DbStatus>(ns, pod, `/rest/db/status?folder=${FOLDER_ID}`);
 
   beforeAll(async () => {
     kc = testKubeConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
     ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync'));
     root = tempDir('e2e-sync');
-    fs.chmodSync(root, 0o755);
     localDir = path.join(root, 'local');
-    remoteDir = path.join(root, 'workspace'); // the dev container's work dir (the sidecar's folder)
     fs.mkdirSync(localDir);
     env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
-
-    // A small Deployment put in dev mode by the pure rewrite (what `start` or the post-renderer produce), work dir = remoteDir.
-    const deployment: KubeObject = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1' }] } } },
-    };
-    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'web' }], settings: { workdir: remoteDir } });
-    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    // replicas: 2, which dev mode sets to 1. No Secret: `sync` makes it, as for a workload put in dev mode by the post-renderer.
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: devDeployment(ns, 'web', {}, 2) as k8s.V1Deployment });
   });
 
   afterAll(async () => {
     await handle?.stop();
-    await sidecar?.stop();
     await removeNs?.();
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('creates the Secret for a workload in dev mode without one, connects, and delivers the initial tree', async () => {
+  it('creates the Secret for a workload in dev mode without one, connects once the sidecar has it, and delivers the initial tree', async () => {
     // Local content before the sync starts: files, a nested tree, .git and node_modules (ignored).
     fs.writeFileSync(path.join(localDir, 'README.md'), '# web\n');
     fs.mkdirSync(path.join(localDir, 'src', 'lib'), { recursive: true });
@@ -86,37 +135,57 @@ describe('sync through the API server to a real syncthing sidecar', () => {
     fs.mkdirSync(path.join(localDir, 'node_modules', 'left-pad'), { recursive: true });
     fs.writeFileSync(path.join(localDir, 'node_modules', 'left-pad', 'index.js'), 'module.exports = 1;\n');
 
-    const pod = await devPod();
+    // The dev pod runs (Ready: both containers started) while its sidecar waits for the Secret.
+    pod = await readyPod(kc, ns, selectorOf('web'));
+    expect((await core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf('web') })).items).toHaveLength(1);
     const events: string[] = [];
+    const started = Date.now();
     handle = await runSync({ namespace: ns, kind: 'deployment', name: 'web', localDir, ignores: ['node_modules'] }, {
-      kc, env, onEvent: (e) => { events.push(e.type === 'state' ? e.status.state : `note: ${e.message}`); if (process.env.SYNC_DEBUG) console.error(new Date().toISOString(), JSON.stringify(e)); },
-      ...(process.env.SYNC_DEBUG ? { debug: (m: string) => console.error(`${new Date().toISOString()} ${m}`) } : {}),
+      kc, env, onEvent: (e) => { events.push(e.type === 'state' ? e.status.state : `note: ${e.message}`); log(JSON.stringify(e)); },
+      ...(debugging ? { debug: log } : {}),
     });
     // `sync` made the Secret (as for a workload pre-injected by the post-renderer), owned by the Deployment.
     const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
     expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'web' });
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['cert.pem', 'config.xml', 'key.pem', 'local-cert.pem', 'local-key.pem']);
-    // Until the sidecar runs, the sync is connecting.
+    // Until the kubelet puts the Secret into the running pod and the sidecar's syncthing starts, the sync is connecting.
     await until('connecting', () => handle!.status().state === 'connecting', 10_000);
-
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
-    await handle.waitInSync(60_000);
-    expect(remoteTree()).toEqual({
+    await handle.waitInSync(180_000);
+    console.log(`in sync ${Date.now() - started} ms after the sync started (the kubelet delivers the new Secret to the running pod meanwhile)`);
+    expect(await remoteTree()).toEqual({
       'README.md': '# web\n',
       'src/main.ts': 'console.log(1);\n',
       'src/lib/util.ts': 'export const x = 1;\n',
     });
-    expect(fs.existsSync(path.join(remoteDir, '.git'))).toBe(false);
-    expect(fs.existsSync(path.join(remoteDir, 'node_modules'))).toBe(false);
+    expect(await existsIn(ns, pod, DEV, `${WORKDIR}/.git`)).toBe(false);
+    expect(await existsIn(ns, pod, DEV, `${WORKDIR}/node_modules`)).toBe(false);
     // The local folder got the managed .stignore (there is a .git) and nothing else from syncthing.
     expect(fs.readFileSync(path.join(localDir, '.stignore'), 'utf8')).toMatch(/^\/\/ Managed by kubectl-dev.*\n\.git\nnode_modules\n$/);
     expect(fs.existsSync(path.join(localDir, '.stfolder'))).toBe(false);
-    // The sidecar got the same patterns.
-    await until('the sidecar has the ignore patterns', async () => JSON.stringify((await sidecar!.syncthing.rest.getIgnores(FOLDER_ID)).ignore?.filter((l) => !l.startsWith('//'))) === JSON.stringify(['.git', 'node_modules']), 10_000)
-      .catch(async (e: Error) => { throw new Error(`${e.message}; session: ${handle!.status().lastError}; local: ${JSON.stringify(await handle!.local.getIgnores(FOLDER_ID))}`); });
+    // The sidecar got the same patterns (asked in the sidecar container itself).
+    await until('the sidecar has the ignore patterns', async () => JSON.stringify((await sidecarGet<{ ignore: string[] | null }>(ns, pod, `/rest/db/ignores?folder=${FOLDER_ID}`)).ignore?.filter((l) => !l.startsWith('//'))) === JSON.stringify(['.git', 'node_modules']), 20_000);
     expect(handle.status()).toMatchObject({ state: 'idle', connected: true, pod });
     expect(events).toContain('idle');
     expect(handle.stats().streams).toBeGreaterThan(0);
+  });
+
+  it('the sidecar answers on 127.0.0.1 in the pod only: its REST/GUI and sync ports are refused on the pod IP', async () => {
+    const ip = await podIP(kc, ns, pod);
+    // Inside the pod (the dev container shares its network): the REST API answers on 127.0.0.1.
+    expect(JSON.parse(await inDev(`wget -q -O - http://127.0.0.1:${SYNCTHING_API_PORT}/rest/noauth/health`))).toEqual({ status: 'OK' });
+    // A control: the host reaches the pod IP (through the node's bridge) — a listener of the dev container on all addresses answers there.
+    const control = (await inDev('httpd -f -p 0.0.0.0:8099 -h /tmp </dev/null >/dev/null 2>&1 & echo $!')).trim();
+    try {
+      await until('the control listener answers on the pod IP', async () => (await tcpConnect(ip, 8099)) === 'connected', 20_000, 200);
+      // The sidecar's ports on the pod IP: nothing listens there (syncthing's GUI/REST, despite the image's STGUIADDRESS=0.0.0.0:8384).
+      expect(await tcpConnect(ip, SYNCTHING_API_PORT)).toBe('ECONNREFUSED');
+      expect(await tcpConnect(ip, SYNCTHING_SYNC_PORT)).toBe('ECONNREFUSED');
+      const listening = await execInAsync(ns, pod, 'kubectl-dev-sync', ['netstat', '-ltn']);
+      expect(listening.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${SYNCTHING_API_PORT}\\s`));
+      expect(listening.stdout).not.toMatch(new RegExp(`(0\\.0\\.0\\.0|:::):${SYNCTHING_API_PORT}\\s`));
+    } finally {
+      await inDev(`kill ${control}`).catch(() => {});
+    }
   });
 
   it('delivers new, modified and deleted files and a 1,000-file tree', async () => {
@@ -125,26 +194,25 @@ describe('sync through the API server to a real syncthing sidecar', () => {
     fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(2);\n');
     await arrived('src/main.ts', 'console.log(2);\n');
     fs.rmSync(path.join(localDir, 'README.md'));
-    await until('README.md deleted in the container', () => !fs.existsSync(path.join(remoteDir, 'README.md')), 30_000);
+    await until('README.md deleted in the container', async () => !(await existsIn(ns, pod, DEV, `${WORKDIR}/README.md`)), 30_000, 200);
 
     for (let d = 0; d < 20; d++) {
       fs.mkdirSync(path.join(localDir, 'tree', `d${d}`), { recursive: true });
       for (let f = 0; f < 50; f++) fs.writeFileSync(path.join(localDir, 'tree', `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`);
     }
     await handle!.waitInSync(120_000);
-    const remote = remoteTree();
+    const remote = await remoteTree();
     expect(Object.keys(remote).filter((p) => p.startsWith('tree/'))).toHaveLength(1000);
-    expect(remote).toEqual(Object.fromEntries(Object.entries(localTree()).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/'))));
+    expect(remote).toEqual(syncedPart(localTree()));
   });
 
   it('never changes the local folder in send-only mode, whatever happens in the container', async () => {
     const before = treeOf(localDir);
-    fs.writeFileSync(path.join(remoteDir, 'src', 'main.ts'), 'changed in the container\n');
-    fs.writeFileSync(path.join(remoteDir, 'made-in-container.txt'), 'x\n');
-    fs.rmSync(path.join(remoteDir, 'new.txt'));
-    // The sidecar notices (its watcher, 1 s) and records them as its own changes.
-    await until('sidecar sees local changes', async () => ((await sidecar!.syncthing.rest.dbStatus(FOLDER_ID)).receiveOnlyTotalItems ?? 0) >= 3, 30_000);
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Changes made in the dev container, as its user (root in busybox).
+    await inDev(`echo 'changed in the container' > ${WORKDIR}/src/main.ts && echo x > ${WORKDIR}/made-in-container.txt && rm ${WORKDIR}/new.txt`);
+    // The sidecar notices (its watcher) and records them as its own changes.
+    await until('the sidecar sees the container\'s changes', async () => ((await sidecarStatus()).receiveOnlyTotalItems ?? 0) >= 3, 30_000, 250);
+    await new Promise((r) => setTimeout(r, 2_000)); // time for anything to come back, which must not
     expect(treeOf(localDir)).toEqual(before);
     // A later local change still wins in the container.
     fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(3);\n');
@@ -162,30 +230,27 @@ describe('sync through the API server to a real syncthing sidecar', () => {
   });
 
   it('resumes after the dev pod is deleted and recreated, without losing data', async () => {
-    const oldPod = sidecar!.pod;
-    await sidecar!.stop();
-    await core.deleteNamespacedPod({ name: oldPod, namespace: ns });
-    // Changes while there is no dev pod.
+    const oldPod = pod;
+    // The kubelet stops both containers (the sidecar's syncthing ends on SIGTERM); the ReplicaSet makes a new pod.
+    await deletePodAndWait(kc, ns, oldPod);
+    // Changes while the old pod is gone.
     fs.writeFileSync(path.join(localDir, 'while-away.txt'), 'written while the pod was gone\n');
-    const newPod = await devPod(oldPod);
-    expect(newPod).not.toBe(oldPod);
-    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'web'), namespace: ns });
-    // New pod: fresh emptyDirs, syncthing started again from the Secret.
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod: newPod, secret, home: path.join(root, 'sidecar-home') });
+    pod = await readyPod(kc, ns, selectorOf('web'), [oldPod]);
     const started = Date.now();
-    if (process.env.SYNC_DEBUG) console.error(`${new Date().toISOString()} new sidecar started`);
-    await handle!.waitInSync(90_000);
-    console.log(`sync resumed ${Date.now() - started} ms after the new sidecar started`);
-    expect(remoteTree()).toEqual(Object.fromEntries(Object.entries(localTree()).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/'))));
-    expect(remoteTree()['while-away.txt']).toBe('written while the pod was gone\n');
-    expect(handle!.status()).toMatchObject({ connected: true, pod: newPod });
+    // New pod: fresh emptyDirs, the sidecar's syncthing started again from the Secret.
+    await until('the session on the new pod', () => handle!.status().pod === pod, 60_000);
+    await handle!.waitInSync(120_000);
+    console.log(`sync resumed ${Date.now() - started} ms after the new dev pod was ready`);
+    const expected = syncedPart(localTree());
+    await untilSameTree('the new container has the whole tree', remoteTree, expected);
+    expect((await remoteTree())['while-away.txt']).toBe('written while the pod was gone\n');
+    expect(handle!.status()).toMatchObject({ connected: true, pod });
   });
 
-  // syncthing makes a directory it owns writable before writing into it, so "not
-  // writable" needs a directory owned by someone else: root, with the sidecar as uid 1000.
-  it.skipIf(!isRoot)('reports an error when the container’s work dir is not writable', async () => {
-    fs.chownSync(remoteDir, 0, 0);
-    fs.chmodSync(remoteDir, 0o555);
+  // syncthing makes a directory it owns writable before writing into it, so "not writable"
+  // needs a directory owned by someone else: the work dir (an emptyDir, root's) made 0555 by root in the dev container.
+  it('reports an error when the container’s work dir is not writable', async () => {
+    await inDev(`chown 0:0 ${WORKDIR} && chmod 0555 ${WORKDIR}`);
     try {
       fs.writeFileSync(path.join(localDir, 'blocked.txt'), 'cannot land\n');
       await expect(handle!.waitInSync(60_000)).rejects.toMatchObject({ code: 'SYNC_REMOTE_ERROR', message: expect.stringMatching(/blocked\.txt.*permission denied/) });
@@ -195,11 +260,11 @@ describe('sync through the API server to a real syncthing sidecar', () => {
       expect(state.status.state).toBe('error');
       expect(state.status.errors.join()).toMatch(/permission denied/);
     } finally {
-      fs.chmodSync(remoteDir, 0o777);
+      await inDev(`chmod 0777 ${WORKDIR}`);
     }
     // Writable again: syncthing retries failed pulls after a pause (60 s and up); restarting the folder retries now.
-    await sidecar!.syncthing.rest.patchFolder(FOLDER_ID, { paused: true });
-    await sidecar!.syncthing.rest.patchFolder(FOLDER_ID, { paused: false });
+    await handle!.remote.patchFolder(FOLDER_ID, { paused: true });
+    await handle!.remote.patchFolder(FOLDER_ID, { paused: false });
     await arrived('blocked.txt', 'cannot land\n');
     await handle!.waitInSync(30_000);
   });
@@ -241,7 +306,7 @@ describe('sync errors that need no sidecar', () => {
   it('a workload that is not in dev mode, a missing workload, a missing local dir', async () => {
     await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
       namespace: ns,
-      body: { metadata: { name: 'plain' }, spec: { selector: { matchLabels: { app: 'p' } }, template: { metadata: { labels: { app: 'p' } }, spec: { containers: [{ name: 'a', image: 'x' }] } } } },
+      body: { metadata: { name: 'plain' }, spec: { replicas: 0, selector: { matchLabels: { app: 'p' } }, template: { metadata: { labels: { app: 'p' } }, spec: { containers: [{ name: 'a', image: 'x' }] } } } },
     });
     const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
     await expect(runSync({ namespace: ns, kind: 'deploy', name: 'plain', localDir: root }, { kc, env })).rejects.toMatchObject({ code: 'SYNC_NOT_IN_DEV_MODE', hint: expect.stringContaining('kubectl dev start deployment/plain') });
@@ -250,7 +315,6 @@ describe('sync errors that need no sidecar', () => {
     await expect(runSync({ namespace: ns, kind: 'deploy', name: 'plain', localDir: root, syncthingPath: path.join(root, 'no-syncthing') }, { kc, env })).rejects.toMatchObject({ code: 'SYNCTHING_NOT_FOUND' });
     // Failed attempts leave no lock behind.
     expect(fs.readdirSync(path.join(root, 'config', 'kubectl-dev', 'sync')).flatMap((d) => fs.readdirSync(path.join(root, 'config', 'kubectl-dev', 'sync', d)))).not.toContain('sync.lock');
-    void emptyDir;
   });
 });
 
@@ -260,73 +324,102 @@ describe('two-way sync', () => {
   let removeNs: () => Promise<void>;
   let root: string;
   let handle: SyncHandle | undefined;
-  let sidecar: FakeSidecar | undefined;
   afterAll(async () => {
     await handle?.stop();
-    await sidecar?.stop();
     await removeNs?.();
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('after the initial sync (the laptop wins), changes in the container come back', async () => {
+  it('after the initial sync (the laptop wins), changes made in the container come back', async () => {
     kc = testKubeConfig();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-2way'));
     root = tempDir('e2e-sync-2way');
-    fs.chmodSync(root, 0o755);
     const localDir = path.join(root, 'local');
-    const remoteDir = path.join(root, 'workspace');
     fs.mkdirSync(localDir);
     fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n');
-    const deployment: KubeObject = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: ns },
-      spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'x' }] } } },
-    };
-    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'api' }], settings: { workdir: remoteDir } });
+    fs.writeFileSync(path.join(localDir, 'go.mod'), 'module api\n');
+    const dev = devDeployment(ns, 'api');
+    // The Secret first (as `start` does), so that the sidecar starts with the pod.
+    await core.createNamespacedSecret({ namespace: ns, body: prepareSyncSecret({ workload: dev, kind: 'Deployment', namespace: ns }).secret as k8s.V1Secret });
     await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
-    const pod = await waitFor('dev pod', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'api')}` })).items.find((p) => p.status?.phase === 'Running')?.metadata?.name, 60_000);
+    const pod = await readyPod(kc, ns, selectorOf('api'));
+    // Made in the container before the sync: the laptop wins the initial sync, so this goes away.
+    await execInAsync(ns, pod, DEV, ['sh', '-c', `echo 'made before the sync' > ${WORKDIR}/stale.txt`]);
     const notes: string[] = [];
     const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
-    handle = await runSync({ namespace: ns, kind: 'Deployment', name: 'api', localDir, twoWay: true }, { kc, env, onEvent: (e) => e.type === 'notice' && notes.push(e.message) });
-    const secret = await core.readNamespacedSecret({ name: syncSecretName('Deployment', 'api'), namespace: ns });
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
-    await handle.waitInSync(60_000);
-    await until('two-way mode on', () => notes.some((n) => /two-way/.test(n)), 20_000);
-    expect((await sidecar.syncthing.rest.getFolder(FOLDER_ID)).type).toBe('sendreceive');
+    handle = await runSync({ namespace: ns, kind: 'Deployment', name: 'api', localDir, twoWay: true }, { kc, env, onEvent: (e) => e.type === 'notice' && notes.push(e.message), ...(debugging ? { debug: log } : {}) });
+    await handle.waitInSync(90_000);
+    await until('two-way mode on', () => notes.some((n) => /two-way/.test(n)), 30_000);
+    expect((await sidecarGet<{ type: string }>(ns, pod, `/rest/config/folders/${FOLDER_ID}`)).type).toBe('sendreceive');
     expect((await handle.local.getFolder(FOLDER_ID)).type).toBe('sendreceive');
-    // Made in the container → arrives on the laptop.
-    fs.writeFileSync(path.join(remoteDir, 'generated.pb.go'), 'package main // generated\n');
-    await until('generated file on the laptop', () => fs.existsSync(path.join(localDir, 'generated.pb.go')), 30_000);
-    expect(fs.readFileSync(path.join(localDir, 'generated.pb.go'), 'utf8')).toBe('package main // generated\n');
+    await untilSameTree('the container has the laptop\'s tree only', () => treeIn(ns, pod, DEV, WORKDIR, META), { 'go.mod': 'module api\n', 'main.go': 'package main\n' }, 30_000);
+    expect(fs.existsSync(path.join(localDir, 'stale.txt'))).toBe(false);
+    // Made in the dev container → arrives on the laptop: a new file in a new directory, an edit, a deletion.
+    await execInAsync(ns, pod, DEV, ['sh', '-c', `mkdir -p ${WORKDIR}/gen && echo 'package gen // generated' > ${WORKDIR}/gen/api.pb.go && echo 'module api // edited in the container' > ${WORKDIR}/go.mod`]);
+    await until('the generated file on the laptop', () => fs.existsSync(path.join(localDir, 'gen', 'api.pb.go')) && fs.readFileSync(path.join(localDir, 'go.mod'), 'utf8').includes('edited'), 30_000, 100);
+    expect(fs.readFileSync(path.join(localDir, 'gen', 'api.pb.go'), 'utf8')).toBe('package gen // generated\n');
+    expect(fs.readFileSync(path.join(localDir, 'go.mod'), 'utf8')).toBe('module api // edited in the container\n');
+    await execInAsync(ns, pod, DEV, ['rm', `${WORKDIR}/gen/api.pb.go`]);
+    await until('the deletion on the laptop', () => !fs.existsSync(path.join(localDir, 'gen', 'api.pb.go')), 30_000, 100);
     // And the laptop's changes still go the other way.
     fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n\nfunc main() {}\n');
-    await until('edit in the container', () => fs.readFileSync(path.join(remoteDir, 'main.go'), 'utf8').includes('func main'), 30_000);
+    await arrivedInContainerAsync(ns, pod, DEV, `${WORKDIR}/main.go`, 'package main\n\nfunc main() {}\n');
+    expect(Object.keys(treeOf(localDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
   });
 });
 
-describe('the initial copy into a new dev pod (tar through exec in the sidecar)', () => {
+describe('the initial copy into a new dev pod (tar through exec in the real sidecar)', () => {
   let kc: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let ns: string;
   let removeNs: () => Promise<void>;
   let root: string;
   let localDir: string;
-  let remoteDir: string;
   let env: NodeJS.ProcessEnv;
+  /** The current dev pod of deployment/app (sidecar from the default image: syncthing 1.29.2). */
   let pod: string;
-  let secret: k8s.V1Secret;
   let handle: SyncHandle | undefined;
-  let sidecar: FakeSidecar | undefined;
-  const synced = () => Object.fromEntries(Object.entries(treeOf(localDir, META)).filter(([p]) => !p.startsWith('.git/') && !p.startsWith('node_modules/')));
+  const synced = () => syncedPart(treeOf(localDir, META));
+  const remoteTree = (p = pod) => treeIn(ns, p, DEV, WORKDIR, META);
+  const allRemote = (p = pod) => treeIn(ns, p, DEV, WORKDIR);
+  const hasLocalTree = (p = pod) => untilSameTree('the container has the local tree', () => remoteTree(p), synced());
+  const sidecarStatus = (p = pod) => sidecarGet<DbStatus>(ns, p, `/rest/db/status?folder=${FOLDER_ID}`);
+  const startSync = async (name: string, extra: { exec?: ExecFn; debug?: (m: string) => void; notes?: string[] } = {}) => {
+    await handle?.stop(); // one left running by a test that failed
+    handle = undefined;
+    return runSync({ namespace: ns, kind: 'deployment', name, localDir, ignores: ['node_modules'] }, {
+      kc, env,
+      ...(extra.exec ? { exec: extra.exec } : {}),
+      debug: (m) => { extra.debug?.(m); log(m); },
+      onEvent: (e) => e.type === 'notice' && extra.notes?.push(e.message),
+    });
+  };
+  /** A new dev pod for deployment/app: fresh emptyDirs, a new sidecar with an empty folder. */
+  const newPod = async () => {
+    await handle?.stop();
+    handle = undefined;
+    const old = pod;
+    await deletePodAndWait(kc, ns, old);
+    pod = await readyPod(kc, ns, selectorOf('app'), [old]);
+  };
+  /** Wraps the product's exec: `change` is applied to the socket of the copy's exec (the `… | tar -x` one) only. */
+  const wrapCopyExec = (change: (socket: ExecSocket) => void, command?: (original: string[]) => string[]): ExecFn => {
+    const real = clientNodeExec(kc);
+    return async (namespace, p, container, cmd, ...rest) => {
+      const isCopy = cmd[2]?.includes('| tar -x') ?? false;
+      const socket = (await real(namespace, p, container, isCopy && command ? command(cmd) : cmd, ...rest)) as ExecSocket;
+      if (isCopy) change(socket);
+      return socket;
+    };
+  };
 
   beforeAll(async () => {
     kc = testKubeConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
     ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-seed'));
     root = tempDir('e2e-sync-seed');
-    fs.chmodSync(root, 0o755);
     localDir = path.join(root, 'local');
-    remoteDir = path.join(root, 'workspace');
     env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
     for (let d = 0; d < 10; d++) {
       fs.mkdirSync(path.join(localDir, 'src', `d${d}`), { recursive: true });
@@ -337,46 +430,41 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     fs.writeFileSync(path.join(localDir, 'node_modules', 'dep', 'index.js'), 'ignored\n');
     fs.mkdirSync(path.join(localDir, '.git'));
     fs.writeFileSync(path.join(localDir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
-    const deployment: KubeObject = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace: ns },
-      spec: { selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'x' }] } } },
-    };
-    const [dev] = enter([deployment], { targets: [{ kind: deploymentKind, name: 'app' }], settings: { workdir: remoteDir } });
-    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
-    secret = await core.createNamespacedSecret({ namespace: ns, body: prepareSyncSecret({ workload: dev!, kind: 'Deployment', namespace: ns }).secret as k8s.V1Secret });
-    pod = await waitFor('dev pod', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'app')}` })).items.find((p) => p.status?.phase === 'Running')?.metadata?.name, 60_000);
+    // deployment/app with the default sidecar image, deployment/old with syncthing 1.19 as the sidecar
+    // (--sidecar-image); each with its Secret created first, as `start` does.
+    for (const [name, settings] of [['app', {}], ['old', { sidecarImage: OLD_SIDECAR_IMAGE }]] as const) {
+      const dev = devDeployment(ns, name, settings);
+      await core.createNamespacedSecret({ namespace: ns, body: prepareSyncSecret({ workload: dev, kind: 'Deployment', namespace: ns }).secret as k8s.V1Secret });
+      await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    }
+    pod = await readyPod(kc, ns, selectorOf('app'));
   });
 
   afterAll(async () => {
     await handle?.stop();
-    await sidecar?.stop();
     await removeNs?.();
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
   it('copies the tree with tar, after which syncthing only records it and takes over', async () => {
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
     const debug: string[] = [];
     const notes: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, {
-      kc, env, debug: (m) => debug.push(m), onEvent: (e) => e.type === 'notice' && notes.push(e.message),
-    });
-    await handle.waitInSync(60_000);
+    handle = await startSync('app', { debug: (m) => debug.push(m), notes });
+    await handle.waitInSync(90_000);
     expect(debug.join('\n')).toMatch(/initial copy: 301 files, 3\.\d MB/);
-    // Over v4, which the API server passes through instead of translating it to SPDY.
-    expect(debug.join('\n')).toMatch(/initial copy: exec in \S+ connected \(v4\.channel\.k8s\.io\)/);
+    // Over v4, which the API server passes through to the kubelet instead of translating it to SPDY.
+    expect(debug.join('\n')).toMatch(new RegExp(`initial copy: exec in ${pod}/kubectl-dev-sync connected \\(v4\\.channel\\.k8s\\.io\\)`));
     expect(notes.join('\n')).not.toMatch(/did not complete/);
-    expect(treeOf(remoteDir, META)).toEqual(synced());
-    expect(fs.existsSync(path.join(remoteDir, 'node_modules'))).toBe(false);
-    expect(fs.existsSync(path.join(remoteDir, '.git'))).toBe(false);
+    expect(await remoteTree()).toEqual(synced());
+    expect(await existsIn(ns, pod, DEV, `${WORKDIR}/node_modules`)).toBe(false);
+    expect(await existsIn(ns, pod, DEV, `${WORKDIR}/.git`)).toBe(false);
     // Written by the sidecar's user, as syncthing's own files are.
-    if (isRoot) expect(fs.statSync(path.join(remoteDir, 'src', 'd3', 'f7.ts')).uid).toBe(SIDECAR_UID);
+    expect((await execInAsync(ns, pod, DEV, ['stat', '-c', '%u', `${WORKDIR}/src/d3/f7.ts`])).stdout.trim()).toBe(String(SIDECAR_UID));
     // The sidecar holds them as received from the laptop, not as changes made in the container.
-    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
-    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0, localFiles: 301 });
+    expect(await sidecarStatus()).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0, localFiles: 301 });
     // And syncthing carries on: a change after the copy arrives.
     fs.writeFileSync(path.join(localDir, 'src', 'd3', 'f7.ts'), 'export const v = -1;\n');
-    await arrivedIn(remoteDir, 'src/d3/f7.ts', 'export const v = -1;\n');
+    await arrivedInContainerAsync(ns, pod, DEV, `${WORKDIR}/src/d3/f7.ts`, 'export const v = -1;\n');
     await handle.stop();
     handle = undefined;
   });
@@ -384,51 +472,48 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
   it('a sidecar that already has the files gets no copy; a copy that fails is undone and syncthing copies everything', async () => {
     // Same pod, same sidecar: its folder is not empty any more.
     let debug: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, debug: (m) => debug.push(m) });
+    handle = await startSync('app', { debug: (m) => debug.push(m) });
     await handle.waitInSync(60_000);
     expect(debug.join('\n')).toMatch(/initial copy skipped: the sidecar's folder is idle, 301 local/);
-    await handle.stop();
-    handle = undefined;
 
-    // A new sidecar (fresh work dir) whose tar fails half way, 2 s after writing part of
+    // A new dev pod (fresh work dir) whose tar fails half way, 2 s after writing part of
     // the tree (time for the sidecar to notice those files before they are removed again).
-    await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
-    const real = clientNodeExec(kc);
-    const failing: ExecFn = (namespace, p, container, command, ...rest) =>
-      real(namespace, p, container, command[2]?.includes('| tar -x') ? ['sh', '-c', `head -c 200000 | tar -x -o -f - -C ${remoteDir}; sleep 2; exit 2`] : command, ...rest);
+    await newPod();
+    // The product's own command, with tar fed only the stream's first 200 kB and the pipeline ending with status 2 after 2 s.
+    const failing = wrapCopyExec(() => {}, (cmd) => {
+      const script = cmd[2]!.replace(/dd [^|]*\|/, 'head -c 200000 |').replace(/tar -x -o -f - -C "\$1"/, '{ tar -x -o -f - -C "$1"; sleep 2; exit 2; }');
+      expect(script).toMatch(/head -c 200000 \| \{ tar -x .*; sleep 2; exit 2; \}/);
+      return [cmd[0]!, cmd[1]!, script, ...cmd.slice(3)];
+    });
+    let partial: Record<string, string> = {};
     debug = [];
     const notes: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, {
-      kc, env, exec: failing, debug: (m) => debug.push(m), onEvent: (e) => e.type === 'notice' && notes.push(e.message),
-    });
-    await handle.waitInSync(90_000);
-    // tar's exit status, or only the stream closing when the API server or KWOK drops it first (stdin of a dead process).
+    handle = await startSync('app', { exec: failing, notes, debug: (m) => debug.push(m) });
+    // While the failed copy's tar sleeps: part of the tree is in the container.
+    await until('part of the tree in the container', async () => {
+      partial = await remoteTree().catch(() => ({}));
+      return Object.keys(partial).length > 0 || notes.length > 0;
+    }, 30_000, 100);
+    await handle.waitInSync(120_000);
+    // tar's exit status, or only the stream closing when the API server or the kubelet drops it first (stdin of a dead process).
     expect(notes.join('\n')).toMatch(/initial copy of 301 files .* did not complete \((tar .*exit code 2|the exec stream closed).*\); syncthing copies them instead/);
-    expect(treeOf(remoteDir, META)).toEqual(synced());
+    console.log(`the failed copy had written ${Object.keys(partial).length} files`);
+    await hasLocalTree();
     // No conflict copies of half-written files: what the copy wrote was removed before syncthing started.
-    expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
-    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
-    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
+    expect(Object.keys(await allRemote()).filter((p) => p.includes('sync-conflict'))).toEqual([]);
+    expect(await sidecarStatus()).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
   });
 
   it('keeps its REST connection to the sidecar while the copy runs (the sidecar is paused on purpose, not gone)', async () => {
-    await handle?.stop();
-    handle = undefined;
-    await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
-    const real = clientNodeExec(kc);
+    await newPod();
     // A slow copy (every frame held back 1 s): the session's monitor runs at least twice meanwhile.
-    const slow: ExecFn = async (namespace, p, container, command, ...rest) => {
-      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
-      if (!command[2]?.includes('| tar -x')) return socket;
+    const slow = wrapCopyExec((socket) => {
       const send = socket.send.bind(socket);
       socket.send = (data, done) => void setTimeout(() => send(data, done), 1_000);
-      return socket;
-    };
+    });
     const debug: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: slow, debug: (m) => debug.push(m) });
-    await handle.waitInSync(60_000);
+    handle = await startSync('app', { exec: slow, debug: (m) => debug.push(m) });
+    await handle.waitInSync(90_000);
     const from = debug.findIndex((m) => /initial copy of \d+ files starts/.test(m));
     const to = debug.findIndex((m) => /initial copy: \d+ files, .* in (\d+) ms/.test(m));
     expect(from).toBeGreaterThan(-1);
@@ -439,77 +524,64 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
     expect(debug.slice(from, to).filter((m) => /port 8384: stream/.test(m))).toEqual([]);
     expect(debug.join('\n')).not.toMatch(/a scan of the sidecar failed/);
     expect(debug[to]).toMatch(/\(\d+ scans of the sidecar meanwhile\)/);
-    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+    await hasLocalTree();
   });
 
-  it('with the sidecar image\'s syncthing (1.28+), connects while the copy runs and holds the local index back until the sidecar scans the copy', async () => {
-    await handle?.stop();
-    handle = undefined;
-    await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home'), binary: sidecarSyncthingBinary() });
-    const real = clientNodeExec(kc);
+  it('with the default sidecar image (syncthing 1.28+), connects while the copy runs and holds the local index back until the sidecar scans the copy', async () => {
+    await newPod();
+    expect((await sidecarGet<{ version: string }>(ns, pod, '/rest/system/version')).version).toMatch(/^v1\.(2[89]|[3-9]\d)\./);
     // The copy's frames wait until the test has seen the connection (the local scan ends
     // long before): the copy cannot end first, whatever the timing.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const held: ExecFn = async (namespace, p, container, command, ...rest) => {
-      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
-      if (!command[2]?.includes('| tar -x')) return socket;
+    const held = wrapCopyExec((socket) => {
       const send = socket.send.bind(socket);
       socket.send = (data, done) => void released.then(() => send(data, done));
-      return socket;
-    };
+    });
     const debug: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: held, debug: (m) => debug.push(m) });
+    handle = await startSync('app', { exec: held, debug: (m) => debug.push(m) });
     const sync = handle;
     try {
-      await until('connected to the sidecar', async () => (await sync.local.connections()).connections[sync.material.sidecarDeviceId]?.connected === true, 10_000);
+      await until('connected to the sidecar', async () => (await sync.local.connections()).connections[sync.material.sidecarDeviceId]?.connected === true, 30_000);
       // Connected while the copy runs (syncthing 1.28+ uses a connection only a second after
       // it came up), but the sidecar has no file of the local index: no pull can race the copy.
       expect(debug.join('\n')).toMatch(/local scan done: connecting to the sidecar/);
-      await new Promise((r) => setTimeout(r, 1_000));
-      expect((await sidecar.syncthing.rest.dbStatus(FOLDER_ID)).globalFiles).toBe(0);
+      await new Promise((r) => setTimeout(r, 1_000)); // a second more connected: still nothing may reach the sidecar
+      expect((await sidecarStatus()).globalFiles).toBe(0);
       expect((await sync.refresh()).state).toBe('syncing');
     } finally {
       release();
     }
-    await sync.waitInSync(60_000);
+    await sync.waitInSync(90_000);
     expect(debug.join('\n')).toMatch(/initial copy: \d+ files, .* in \d+ ms/);
-    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
-    expect(Object.keys(treeOf(remoteDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
-    expect(await sidecar.syncthing.rest.dbStatus(FOLDER_ID)).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
-    // The later tests use Debian's syncthing as the sidecar again.
+    await hasLocalTree();
+    expect(Object.keys(await allRemote()).filter((p) => p.includes('sync-conflict'))).toEqual([]);
+    expect(await sidecarStatus()).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
     await sync.stop();
     handle = undefined;
-    await sidecar.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
   });
 
-  it('with an older syncthing as the sidecar, connects only when its last scan runs', async () => {
-    await handle?.stop();
-    handle = undefined;
-    await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+  it('with an older syncthing as the sidecar (--sidecar-image with syncthing 1.19), copies and connects only when its last scan runs', async () => {
+    const oldPod = await readyPod(kc, ns, selectorOf('old'));
+    expect((await sidecarGet<{ version: string }>(ns, oldPod, '/rest/system/version')).version).toMatch(/^v1\.19\./);
     const debug: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, debug: (m) => debug.push(m) });
-    await handle.waitInSync(60_000);
+    handle = await startSync('old', { debug: (m) => debug.push(m) });
+    await handle.waitInSync(90_000);
     expect(debug.join('\n')).toMatch(/the sidecar's syncthing v1\.19\.\d+\S* uses a connection at once/);
     expect(debug.join('\n')).not.toMatch(/local scan done: connecting/);
-    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+    expect(debug.join('\n')).toMatch(/initial copy: 301 files, 3\.\d MB/);
+    await hasLocalTree(oldPod);
+    expect(await sidecarStatus(oldPod)).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0, localFiles: 301 });
+    await handle.stop();
+    handle = undefined;
   });
 
   it('a file edited while the copy runs is removed from the container again, and syncthing sends it', async () => {
-    await handle?.stop();
-    handle = undefined;
-    await sidecar!.stop();
-    sidecar = await startFakeSidecar(kc, { namespace: ns, pod, secret, home: path.join(root, 'sidecar-home') });
+    await newPod();
     const edited = 'export const v = "edited while the copy ran";\n';
-    const real = clientNodeExec(kc);
     // The stream's length is its first frame, sent once the copy is planned: the edit comes
     // after the plan, before tar reads the file.
-    const editing: ExecFn = async (namespace, p, container, command, ...rest) => {
-      const socket = (await real(namespace, p, container, command, ...rest)) as ExecSocket;
-      if (!command[2]?.includes('| tar -x')) return socket;
+    const editing = wrapCopyExec((socket) => {
       const send = socket.send.bind(socket);
       let planned = false;
       socket.send = (data, done) => {
@@ -517,16 +589,14 @@ describe('the initial copy into a new dev pod (tar through exec in the sidecar)'
         planned = true;
         send(data, done);
       };
-      return socket;
-    };
+    });
     const debug: string[] = [];
-    handle = await runSync({ namespace: ns, kind: 'deployment', name: 'app', localDir, ignores: ['node_modules'] }, { kc, env, exec: editing, debug: (m) => debug.push(m) });
-    await handle.waitInSync(60_000);
+    handle = await startSync('app', { exec: editing, debug: (m) => debug.push(m) });
+    await handle.waitInSync(90_000);
     expect(debug.join('\n')).toMatch(/initial copy: 1 file\(s\) changed while being copied, removed again/);
-    await arrivedIn(remoteDir, 'src/d0/f0.ts', edited);
-    await until('the container has the local tree', () => JSON.stringify(treeOf(remoteDir, META)) === JSON.stringify(synced()), 30_000);
+    await arrivedInContainerAsync(ns, pod, DEV, `${WORKDIR}/src/d0/f0.ts`, edited);
+    await hasLocalTree();
     // Received from the laptop, not kept as a change made in the container.
-    const status = await sidecar.syncthing.rest.dbStatus(FOLDER_ID);
-    expect(status).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
+    expect(await sidecarStatus()).toMatchObject({ receiveOnlyTotalItems: 0, needTotalItems: 0 });
   });
 });
