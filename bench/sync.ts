@@ -280,7 +280,8 @@ async function main(): Promise<void> {
   fs.chmodSync(root, 0o755);
   if (!kubeconfig) {
     log('starting a test control plane (set KUBECONFIG_TEST to reuse one)');
-    const cluster = await startCluster({ dir: path.join(root, 'cluster'), log: (l) => log(l) });
+    // KWOK nodes only: the sidecar here is a syncthing on this machine (a real node would run the pods).
+    const cluster = await startCluster({ dir: path.join(root, 'cluster'), realNode: false, log: (l) => log(l) });
     kubeconfig = cluster.kubeconfigPath;
     stopCluster = cluster.stop;
   }
