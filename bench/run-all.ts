@@ -4,6 +4,10 @@
 //
 //   node bench/run-all.ts [--only=cold-start,render] [--out=bench/RESULTS.md]
 //
+// With --only, the sections of the benchmarks not run are kept from the existing file (and
+// the summary rebuilt from every section); the header says which sections were re-run, when,
+// on which machine.
+//
 // Benchmarks that need a cluster start their own on a temp dir (or use $KUBECONFIG_TEST).
 // A benchmark that fails is reported as failed in the file; the run goes on; exit code 1.
 
@@ -27,7 +31,7 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string; args?: strin
   { name: 'sync', file: 'bench/sync.ts', what: 'save latency, initial sync, RSS vs syncthing watcher and tar', ports: [22000, 8384] },
   // The initial sync alone, several runs for a median (the row in 'sync' is one run).
   { name: 'sync-initial', file: 'bench/sync.ts', args: ['--only=initial', '--runs=5'], what: 'initial sync of 115 MB vs tar, median of 5 runs', ports: [22000, 8384] },
-  { name: 'hot-reload', file: 'bench/hot-reload.ts', what: 'save → HTTP response through the forward with `run`, vs syncthing\'s watcher' },
+  { name: 'hot-reload', file: 'bench/hot-reload.ts', what: 'the coding loop on real containers: edit → HTTP response with `run` vs the image rebuild loop, zero → first response, save → container' },
 ];
 
 interface Outcome {
@@ -94,6 +98,30 @@ async function waitForPorts(ports: readonly number[]): Promise<void> {
   }
 }
 
+/** The existing file's header (machine lines) and its sections by benchmark name, to keep what --only did not run. */
+function previousResults(file: string): { machine: string[]; sections: Map<string, string> } | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const chunks = text.split(/^(?=## )/m);
+  const head = chunks.shift() ?? '';
+  const machineLines = head.split('\n').filter((l) => l.startsWith('- ') || l.startsWith('Re-run alone'));
+  const sections = new Map<string, string>();
+  for (const chunk of chunks) {
+    const name = /^## ([\w-]+)[:\s]/.exec(chunk)?.[1];
+    if (name && name !== 'Summary') sections.set(name, chunk.trimEnd());
+  }
+  return { machine: machineLines, sections };
+}
+
+/** Summary rows of a section as written in the file (a table, or a fenced plain output). */
+function rowsOfSection(name: string, section: string): string[] {
+  if (/FAILED with exit code/.test(section.split('\n')[0] ?? '')) return [`| ${name}: FAILED, see below | | | | |`];
+  const rows = rowsOf(section);
+  if (rows.length > 0) return rows;
+  const fenced = /```\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '';
+  return plainRow(name, fenced);
+}
+
 function machine(): string[] {
   let cpuModel = cpus()[0]?.model ?? '?';
   cpuModel = cpuModel.replace(/\s+/g, ' ').trim();
@@ -128,17 +156,38 @@ async function main(): Promise<void> {
     outcomes.push({ name: bench.name, what: bench.what, code, seconds, output });
   }
 
-  const summary = outcomes.flatMap((o) => {
-    if (o.code !== 0) return [`| ${o.name}: FAILED (exit ${o.code}), see below | | | | |`];
-    const rows = rowsOf(o.output);
-    return rows.length > 0 ? rows : plainRow(o.name, o.output);
-  });
+  const sectionOf = (o: Outcome) => {
+    const markdown = rowsOf(o.output).length > 0;
+    return [
+      `## ${o.name}: ${o.what} (\`node ${BENCHMARKS.find((b) => b.name === o.name)?.file}${(BENCHMARKS.find((b) => b.name === o.name)?.args ?? []).map((a) => ` ${a}`).join('')}\`, ${o.seconds.toFixed(0)} s${o.code === 0 ? '' : `, FAILED with exit code ${o.code}`})`,
+      '',
+      ...(markdown ? [o.output.trim().replace(/^## /gm, '### ')] : ['```', o.output.trim(), '```']),
+    ].join('\n');
+  };
+  // --only: the other benchmarks' sections stay as they were.
+  const previous = only ? previousResults(resolve(values.out)) : undefined;
+  const sections: Array<[string, string]> = [];
+  for (const b of BENCHMARKS) {
+    const ran = outcomes.find((o) => o.name === b.name);
+    if (ran) sections.push([b.name, sectionOf(ran)]);
+    else if (previous?.sections.has(b.name)) sections.push([b.name, previous.sections.get(b.name)!]);
+  }
+  const summary = sections.flatMap(([name, text]) => rowsOfSection(name, text));
+  const now = machine();
+  const header = previous
+    ? [
+      ...previous.machine.filter((l) => !l.startsWith('Re-run alone')),
+      '',
+      ...previous.machine.filter((l) => l.startsWith('Re-run alone') && !outcomes.some((o) => l.includes(`: ${o.name} `))),
+      `Re-run alone (\`--only\`): ${outcomes.map((o) => o.name).join(', ')} — ${now.map((l) => l.replace(/^- /, '')).join('; ')}`,
+    ]
+    : now;
   const lines = [
     '# Benchmark results',
     '',
     'Written by `npm run bench` (bench/run-all.ts). Every figure has its baseline measured in the same run, on this machine:',
     '',
-    ...machine(),
+    ...header,
     '',
     '## Summary',
     '',
@@ -147,15 +196,7 @@ async function main(): Promise<void> {
     ...summary,
     '',
     ...(skipped.length ? ['Not run:', '', ...skipped.map((s) => `- ${s}`), ''] : []),
-    ...outcomes.flatMap((o) => {
-      const markdown = rowsOf(o.output).length > 0;
-      return [
-        `## ${o.name}: ${o.what} (\`node ${BENCHMARKS.find((b) => b.name === o.name)?.file}\`, ${o.seconds.toFixed(0)} s${o.code === 0 ? '' : `, FAILED with exit code ${o.code}`})`,
-        '',
-        ...(markdown ? [o.output.trim().replace(/^## /gm, '### ')] : ['```', o.output.trim(), '```']),
-        '',
-      ];
-    }),
+    ...sections.flatMap(([, text]) => [text, '']),
   ];
   writeFileSync(resolve(values.out), `${lines.join('\n').trimEnd()}\n`);
   process.stderr.write(`\nwrote ${values.out}\n`);
