@@ -34,7 +34,8 @@ describe('run and forwards: usage errors', () => {
     writeFileSync(join(dir, '.kubectl-dev.yaml'), 'workloads:\n  deploy/web:\n    forward: ["8080:80", "8080:81"]\n');
     const r = runCli(['run', 'deploy/web', '--', 'true'], { cwd: dir, env });
     expect(r.code).toBe(EXIT.usage);
-    expect(r.stderr).toMatch(/^error: forward in \.kubectl-dev\.yaml: local port 8080 is given twice \(8080:80 and 8080:81\)/);
+    // The file was found, not named: the first line says which one.
+    expect(r.stderr).toMatch(/^using the dev config \/.+\/\.kubectl-dev\.yaml\nerror: forward in \.kubectl-dev\.yaml: local port 8080 is given twice \(8080:80 and 8080:81\)/);
   });
 
   it('--address takes IPs or localhost', () => {
