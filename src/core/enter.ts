@@ -12,7 +12,7 @@ import { generatedName, syncSecretName, workloadLabelValue } from './names.ts';
 import { clone, ensureObjectAt, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
 import { containerImage, resolveSettings, rewritePodTemplate, selectContainer } from './pod.ts';
 import { validateSettings, type DevSettings, type DevSettingsInput } from './settings.ts';
-import { restorableState } from './original.ts';
+import { originalJson } from './original.ts';
 
 export interface Target {
   kind: WorkloadKind;
@@ -164,7 +164,7 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
   validateSettings(input);
   const obj = clone(source);
   const name = String(obj.metadata?.name ?? '');
-  const original = JSON.stringify(restorableState(source));
+  const original = originalJson(source);
   const inPlace = kind.strategy === 'in-place' || kind.strategy === 'recreate';
   // In-place kinds are rewritten where they stand; the others lend a copy of their template.
   const template = inPlace ? podTemplateOf(obj, kind) : podTemplateOf(clone(obj), kind);

@@ -1,23 +1,31 @@
-// Manifest streams in and out with the `yaml` library: multi-document YAML or JSON,
-// each object remembering where it came from (for errors) and its parsed document
-// (so objects that pass through unchanged keep their comments and key order).
+// Manifest streams in and out, read and written as the Kubernetes toolchain does
+// (sigs.k8s.io/yaml over go-yaml v2, as kubectl and Helm read them; docs/yaml.md):
+// multi-document YAML or JSON, each document remembering where it came from (for
+// errors) and its source text (so documents that pass through are copied, not
+// re-serialised). The `yaml` library parses; src/core/yaml/ holds the Go rules.
 
-import { Document, LineCounter, parseAllDocuments, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import { DevError } from './errors.ts';
 import { isPlainObject, type KubeObject } from './objects.ts';
+import { toJson } from './yaml/json.ts';
+import { reindentQuotedScalars } from './yaml/quoted.ts';
+import { readDocument, type ReadProblem } from './yaml/read.ts';
+import { cutStream, type Chunk } from './yaml/scan.ts';
+import { printYaml } from './yaml/write.ts';
 
-// Kubernetes reads YAML the YAML 1.1 way (sigs.k8s.io/yaml): `mode: 0644` is octal.
-// Unquoted timestamps stay strings, as they do for kubectl (only typed Go fields parse them).
-const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
-  version: '1.1',
-  uniqueKeys: true,
+export { MAX_DEPTH, type ReadProblem } from './yaml/read.ts';
+
+// The failsafe schema keeps every scalar's text: src/core/yaml/read.ts resolves it as
+// go-yaml does. Duplicate keys and merge keys are handled there too.
+const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.2',
+  schema: 'failsafe',
+  merge: false,
+  uniqueKeys: false,
+  strict: false,
   prettyErrors: false,
-  customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:timestamp'),
+  keepSourceTokens: true,
 };
-// Printed the way kubectl prints: sequences not indented under their key, no line folding.
-const PRINT_OPTIONS = { lineWidth: 0, indentSeq: false, flowCollectionPadding: false } as const;
-/** Limits alias expansion ("billion laughs"): a manifest never needs more. */
-const MAX_ALIAS_COUNT = 1000;
 
 export interface ParsedObject {
   object: KubeObject;
@@ -25,16 +33,89 @@ export interface ParsedObject {
   index: number;
   /** One-based line where the document's content starts. */
   line: number;
-  /** The parsed document, used to print the object unchanged. */
+  /** The document's source text, from after its `---` line (comments kept) to the next document. */
+  text: string;
+  /** What kubectl refuses, or reads only laxly (duplicate keys), in the document: an error where it is rewritten. */
+  problems: readonly ReadProblem[];
+  /** The parsed document; its node ranges are offsets in `parsedText`. */
   document: Document.Parsed;
+  /** The input offset of an offset in the parsed document (ranges of its nodes). */
+  toInput: (offset: number) => number;
 }
 
-function lineOf(counter: LineCounter, offset: number): number {
-  return counter.linePos(offset).line;
+/** Line numbers of a text, counted once, for offsets asked in any order. */
+export class Lines {
+  private readonly starts: number[] = [0];
+  private scanned = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** One-based line of an offset. */
+  at(offset: number): number {
+    while (this.scanned < this.text.length && this.scanned <= offset) {
+      const nl = this.text.indexOf('\n', this.scanned);
+      if (nl < 0) {
+        this.scanned = this.text.length;
+        break;
+      }
+      this.starts.push(nl + 1);
+      this.scanned = nl + 1;
+    }
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.starts[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
 }
 
-/** Checks that a parsed value looks like a Kubernetes object. */
-function checkObject(value: unknown, where: { source: string; document: number; line: number }): KubeObject {
+type Where = { source: string; document: number; line: number };
+
+function yamlError(message: string, where: Where, line: number): DevError {
+  return new DevError('INVALID_YAML', `invalid YAML: ${message.split('\n')[0]}`,
+    'fix the YAML at that line (a linter such as yamllint shows the exact spot).', { ...where, line });
+}
+
+/** One document of a stream, parsed and read as kubectl reads it. Throws a located DevError when it cannot be read. */
+export interface ReadDocument {
+  value: unknown;
+  problems: ReadProblem[];
+  document: Document.Parsed;
+  toInput: (offset: number) => number;
+}
+
+/** Parses the text of one document (input offsets from `base`, lines from `lines`). */
+export function readChunk(text: string, base: number, lines: Lines, where: Where): ReadDocument {
+  let parsedText = text;
+  let toLocal = (offset: number) => offset;
+  const lineCounter = new LineCounter();
+  let document = parseDocument(parsedText, { ...PARSE_OPTIONS, lineCounter });
+  if (document.errors.length > 0) {
+    const reindented = reindentQuotedScalars(text);
+    if (reindented) {
+      const retry = parseDocument(reindented.text, PARSE_OPTIONS);
+      if (retry.errors.length === 0) {
+        parsedText = reindented.text;
+        toLocal = reindented.toInput;
+        document = retry;
+      }
+    }
+  }
+  const toInput = (offset: number) => base + toLocal(offset);
+  const problem = document.errors[0];
+  if (problem) throw yamlError(problem.message, where, lines.at(toInput(problem.pos[0])));
+  const read = readDocument(document, (offset) => lines.at(toInput(offset)), where);
+  void parsedText;
+  return { value: read.value, problems: read.problems, document, toInput };
+}
+
+/** Checks that a value read from a document looks like a Kubernetes object. */
+export function checkObject(value: unknown, where: Where): KubeObject {
   if (!isPlainObject(value)) {
     const what = Array.isArray(value) ? 'a list' : value === null ? 'empty' : `a ${typeof value}`;
     throw new DevError('NOT_AN_OBJECT', `the document is ${what}, not a Kubernetes object`,
@@ -45,71 +126,122 @@ function checkObject(value: unknown, where: { source: string; document: number; 
     throw new DevError('NOT_AN_OBJECT', `the document has no ${missing.join(' or ')}, so it is not a Kubernetes object`,
       'each document must be a mapping with apiVersion, kind and metadata (as kubectl get -o yaml prints).', where);
   }
-  if (value.metadata !== undefined && !isPlainObject(value.metadata)) {
-    throw new DevError('NOT_AN_OBJECT', 'metadata is not a mapping', 'metadata must hold name, namespace, labels and annotations.', { ...where, path: 'metadata' });
-  }
-  for (const field of ['labels', 'annotations'] as const) {
-    const map = (value.metadata as Record<string, unknown> | undefined)?.[field];
-    if (map === undefined || map === null) continue;
-    if (!isPlainObject(map) || Object.values(map).some((v) => typeof v !== 'string')) {
-      throw new DevError('NOT_AN_OBJECT', `metadata.${field} must map strings to strings`,
-        'quote values that YAML reads as numbers or booleans, for example "true" or "1".', { ...where, path: `metadata.${field}` });
-    }
-  }
+  checkMetadata(value as KubeObject, where);
   return value as KubeObject;
 }
 
-/** Parses a YAML or JSON stream; empty documents are skipped. Throws a located DevError on bad input. */
-export function parseManifests(text: string, source: string): ParsedObject[] {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
-  if (!Array.isArray(documents)) {
-    // The `yaml` library returns an EmptyStream for input with no documents.
-    return [];
+/** metadata must be a mapping, and labels and annotations must map strings to strings (null is no map at all). */
+export function checkMetadata(value: KubeObject, where: Where & { path?: string }, prefix = ''): void {
+  if (value.metadata !== undefined && value.metadata !== null && !isPlainObject(value.metadata)) {
+    throw new DevError('NOT_AN_OBJECT', `${prefix}metadata is not a mapping`, 'metadata must hold name, namespace, labels and annotations.', { ...where, path: `${where.path ? `${where.path}.` : ''}metadata` });
   }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = (value.metadata as Record<string, unknown> | undefined | null)?.[field];
+    if (map === undefined || map === null) continue;
+    if (!isPlainObject(map) || Object.values(map).some((v) => typeof v !== 'string')) {
+      throw new DevError('NOT_AN_OBJECT', `${prefix}metadata.${field} must map strings to strings`,
+        'quote values that YAML reads as numbers or booleans, for example "true" or "1".', { ...where, path: `${where.path ? `${where.path}.` : ''}metadata.${field}` });
+    }
+  }
+}
+
+/**
+ * Refuses a document that is about to be rewritten when kubectl would refuse it, or
+ * reads it only laxly (a duplicate key: which value did the author mean?).
+ */
+export function assertRewritable(problems: readonly ReadProblem[], where: Where & { object?: string; path?: string }): void {
+  const problem = problems[0];
+  if (!problem) return;
+  const path = [where.path, problem.path].filter((p) => p !== undefined && p !== '').join('.');
+  throw new DevError('INVALID_YAML', `invalid YAML in a document to rewrite: ${problem.message}`,
+    problem.message.startsWith('duplicate key')
+      ? 'remove one of the two keys: dev mode rewrites this document and will not guess which value was meant (documents it does not rewrite pass through).'
+      : 'fix the value at that line: kubectl cannot read it either.',
+    { ...where, line: problem.line, ...(path !== '' ? { path } : {}) });
+}
+
+/** The text after a document's `---` line: what a printer copies for it. */
+function bodyOf(text: string, chunk: Chunk): string {
+  if (chunk.content === chunk.start || !text.startsWith('---', chunk.start)) return text.slice(chunk.start, chunk.end);
+  const nl = text.indexOf('\n', chunk.start);
+  return nl < 0 || nl >= chunk.end ? '' : text.slice(nl + 1, chunk.end);
+}
+
+/**
+ * Parses a YAML or JSON stream, every document, as kubectl reads it; empty documents are
+ * skipped. Throws a located DevError on a document that cannot be read or is not an object.
+ */
+export function parseManifests(text: string, source: string): ParsedObject[] {
+  const lines = new Lines(text);
   const parsed: ParsedObject[] = [];
-  for (const document of documents) {
-    const problem = document.errors[0];
-    const start = document.contents?.range?.[0] ?? document.range[0];
-    const where = { source, document: parsed.length, line: lineOf(lineCounter, start) };
-    if (problem) {
-      const line = problem.linePos?.[0]?.line ?? lineOf(lineCounter, problem.pos[0]);
-      throw new DevError('INVALID_YAML', `invalid YAML: ${problem.message.split('\n')[0]}`,
-        'fix the YAML at that line (a linter such as yamllint shows the exact spot).', { ...where, line });
-    }
-    if (document.contents === null) continue;
-    let value: unknown;
-    try {
-      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error) {
-      throw new DevError('INVALID_YAML', `invalid YAML: ${(error as Error).message.split('\n')[0]}`,
-        'remove the alias loop or the excessive aliases from the document.', where);
-    }
-    // `---` at the end, or a document of comments only: nothing to carry.
-    if (value === null || value === undefined) continue;
-    parsed.push({ object: checkObject(value, where), index: parsed.length, line: where.line, document });
+  for (const doc of streamDocuments(text, lines)) {
+    const where = { source, document: parsed.length, line: lines.at(doc.content) };
+    const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, where);
+    if (read.value === null) continue;
+    const object = checkObject(read.value, where);
+    parsed.push({ object, index: parsed.length, line: where.line, text: bodyOf(text, doc.chunk), problems: read.problems, document: read.document, toInput: read.toInput });
   }
   return parsed;
+}
+
+export interface StreamDocument {
+  chunk: Chunk;
+  /** Offset of its first line of content. */
+  content: number;
+  /** Already parsed (streams with `...` or directives are parsed whole). */
+  read?: ReadDocument;
+}
+
+/**
+ * The documents of a stream that have content, cut without parsing them (see
+ * src/core/yaml/scan.ts); the chunks of all documents, empty ones included, tile the text.
+ */
+export function streamChunks(text: string, lines: Lines, source = '-'): { chunks: Chunk[]; documents: StreamDocument[] } {
+  const cut = cutStream(text);
+  if (!cut.exact) return { chunks: cut.chunks, documents: cut.chunks.filter((c) => c.content >= 0).map((chunk) => ({ chunk, content: chunk.content })) };
+  // Directives or `...`: only the parser knows where documents start; every document is parsed here.
+  const lineCounter = new LineCounter();
+  const all = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
+  const docs = Array.isArray(all) ? all : [];
+  const chunks: Chunk[] = [];
+  const documents: StreamDocument[] = [];
+  docs.forEach((document, i) => {
+    const start = i === 0 ? 0 : document.range[0];
+    const end = i + 1 < docs.length ? (docs[i + 1] as Document.Parsed).range[0] : text.length;
+    const content = document.contents?.range?.[0] ?? -1;
+    const chunk: Chunk = { start, end, content: document.contents === null ? -1 : content, kind: undefined };
+    chunks.push(chunk);
+    if (chunk.content < 0) return;
+    const where = { source, document: documents.length, line: lines.at(content) };
+    const problem = document.errors[0];
+    if (problem) throw yamlError(problem.message, where, lines.at(problem.pos[0]));
+    const read = readDocument(document, (offset) => lines.at(offset), where);
+    documents.push({ chunk, content, read: { ...read, document, toInput: (o) => o } });
+  });
+  if (chunks.length === 0) chunks.push({ start: 0, end: text.length, content: -1, kind: null });
+  return { chunks, documents };
+}
+
+function streamDocuments(text: string, lines: Lines): StreamDocument[] {
+  return streamChunks(text, lines).documents;
 }
 
 export type OutputFormat = 'yaml' | 'json';
 
 /**
  * Prints objects as a YAML stream or as JSON (one object, or a `List` of several, as kubectl does).
- * Objects that are the very objects parsed from `origin` print from their document, comments and all.
+ * Objects that are the very objects parsed from `origin` are copied from their source text.
  */
 export function printManifests(objects: readonly KubeObject[], format: OutputFormat, origin: readonly ParsedObject[] = []): string {
   if (format === 'json') {
     const value = objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects };
-    return `${JSON.stringify(value, null, 4)}\n`;
+    return `${toJson(value, 4)}\n`;
   }
-  const byObject = new Map<KubeObject, Document.Parsed>(origin.map((p) => [p.object, p.document]));
+  const byObject = new Map<KubeObject, string>(origin.map((p) => [p.object, p.text]));
   return objects
     .map((obj) => {
-      const document = byObject.get(obj);
-      const text = document ? document.toString({ ...PRINT_OPTIONS, directives: false }) : new Document(obj, YAML_OPTIONS).toString(PRINT_OPTIONS);
-      return text.startsWith('---') ? text.replace(/^---\s*\n?/, '') : text;
+      const text = byObject.get(obj);
+      return text === undefined ? printYaml(obj) : text.endsWith('\n') ? text : `${text}\n`;
     })
-    .map((text) => (text.endsWith('\n') ? text : `${text}\n`))
     .join('---\n');
 }

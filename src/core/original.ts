@@ -3,10 +3,12 @@
 
 import { DevError } from './errors.ts';
 import { isPlainObject, type KubeObject, type PlainObject } from './objects.ts';
+import { fromJson, toJson } from './yaml/json.ts';
 
 export interface RestorableState {
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
+  /** null when the manifest says `labels:` with nothing after it (kubectl reads null; so does end). */
+  labels?: Record<string, string> | null;
+  annotations?: Record<string, string> | null;
   spec?: unknown;
 }
 
@@ -19,14 +21,21 @@ export function restorableState(obj: KubeObject): RestorableState {
   return structuredClone(state);
 }
 
+/** The saved original as JSON, integers beyond 2^53 exact. */
+export function originalJson(obj: KubeObject): string {
+  return toJson(restorableState(obj));
+}
+
+const mapOrNull = (value: unknown) => value === undefined || value === null || isPlainObject(value);
+
 export function parseRestorableState(text: string, where: string): RestorableState {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = fromJson(text);
   } catch {
     parsed = undefined;
   }
-  if (!isPlainObject(parsed) || (parsed.labels !== undefined && !isPlainObject(parsed.labels)) || (parsed.annotations !== undefined && !isPlainObject(parsed.annotations))) {
+  if (!isPlainObject(parsed) || !mapOrNull(parsed.labels) || !mapOrNull(parsed.annotations)) {
     throw new DevError('CORRUPT_DEV_STATE', `the saved original of ${where} is not valid JSON of labels, annotations and spec`,
       'someone edited the dev-mode annotation; restore the workload from its source (helm, kustomize, git) and remove the dev.kubectl-dev.io annotations and label.');
   }
@@ -39,8 +48,8 @@ export function applyRestorableState(obj: KubeObject, state: RestorableState): K
   const metadata: PlainObject = { ...(restored.metadata ?? {}) };
   delete metadata.labels;
   delete metadata.annotations;
-  if (state.labels !== undefined) metadata.labels = structuredClone(state.labels);
-  if (state.annotations !== undefined) metadata.annotations = structuredClone(state.annotations);
+  if (state.labels !== undefined) metadata.labels = state.labels === null ? null : structuredClone(state.labels);
+  if (state.annotations !== undefined) metadata.annotations = state.annotations === null ? null : structuredClone(state.annotations);
   restored.metadata = metadata;
   if (state.spec === undefined) delete restored.spec;
   else restored.spec = structuredClone(state.spec);

@@ -4,16 +4,21 @@
 // same input and options always give the same bytes (no time, no keys).
 
 import { DevError } from '../core/errors.ts';
-import type { WorkloadRef } from '../core/kinds.ts';
-import { parseManifests, type ParsedObject } from '../core/manifests.ts';
+import { WORKLOAD_KINDS, type WorkloadRef } from '../core/kinds.ts';
+import { Lines, readChunk, streamChunks, type ReadDocument } from '../core/manifests.ts';
+import { isPlainObject, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
+import type { Chunk } from '../core/yaml/scan.ts';
 import type { DevConfig } from '../config/devconfig.ts';
-import { isResourceList, renderResourceList } from './krm.ts';
-import { Selector } from './select.ts';
-import { renderStreamDocuments } from './stream.ts';
+import { isResourceList, RESOURCE_LIST_KIND, renderResourceList } from './krm.ts';
+import type { Output, Piece } from './output.ts';
+import { renderObject, Selector } from './select.ts';
+import { assembleStream } from './stream.ts';
 
 export { HELM_FILENAME_ANNOTATION, isTransportAnnotation } from './transport.ts';
 export { OPT_IN_ANNOTATION } from './select.ts';
+export { MAX_DEPTH } from '../core/manifests.ts';
+export type { Piece } from './output.ts';
 
 export interface RenderOptions {
   /** `--select KIND/NAME`, each of which must match a workload. */
@@ -29,7 +34,9 @@ export interface RenderOptions {
 export interface RenderOutcome {
   mode: 'stream' | 'krm';
   /** The whole output, written in one write. Empty when the input was unusable. */
-  stdout: string;
+  readonly stdout: string;
+  /** The output as pieces of the input (offsets into the input text) and new text: what the CLI writes. */
+  pieces: readonly Piece[];
   /** Said on stderr; the output is still good. */
   warnings: string[];
   /** Set when rendering failed: exit non-zero. In KRM mode stdout then holds the ResourceList with the error in results. */
@@ -45,37 +52,26 @@ function asDevError(error: unknown, source: string): DevError {
   throw error;
 }
 
-/** Deeper than any Kubernetes object (CRD schemas included); well below where the YAML reader runs out of stack. */
-export const MAX_DEPTH = 200;
+/** Kinds whose documents are parsed: the ones render may change, and the KRM envelope. */
+const PARSED_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS.map((k) => k.kind), 'List', RESOURCE_LIST_KIND]);
 
-/** Fails on a document nested deeper than MAX_DEPTH (walked without recursion). */
-function checkDepth(parsed: readonly ParsedObject[], source: string): void {
-  for (const p of parsed) {
-    const stack: [unknown, number][] = [[p.object, 1]];
-    while (stack.length > 0) {
-      const [value, depth] = stack.pop() as [unknown, number];
-      if (depth > MAX_DEPTH) {
-        throw new DevError('INVALID_INPUT', `the document is nested more than ${MAX_DEPTH} levels deep`,
-          'Kubernetes objects are a few levels deep; check that the input is a manifest stream.', { source, document: p.index, line: p.line });
-      }
-      if (Array.isArray(value)) {
-        for (const v of value) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
-      } else if (typeof value === 'object' && value !== null) {
-        for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
-      }
-    }
-  }
+interface Entry {
+  chunk: Chunk;
+  index: number;
+  line: number;
+  read?: ReadDocument;
 }
 
-function detectMode(parsed: readonly ParsedObject[], source: string): 'stream' | 'krm' {
-  const lists = parsed.filter((p) => isResourceList(p.object));
-  if (lists.length === 0) return 'stream';
-  const first = lists[0] as ParsedObject;
-  if (parsed.length > 1) {
-    throw new DevError('INVALID_INPUT', `a ResourceList must be the only document of the input, but there are ${parsed.length}`,
-      'send either one KRM ResourceList (as kustomize and kpt do) or a plain stream of objects.', { source, document: first.index, line: first.line });
-  }
-  return 'krm';
+function outcome(mode: 'stream' | 'krm', output: Output | undefined, warnings: string[], error?: DevError): RenderOutcome {
+  return {
+    mode,
+    get stdout() {
+      return output?.text ?? '';
+    },
+    pieces: output?.pieces ?? [],
+    warnings,
+    ...(error ? { error } : {}),
+  };
 }
 
 /** Renders text; never throws for bad input or bad options (see `error`), only for bugs. */
@@ -84,19 +80,44 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
   const warnings: string[] = [];
   let mode: 'stream' | 'krm' = 'stream';
   try {
-    const parsed = parseManifests(text, source);
-    checkDepth(parsed, source);
-    mode = detectMode(parsed, source);
+    const lines = new Lines(text);
+    const { chunks, documents } = streamChunks(text, lines, source);
+    const entries: Entry[] = [];
+    for (const doc of documents) {
+      const index = entries.length;
+      if (doc.read === undefined && doc.chunk.kind !== undefined && (doc.chunk.kind === null || !PARSED_KINDS.has(doc.chunk.kind))) {
+        entries.push({ chunk: doc.chunk, index, line: 0 });
+        continue;
+      }
+      const line = lines.at(doc.content);
+      const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, { source, document: index, line });
+      // A document of only `~` or `null` is no document (kubectl skips it too).
+      if (read.value === null) continue;
+      entries.push({ chunk: doc.chunk, index, line, read });
+    }
+    const list = entries.find((e) => isPlainObject(e.read?.value) && isResourceList(e.read.value as KubeObject));
     const selection = { selects: options.selects ?? [], settings: options.settings ?? {}, ...(options.config ? { config: options.config } : {}) };
-    if (mode === 'krm') {
-      const outcome = renderResourceList(text, parsed[0] as ParsedObject, selection, source, warnings);
-      return { mode, stdout: outcome.stdout, warnings, ...(outcome.error ? { error: outcome.error } : {}) };
+    if (list) {
+      if (entries.length > 1) {
+        throw new DevError('INVALID_INPUT', `a ResourceList must be the only document of the input, but there are ${entries.length}`,
+          'send either one KRM ResourceList (as kustomize and kpt do) or a plain stream of objects.', { source, document: list.index, line: list.line });
+      }
+      mode = 'krm';
+      const krm = renderResourceList(text, list.read as ReadDocument, { source, document: list.index, line: list.line }, lines, selection, warnings);
+      return outcome(mode, krm.output, warnings, krm.error);
     }
     const selector = new Selector(selection);
-    const stdout = renderStreamDocuments(text, parsed, selector, source);
-    warnings.push(...selector.finalWarnings(parsed.length));
-    return { mode, stdout, warnings };
+    const replaced = new Map<Chunk, KubeObject[]>();
+    for (const entry of entries) {
+      const value = entry.read?.value;
+      if (!isPlainObject(value) || typeof value.kind !== 'string') continue;
+      const out = renderObject(value as KubeObject, selector, { document: entry.index, line: entry.line, source }, undefined, entry.read?.problems);
+      if (out !== undefined) replaced.set(entry.chunk, out);
+    }
+    selector.checkAllMatched(source);
+    warnings.push(...selector.finalWarnings(entries.length));
+    return outcome(mode, assembleStream(text, chunks, replaced), warnings);
   } catch (error) {
-    return { mode, stdout: '', warnings, error: asDevError(error, source) };
+    return outcome(mode, undefined, warnings, asDevError(error, source));
   }
 }

@@ -1,47 +1,32 @@
 // KRM function mode (kustomize `--enable-exec`, kpt): a `ResourceList` in, a
-// `ResourceList` out. `functionConfig` holds the options (a DevConfig). Items that
-// do not change keep their YAML nodes, so every annotation the orchestrator put on
-// them (config.kubernetes.io/index, internal.config.kubernetes.io/*, ids) comes
-// back as it went in. Errors go into `results` with severity error as well as to
-// stderr with a non-zero exit (kustomize acts on the exit code only).
+// `ResourceList` out. `functionConfig` holds the options (a DevConfig). The output is
+// the input text with only the changed items replaced and `results` written: every
+// item that does not change keeps its exact source text, so every annotation the
+// orchestrator put on it (config.kubernetes.io/index, internal.config.kubernetes.io/*,
+// ids) comes back byte for byte. Errors go into `results` with severity error as well
+// as to stderr with a non-zero exit (kustomize acts on the exit code only).
 
-import { isSeq, type Document, type Node, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLSeq } from 'yaml';
 import { DevError } from '../core/errors.ts';
-import type { ParsedObject } from '../core/manifests.ts';
+import { checkMetadata, type Lines, type ReadDocument } from '../core/manifests.ts';
 import { DEV_CONTAINER_ANNOTATION } from '../core/marks.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
+import { toJson } from '../core/yaml/json.ts';
+import { printYaml } from '../core/yaml/write.ts';
 import { devConfigFromValue, type DevConfig } from '../config/devconfig.ts';
 import { applyPendingRenames, pendingRenames } from './kustomize-names.ts';
-import { renderObject, Selector, type Place, type Selection } from './select.ts';
+import { Output } from './output.ts';
+import { problemsUnder, renderObject, Selector, type Place, type Selection } from './select.ts';
 
 export const RESOURCE_LIST_KIND = 'ResourceList';
 const RESOURCE_LIST_VERSIONS = ['config.kubernetes.io/v1', 'config.kubernetes.io/v1alpha1'];
-
-/** Print options matching `start --local` (kubectl style: no sequence indent, no folding). */
-const PRINT = { directives: false, lineWidth: 0, indentSeq: false } as const;
 
 export function isResourceList(obj: KubeObject): boolean {
   return obj.kind === RESOURCE_LIST_KIND;
 }
 
-/** Line numbers from offsets, for items of one big document. */
-function lineIndex(text: string): (offset: number) => number {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
-}
-
 export interface KrmOutcome {
-  stdout: string;
+  output: Output;
   error?: DevError;
 }
 
@@ -53,13 +38,19 @@ interface KrmResult {
   file?: { path: string; index?: number };
 }
 
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
 function resourceRefOf(obj: KubeObject): Record<string, string> {
   const ref: Record<string, string> = { apiVersion: String(obj.apiVersion), kind: String(obj.kind), name: String(obj.metadata?.name ?? '') };
-  if (obj.metadata?.namespace !== undefined) ref.namespace = obj.metadata.namespace;
+  if (typeof obj.metadata?.namespace === 'string') ref.namespace = obj.metadata.namespace;
   return ref;
 }
 
-/** Checks one item the way the stream parser checks a document. */
+/** Checks one item the way the stream reader checks a document. */
 function checkItem(item: unknown, place: Place): KubeObject {
   const fail = (message: string, path?: string) => {
     throw new DevError('INVALID_INPUT', `ResourceList ${place.path}: ${message}`, 'each item must be a Kubernetes object with apiVersion, kind and metadata.',
@@ -67,22 +58,44 @@ function checkItem(item: unknown, place: Place): KubeObject {
   };
   if (!isPlainObject(item)) return fail(`is ${Array.isArray(item) ? 'a list' : item === null ? 'empty' : `a ${typeof item}`}, not a Kubernetes object`);
   for (const key of ['apiVersion', 'kind']) if (typeof item[key] !== 'string' || item[key] === '') fail(`has no ${key}`);
-  if (item.metadata !== undefined && !isPlainObject(item.metadata)) fail('metadata is not a mapping', `${place.path}.metadata`);
-  for (const field of ['labels', 'annotations'] as const) {
-    const map = isPlainObject(item.metadata) ? item.metadata[field] : undefined;
-    if (map === undefined || map === null) continue;
-    if (!isPlainObject(map) || Object.values(map).some((v) => typeof v !== 'string')) fail(`metadata.${field} must map strings to strings`, `${place.path}.metadata.${field}`);
+  try {
+    checkMetadata(item as KubeObject, { source: place.source, document: place.document, line: place.line, path: place.path as string }, `ResourceList ${place.path}: `);
+  } catch (error) {
+    if (error instanceof DevError) throw new DevError('INVALID_INPUT', error.message, 'each item must be a Kubernetes object with apiVersion, kind and metadata.', error.where);
+    throw error;
   }
   return item as KubeObject;
 }
 
-function withResults(document: Document.Parsed, results: readonly KrmResult[]): string {
-  if (results.length > 0) {
-    const existing = document.get('results', true);
-    if (isSeq(existing)) for (const r of results) existing.items.push(document.createNode(r));
-    else document.set('results', document.createNode(results));
+function column(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
+/** Lines after the first indented by `indent` spaces (a block printed at column 0, placed at that column). */
+function indentBlock(block: string, indent: number): string {
+  const pad = ' '.repeat(indent);
+  return block.replace(/\n(?=[^\n])/g, `\n${pad}`);
+}
+
+function withoutFinalNewline(text: string): string {
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+function isFlow(node: Node): boolean {
+  return (isSeq(node) || isMap(node)) && node.flow === true;
+}
+
+/** The whole output: the input with the edits applied (sorted, not overlapping). */
+function applyEdits(text: string, edits: Edit[]): Output {
+  const output = new Output(text);
+  let at = 0;
+  for (const edit of [...edits].sort((a, b) => a.start - b.start)) {
+    output.copy(at, edit.start);
+    output.insert(edit.text);
+    at = edit.end;
   }
-  return document.toString(PRINT);
+  output.copy(at, text.length);
+  return output;
 }
 
 /**
@@ -90,39 +103,71 @@ function withResults(document: Document.Parsed, results: readonly KrmResult[]): 
  * not a usable ResourceList; otherwise returns the output, with `error` set when the
  * function failed (the output then holds the items unchanged and the error in `results`).
  */
-export function renderResourceList(text: string, parsed: ParsedObject, selection: Omit<Selection, 'config'> & { config?: DevConfig }, source: string, warnings: string[]): KrmOutcome {
-  const rl = parsed.object;
-  const document = parsed.document;
-  const where = { source, document: parsed.index, line: parsed.line };
+export function renderResourceList(text: string, read: ReadDocument, where: { source: string; document: number; line: number }, lines: Lines,
+  selection: Omit<Selection, 'config'> & { config?: DevConfig }, warnings: string[]): KrmOutcome {
+  const rl = read.value as KubeObject;
+  const document = read.document;
+  const { source } = where;
+  const at = (node: Node | null | undefined): number | undefined => (node?.range ? read.toInput(node.range[0]) : undefined);
   if (typeof rl.apiVersion !== 'string' || !RESOURCE_LIST_VERSIONS.includes(rl.apiVersion)) {
     throw new DevError('INVALID_INPUT', `a ResourceList must have apiVersion ${RESOURCE_LIST_VERSIONS[0]}, not ${JSON.stringify(rl.apiVersion)}`,
       'pass a KRM function ResourceList (as kustomize and kpt send it), or a plain stream of objects.', where);
   }
+  const root = document.contents as Node | null;
   const itemsNode = document.get('items', true) as Node | undefined;
-  if (!Array.isArray(rl.items) || !isSeq(itemsNode)) {
-    throw new DevError('INVALID_INPUT', rl.items === undefined ? 'the ResourceList has no items' : 'the ResourceList items are not a list',
+  if (!isMap(root) || !Array.isArray(rl.items) || !isSeq(itemsNode)) {
+    throw new DevError('INVALID_INPUT', rl.items === undefined || rl.items === null ? 'the ResourceList has no items' : 'the ResourceList items are not a list',
       'a ResourceList holds the objects in items: [...] (an empty list is fine).', { ...where, path: 'items' });
   }
-  const lineOf = lineIndex(text);
   const seq = itemsNode as YAMLSeq<Node>;
   const places: Place[] = [];
   const items = (rl.items as unknown[]).map((item, j) => {
-    const node = seq.items[j];
-    const place: Place = { source, document: parsed.index, line: node?.range ? lineOf(node.range[0]) : parsed.line, path: `items[${j}]` };
+    const offset = at(seq.items[j]);
+    const place: Place = { source, document: where.document, line: offset !== undefined ? lines.at(offset) : where.line, path: `items[${j}]` };
     places.push(place);
     return checkItem(item, place);
   });
 
-  const results: KrmResult[] = [];
+  const rootFlow = isFlow(root);
+  /** The edit that writes `results` (after whatever results the input had). */
+  const resultsEdit = (results: readonly KrmResult[]): Edit[] => {
+    if (results.length === 0) return [];
+    const existing = Array.isArray(rl.results) ? rl.results : [];
+    const all = [...existing, ...results];
+    const pair = root.items.find((p: Pair) => isScalar(p.key) && p.key.value === 'results');
+    if (rootFlow) {
+      const json = toJson(all);
+      if (pair && isScalar(pair.key) && pair.key.range) {
+        const value = pair.value as Node | null;
+        const start = read.toInput(pair.key.range[0]);
+        const end = value?.range ? read.toInput(value.range[1]) : read.toInput(pair.key.range[1]);
+        return [{ start, end, text: `"results": ${json}` }];
+      }
+      const close = read.toInput((root.range as [number, number, number])[1]) - 1;
+      return [{ start: close, end: close, text: `${root.items.length > 0 ? ', ' : ''}"results": ${json}` }];
+    }
+    const indent = column(text, read.toInput((root.range as [number, number, number])[0]));
+    const block = indentBlock(`results:\n${printYaml(all)}`, indent);
+    if (pair && isScalar(pair.key) && pair.key.range) {
+      const value = pair.value as Node | null;
+      const start = read.toInput(pair.key.range[0]);
+      let end = value?.range && value.range[1] > value.range[0] ? read.toInput(value.range[1]) : text.indexOf(':', read.toInput(pair.key.range[1])) + 1;
+      if (end <= start) end = read.toInput(pair.key.range[1]);
+      return [{ start, end, text: text[end - 1] === '\n' ? block : withoutFinalNewline(block) }];
+    }
+    const end = read.toInput((root.range as [number, number, number])[1]);
+    return [{ start: end, end, text: text[end - 1] === '\n' || end === 0 ? block : `\n${withoutFinalNewline(block)}` }];
+  };
+
   const fail = (error: DevError, obj?: KubeObject): KrmOutcome => {
     const result: KrmResult = { message: `${error.message} (${error.hint})`, severity: 'error' };
     if (obj) {
       result.resourceRef = resourceRefOf(obj);
       const file = obj.metadata?.annotations?.['internal.config.kubernetes.io/path'] ?? obj.metadata?.annotations?.['config.kubernetes.io/path'];
-      if (file !== undefined) result.file = { path: file };
+      if (typeof file === 'string') result.file = { path: file };
     }
     if (error.where.path !== undefined) result.field = { path: error.where.path };
-    return { stdout: withResults(document, [...warnings.map((message) => ({ message, severity: 'warning' as const })), result]), error };
+    return { output: applyEdits(text, resultsEdit([...warnings.map((message) => ({ message, severity: 'warning' as const })), result])), error };
   };
 
   let config = selection.config;
@@ -131,7 +176,8 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
     try {
       config = devConfigFromValue(rl.functionConfig, 'functionConfig', (path) => {
         const node = (path.length === 0 ? fcNode : document.getIn(['functionConfig', ...path], true)) as Node | undefined;
-        return node?.range ? lineOf(node.range[0]) : undefined;
+        const offset = at(node);
+        return offset !== undefined ? lines.at(offset) : undefined;
       });
     } catch (error) {
       if (error instanceof DevError) return fail(error);
@@ -147,7 +193,7 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
   try {
     items.forEach((item, j) => {
       current = item;
-      const out = renderObject(item, selector, places[j] as Place, prepare);
+      const out = renderObject(item, selector, places[j] as Place, prepare, problemsUnder(read.problems, `items[${j}]`));
       if (out !== undefined) replaced.set(j, out);
     });
     current = undefined;
@@ -157,12 +203,30 @@ export function renderResourceList(text: string, parsed: ParsedObject, selection
     throw error;
   }
   warnings.push(...selector.finalWarnings(items.length));
+  const results: KrmResult[] = [];
   for (const [j, out] of replaced) results.push({ message: `${objectRef(items[j] as KubeObject)} is in dev mode (container ${String(out[0]?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION])})`, severity: 'info', resourceRef: resourceRefOf(items[j] as KubeObject) });
 
-  // Replace changed items in place, last first so the indices stay right.
-  for (const j of [...replaced.keys()].sort((a, b) => b - a)) {
-    const nodes = (replaced.get(j) as KubeObject[]).map((obj) => document.createNode(obj, { aliasDuplicateObjects: false }) as Node);
-    seq.items.splice(j, 1, ...nodes);
+  // Each changed item is replaced where it stands; what dev mode generated for it follows as new items.
+  const edits: Edit[] = [];
+  const seqFlow = isFlow(seq);
+  for (const [j, objects] of replaced) {
+    const node = seq.items[j] as Node;
+    const range = node.range as [number, number, number];
+    const start = read.toInput(range[0]);
+    const end = read.toInput(range[1]);
+    if (seqFlow) {
+      edits.push({ start, end, text: objects.map((o) => toJson(o)).join(', ') });
+      continue;
+    }
+    const indent = column(text, start);
+    let dash = start - 1;
+    while (dash > 0 && /\s/.test(text[dash] as string)) dash--;
+    const dashColumn = text[dash] === '-' ? column(text, dash) : Math.max(0, indent - 2);
+    const [first, ...generated] = objects.map((o) => printYaml(o));
+    let block = indentBlock(first as string, indent);
+    for (const g of generated) block += `${' '.repeat(dashColumn)}- ${indentBlock(g, dashColumn + 2)}`;
+    edits.push({ start, end, text: text[end - 1] === '\n' ? block : withoutFinalNewline(block) });
   }
-  return { stdout: withResults(document, [...warnings.map((message) => ({ message, severity: 'warning' as const })), ...results]) };
+  edits.push(...resultsEdit([...warnings.map((message) => ({ message, severity: 'warning' as const })), ...results]));
+  return { output: applyEdits(text, edits) };
 }

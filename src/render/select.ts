@@ -7,6 +7,7 @@ import { enter, isGenerated, isInDevMode, type Target } from '../core/enter.ts';
 import { DevError, type ErrorLocation } from '../core/errors.ts';
 import { workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
 import { HELM_HOOK_ANNOTATION, OPT_IN_ANNOTATION } from '../core/marks.ts';
+import { assertRewritable, checkMetadata, type ReadProblem } from '../core/manifests.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
 import { settingsFor, workloadEntryFor, type DevConfig } from '../config/devconfig.ts';
@@ -109,7 +110,7 @@ export class Selector {
     if (missing.length === 0) return;
     const hookOnly = missing.find(({ i }) => this.hooks.has(i));
     if (hookOnly) {
-      throw new DevError('INVALID_OPTION', `${refText(hookOnly.ref)} is a Helm hook (helm.sh/hook: ${this.hooks.get(hookOnly.i)}); dev mode leaves hooks as they are`,
+      throw new DevError('INVALID_INPUT', `${refText(hookOnly.ref)} is a Helm hook (helm.sh/hook: ${this.hooks.get(hookOnly.i)}); dev mode leaves hooks as they are`,
         'select the workload the chart runs, not a hook; hooks run once around install and upgrade.', { source });
     }
     const list = missing.map(({ ref }) => refText(ref)).join(', ');
@@ -133,11 +134,15 @@ function located(error: DevError, place: Place): DevError {
 export type Prepare = (obj: KubeObject) => KubeObject;
 
 /**
- * One selected workload through the rewrite: transport annotations off (so the saved
- * original stays clean), `core.enter`, transport annotations back on. Returns the
- * workload and what dev mode generated for it.
+ * One selected workload through the rewrite: checked (kubectl must be able to read
+ * every value of it, and no key may be duplicated), transport annotations off (so the
+ * saved original stays clean), `core.enter`, transport annotations back on. Returns
+ * the workload and what dev mode generated for it.
  */
-export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepare: Prepare = (o) => o): KubeObject[] {
+export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepare: Prepare = (o) => o, problems: readonly ReadProblem[] = []): KubeObject[] {
+  const where = { source: place.source, document: place.document, line: place.line, object: objectRef(obj), ...(place.path !== undefined ? { path: place.path } : {}) };
+  checkMetadata(obj, where);
+  assertRewritable(problems, where);
   const { object, saved } = stripTransport(obj);
   let out: KubeObject[];
   try {
@@ -150,23 +155,30 @@ export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepar
   return [restoreTransport(workload, obj, saved), ...generated.map((g) => transportForGenerated(g, saved))];
 }
 
+/** The problems of the document under `path` (`items[3]`), with paths relative to it. */
+export function problemsUnder(problems: readonly ReadProblem[], path: string): ReadProblem[] {
+  return problems.flatMap((p) => (p.path === path ? [{ ...p, path: '' }] : p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`) ? [{ ...p, path: p.path.slice(path.length).replace(/^\./, '') }] : []));
+}
+
 /**
  * A top-level object through selection and the rewrite: itself or, for a `List`,
- * its items. Returns undefined when nothing in it changes (the caller keeps the input text).
+ * its items. Returns undefined when nothing in it changes (the caller keeps the input
+ * text). `problems` are those of its document: fatal once it is rewritten.
  */
-export function renderObject(obj: KubeObject, selector: Selector, place: Place, prepare?: Prepare): KubeObject[] | undefined {
+export function renderObject(obj: KubeObject, selector: Selector, place: Place, prepare?: Prepare, problems: readonly ReadProblem[] = []): KubeObject[] | undefined {
   if (obj.kind === 'List' && Array.isArray(obj.items)) {
     let changed = false;
     const items = (obj.items as unknown[]).flatMap((item, j) => {
-      if (!isPlainObject(item)) return [item];
+      if (!isPlainObject(item) || typeof item.kind !== 'string') return [item];
       const at: Place = { ...place, path: `items[${j}]` };
       const target = selector.targetFor(item as KubeObject, at);
       if (!target) return [item];
       changed = true;
-      return rewriteOne(item as KubeObject, target, at, prepare);
+      // The whole List is printed again: every problem of it counts.
+      return rewriteOne(item as KubeObject, target, at, prepare, problems);
     });
     return changed ? [{ ...obj, items }] : undefined;
   }
   const target = selector.targetFor(obj, place);
-  return target ? rewriteOne(obj, target, place, prepare) : undefined;
+  return target ? rewriteOne(obj, target, place, prepare, problems) : undefined;
 }

@@ -89,7 +89,8 @@ describe('kubectl-dev render (stream mode)', () => {
 
   it.each([
     ['malformed YAML', `${BOOKINFO}---\nkind: [\n`, ['--select', 'deploy/reviews-v1'], 3, /error: invalid YAML: .*\n {2}where: stdin, document 15 \(line \d+\)/],
-    ['a document that is not an object', `${BOOKINFO}---\n- a\n`, [], 3, /error: the document is a list, not a Kubernetes object\n {2}where: stdin, document 15 \(line \d+\)/],
+    ['a selected Helm hook', `${BOOKINFO}---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate, annotations: {helm.sh/hook: pre-install}}\nspec: {template: {spec: {containers: [{name: m, image: m}]}}}\n`, ['--select', 'job/migrate'], 3, /error: job\/migrate is a Helm hook \(helm.sh\/hook: pre-install\); dev mode leaves hooks as they are/],
+    ['a duplicate key in the selected workload', BOOKINFO.replace('  name: reviews-v1\n', '  name: reviews-v1\n  name: reviews-v1\n'), ['--select', 'deploy/reviews-v1'], 3, /error: invalid YAML in a document to rewrite: duplicate key "name" \(kubectl and Helm keep the last one\)\n {2}where: stdin, document \d+ \(line \d+\), Deployment\/reviews-v1, metadata.name/],
     ['a selection that matches nothing', BOOKINFO, ['--select', 'deploy/reviews'], 3, /error: --select deployment\/reviews: no workload in the input matches\n.*hint: .*the input has: deployment\/details-v1/s],
     ['a bad --select', BOOKINFO, ['--select', 'reviews'], 2, /error: "reviews" is not of the form KIND\/NAME/],
     ['a bad option', BOOKINFO, ['--select', 'deploy/reviews-v1', '--workdir', 'rel'], 2, /workdir "rel" must be an absolute path/],

@@ -1,13 +1,17 @@
 // `kubectl dev render`: the dev-mode rewrite as a Helm post-renderer (stdin → stdout),
 // in pipes, and as a kustomize KRM exec function (a ResourceList is detected).
 
+import { isUtf8 } from 'node:buffer';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
 import { describeLocation, DevError } from '../../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
-import { readStream, type CliIO } from '../io.ts';
+import { firstInvalidUtf8, utf8Error } from '../../core/yaml/utf8.ts';
+import type { Piece } from '../../render/index.ts';
+import type { CliIO } from '../io.ts';
 import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
 
 interface RenderArgs extends SettingsArgs {
@@ -34,6 +38,36 @@ async function readConfig(path: string, io: CliIO): Promise<DevConfig> {
   }
   const { parseDevConfig } = await import('../../config/devconfig.ts');
   return parseDevConfig(text, path);
+}
+
+async function readBytes(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The input as text; invalid UTF-8 is refused with its line (go-yaml refuses it too). */
+function decode(bytes: Buffer, source: string): string {
+  if (!isUtf8(bytes)) throw utf8Error(bytes, firstInvalidUtf8(bytes), source);
+  return bytes.toString('utf8');
+}
+
+/**
+ * The output as bytes: pieces copied from the input are its own bytes (no document
+ * that passes through is re-encoded), new text is encoded.
+ */
+function outputBytes(pieces: readonly Piece[], bytes: Buffer, text: string): Buffer {
+  const ascii = bytes.length === text.length;
+  let charAt = 0;
+  let byteAt = 0;
+  const byteOffset = (offset: number): number => {
+    if (ascii) return offset;
+    byteAt += Buffer.byteLength(text.slice(charAt, offset));
+    charAt = offset;
+    return byteAt;
+  };
+  const parts = pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : bytes.subarray(byteOffset(p.start), byteOffset(p.end))));
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
 
 function errorText(error: DevError): string {
@@ -67,12 +101,15 @@ export function renderCommand(io: CliIO): CommandModule {
     handler: async (argv) => {
       const args = argv as unknown as RenderArgs;
       let outcome;
+      let bytes: Buffer = Buffer.alloc(0);
+      let text = '';
       try {
         const selects = selectsFrom(args.select ?? [], args.namespace);
         const settings = settingsFromArgs(args);
         const config = args.config !== undefined ? await readConfig(args.config, io) : undefined;
         const source = args.filename ?? '-';
-        const text = source === '-' ? await readStream(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source), 'utf8');
+        bytes = source === '-' ? await readBytes(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source));
+        text = decode(bytes, source);
         const { render } = await import('../../render/index.ts');
         outcome = render(text, { selects, settings, source, ...(config ? { config } : {}) });
       } catch (error) {
@@ -88,7 +125,7 @@ export function renderCommand(io: CliIO): CommandModule {
       log(io, outcome.error ? [...warnings, errorText(outcome.error)] : warnings);
       // One write, after everything is known: a failed stream render prints nothing;
       // a failed KRM function still answers with its ResourceList (the error in results).
-      if (outcome.stdout !== '') io.stdout.write(outcome.stdout);
+      if (outcome.pieces.length > 0) io.stdout.write(outputBytes(outcome.pieces, bytes, text));
       if (warnings.length > 0) io.stderr.write(`${warnings.join('\n')}\n`);
       if (outcome.error) throw outcome.error;
     },

@@ -168,12 +168,12 @@ describe('manifests', () => {
     expect(parsed!.object).toMatchObject({ mode: 420, when: '2020-01-01T00:00:00Z', merged: { x: 1, z: 2 } });
   });
 
-  it('refuses alias bombs and duplicate keys with a located error', () => {
+  it('refuses alias bombs with a located error; reads duplicate keys last-wins, as kubectl, and says where they are', () => {
     const bomb = ['apiVersion: v1', 'kind: X', 'a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]'].join('\n');
     expect(errorOf(() => parseManifests(bomb, 's')).code).toBe('INVALID_YAML');
-    const dup = errorOf(() => parseManifests('apiVersion: v1\nkind: X\nkind: Y\n', 's'));
-    expect(dup.code).toBe('INVALID_YAML');
-    expect(dup.where.line).toBe(3);
+    const [dup] = parseManifests('apiVersion: v1\nkind: X\nkind: Z\n', 's');
+    expect(dup!.object.kind).toBe('Z');
+    expect(dup!.problems).toEqual([{ message: 'duplicate key "kind" (kubectl and Helm keep the last one)', line: 3, path: 'kind' }]);
   });
 
   it('rejects labels that are not strings', () => {

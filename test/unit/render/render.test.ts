@@ -124,7 +124,8 @@ describe('render: selection', () => {
     const outcome = ok(SHOP, sel('deploy/shop'));
     expect(objects(outcome.stdout)[3]).toEqual(objects(SHOP)[3]);
     const error = failed(SHOP, sel('job/shop-migrate')).error;
-    expect(error.code).toBe('INVALID_OPTION');
+    // Exit 3 (the input's workload cannot be used), as README and docs/render.md say.
+    expect(error.code).toBe('INVALID_INPUT');
     expect(error.message).toBe('job/shop-migrate is a Helm hook (helm.sh/hook: pre-upgrade); dev mode leaves hooks as they are');
   });
 
@@ -177,11 +178,14 @@ spec:
     expect(first).not.toMatch(/BEGIN|PRIVATE KEY|since/);
   });
 
-  it('keeps input without a final newline valid', () => {
+  it('keeps input without a final newline as it is', () => {
     const text = `${deployment('a')}---\n${deployment('b').trimEnd()}`;
     const out = ok(text, sel('deploy/a')).stdout;
-    expect(out.endsWith('example.com/b:1"}\n')).toBe(true);
+    expect(out.endsWith('---\n' + deployment('b').trimEnd())).toBe(true);
     expect(objects(out)).toHaveLength(2);
+    const last = ok(`${deployment('a')}---\n${deployment('b').trimEnd()}`, sel('deploy/b')).stdout;
+    expect(last.endsWith('\n')).toBe(true);
+    expect(objects(last)).toHaveLength(2);
   });
 });
 
@@ -212,16 +216,48 @@ describe('render: over the corpus, every workload alone', () => {
 
 describe('render: bad input', () => {
   it.each([
-    ['malformed YAML', `${deployment('a')}---\nkind: [\n`, 'INVALID_YAML', 1, 14],
-    ['a document that is not an object', `${deployment('a')}---\n- just\n- a list\n`, 'NOT_AN_OBJECT', 1, 13],
-    ['a scalar document', 'hello\n', 'NOT_AN_OBJECT', 0, 1],
-    ['an object without kind', 'apiVersion: v1\nmetadata: {name: x}\n', 'NOT_AN_OBJECT', 0, 1],
-    ['a numeric annotation', `${deployment('a', { annotations: {} })}`.replace('annotations: {}', 'annotations: {a: 1}'), 'NOT_AN_OBJECT', 0, 1],
+    ['malformed YAML in a workload', `${deployment('a')}---\nkind: Deployment\nmetadata: [\n`, 'INVALID_YAML', 1, 15],
+    ['a kind that cannot be read', `${deployment('a')}---\nkind: [\n`, 'INVALID_YAML', 1, 14],
+    ['a numeric annotation on the selected workload', `${deployment('a', { annotations: {} })}`.replace('annotations: {}', 'annotations: {a: 1}'), 'NOT_AN_OBJECT', 0, 1],
+    ['a duplicate key in the selected workload', deployment('a').replace('  name: a\n', '  name: a\n  name: a\n'), 'INVALID_YAML', 0, 5],
+    ['.inf in the selected workload', deployment('a').replace('spec:\n', 'spec:\n  x: .inf\n'), 'INVALID_YAML', 0, 6],
+    ['an alias bomb in the selected workload', `${deployment('a')}  x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_v, i) => `  x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]\n`).join('')}`, 'INVALID_YAML', 0, 15],
   ])('%s: a located error, nothing on stdout', (_name, text, code, document, line) => {
     const { error, stdout } = failed(text, sel('deploy/a'));
     expect(stdout).toBe('');
     expect(error.code).toBe(code);
     expect(error.where).toMatchObject({ document, line, source: '-' });
+  });
+
+  it.each([
+    ['a list', '- just\n- a list\n'],
+    ['a scalar', 'hello\n'],
+    ['an object without kind', 'apiVersion: v1\nmetadata: {name: x}\n'],
+    ['malformed YAML in a ConfigMap', 'apiVersion: v1\nkind: ConfigMap\ndata: {a: [\n'],
+    ['a duplicate key in a ConfigMap', 'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "1"\n  a: "2"\n'],
+    ['.inf in a ConfigMap', 'apiVersion: v1\nkind: ConfigMap\ndata: {a: .inf}\n'],
+    ['an alias bomb in a ConfigMap', `apiVersion: v1\nkind: ConfigMap\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_v, i) => `x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]\n`).join('')}`],
+    ['nesting 20,000 levels deep in a ConfigMap', `apiVersion: v1\nkind: ConfigMap\ndata: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`],
+  ])('a document render does not rewrite passes through byte for byte, whatever it holds: %s', (_name, doc) => {
+    const text = `${deployment('a')}---\n${doc}---\n${deployment('b')}`;
+    const out = ok(text, sel('deploy/a')).stdout;
+    expect(out.endsWith(`---\n${doc}---\n${deployment('b')}`)).toBe(true);
+  });
+
+  it('deep nesting in a workload is an error, not a crash', () => {
+    const deep = deployment('a').replace('spec:\n', `spec:\n  x: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`);
+    const { error, stdout } = failed(deep, sel('deploy/a'));
+    expect(stdout).toBe('');
+    expect(error.code).toMatch(/INVALID_INPUT|INVALID_YAML/);
+  });
+
+  it('block nesting deeper than 200 levels in a workload is a located error', () => {
+    let deep = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deep}\nspec:\n';
+    for (let i = 1; i < 300; i++) deep += `${' '.repeat(i)}k:\n`;
+    const { error, stdout } = failed(`${deployment('a')}---\n${deep}`);
+    expect(stdout).toBe('');
+    expect(error.message).toBe('the document is nested more than 200 levels deep');
+    expect(error.where).toMatchObject({ document: 1, line: 216 });
   });
 
   it('a --select that matches nothing lists what the input has', () => {
@@ -237,22 +273,6 @@ describe('render: bad input', () => {
     const { error } = failed(text, sel('deploy/b'));
     expect(error.code).toBe('CONTAINER_AMBIGUOUS');
     expect(error.where).toMatchObject({ document: 1, line: 13, object: 'Deployment/b' });
-  });
-
-  it('deep nesting is an error, not a crash', () => {
-    const deep = `apiVersion: v1\nkind: ConfigMap\ndata: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`;
-    const { error, stdout } = failed(deep);
-    expect(stdout).toBe('');
-    expect(error.code).toMatch(/INVALID_INPUT|INVALID_YAML/);
-  });
-
-  it('block nesting deeper than 200 levels is a located error', () => {
-    let deep = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n';
-    for (let i = 1; i < 300; i++) deep += `${' '.repeat(i)}k:\n`;
-    const { error, stdout } = failed(`${deployment('a')}---\n${deep}`);
-    expect(stdout).toBe('');
-    expect(error.message).toBe('the document is nested more than 200 levels deep');
-    expect(error.where).toMatchObject({ document: 1, line: 13 });
   });
 
   it('a ResourceList must be alone', () => {
