@@ -5,6 +5,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { DevError } from '../core/errors.ts';
+import { decodeUtf8 } from '../core/yaml/utf8.ts';
 
 export interface CliIO {
   stdin: Readable;
@@ -14,10 +15,11 @@ export interface CliIO {
   cwd: string;
 }
 
-export async function readStream(stream: Readable): Promise<string> {
+/** The stream as text; invalid UTF-8 is a located error (manifests are UTF-8, and kubectl refuses it too). */
+export async function readStream(stream: Readable, source = '-'): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks), source);
 }
 
 export interface InputText {
@@ -44,9 +46,9 @@ export async function readInputs(paths: readonly string[], io: CliIO): Promise<I
     }
     if (info.isDirectory()) {
       const names = (await readdir(full)).filter((n) => MANIFEST_FILE.test(n)).sort();
-      for (const name of names) inputs.push({ source: join(path, name), text: await readFile(join(full, name), 'utf8') });
+      for (const name of names) inputs.push({ source: join(path, name), text: decodeUtf8(await readFile(join(full, name)), join(path, name)) });
     } else {
-      inputs.push({ source: path, text: await readFile(full, 'utf8') });
+      inputs.push({ source: path, text: decodeUtf8(await readFile(full), path) });
     }
   }
   return inputs;

@@ -4,7 +4,7 @@
 import { enter, type EnterOptions } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
 import { exit } from '../core/exit.ts';
-import { parseManifests, printManifests, type OutputFormat, type ParsedObject } from '../core/manifests.ts';
+import { assertRewritable, parseManifests, printManifests, type OutputFormat, type ParsedObject } from '../core/manifests.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { readInputs, type CliIO } from './io.ts';
 
@@ -43,6 +43,11 @@ async function runLocal(options: LocalOptions, io: CliIO, transform: (objects: K
   } catch (error) {
     throw located(error, locate);
   }
+  // A document that changed must have been read unambiguously (no duplicate key, nothing kubectl refuses).
+  const kept = new Set(result);
+  parsed.forEach((p, index) => {
+    if (!kept.has(p.object)) assertRewritable(p.problems, { source: locate(index)?.source ?? '-', document: index, line: p.line, object: `${String(p.object.kind)}/${String(p.object.metadata?.name)}` });
+  });
   // Printed in one write, after everything succeeded: an error leaves stdout empty.
   io.stdout.write(printManifests(result, options.output, parsed));
 }

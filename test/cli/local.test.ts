@@ -63,6 +63,27 @@ describe('kubectl-dev start --local / end --local', () => {
     expect(result.stdout).toMatch(/mode: "0644" +# stays a string/);
   });
 
+  it('round-trips a workload whose chart leaves labels: and annotations: empty (null), and keeps what kubectl reads', () => {
+    const input = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n  annotations:\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        args: [--at, 10:30, "0o17", 0x1F]\n        env: [{name: MAX, value: "9223372036854775807"}]\n      activeDeadlineSeconds: 9223372036854775807\n';
+    const start = runCli(['start', '--local', '-f', '-'], { stdin: input });
+    expect(start.code).toBe(0);
+    const end = runCli(['end', '--local', '-f', '-'], { stdin: start.stdout });
+    expect(end.stderr).toBe('');
+    expect(end.code).toBe(0);
+    expect(objectsOf(end.stdout)).toEqual(objectsOf(input));
+    expect(end.stdout).toContain('activeDeadlineSeconds: 9223372036854775807\n');
+    expect(end.stdout).toContain('- "10:30"');
+    expect(end.stdout).toContain('- "0o17"');
+    expect(end.stdout).toContain('- 31');
+  });
+
+  it('copies documents it does not change from the input text (duplicate keys and all)', () => {
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: "1", x: "2"}   # as written\n';
+    const result = runCli(['start', '--local', '-f', '-'], { stdin: `${cm}---\n${readFileSync('fixtures/pod-init-containers/input.yaml', 'utf8')}` });
+    expect(result.code).toBe(0);
+    expect(result.stdout.startsWith(`${cm}---\n`)).toBe(true);
+  });
+
   it('reads every manifest of a directory with -f DIR', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-dir-'));
     copyFileSync('fixtures/job-live/input.yaml', join(dir, 'a.yaml'));
@@ -85,6 +106,7 @@ describe('bad input: a clear error, a non-zero exit and nothing on stdout', () =
     ['an unsupported workload kind', readFileSync('../shared/corpus/argo-rollouts__rollout-bluegreen.yaml', 'utf8'), /Rollout\/rollout-bluegreen.*not a workload kind kubectl-dev supports\n  where: stdin, document 1 \(line \d+\), Rollout\/rollout-bluegreen\n  hint: Argo Rollouts are not supported yet/],
     ['an ambiguous container', readFileSync('fixtures/error-ambiguous-container/input.yaml', 'utf8'), /2 containers \(proxy, api\).*\n  where: stdin, document 1 \(line 1\), Deployment\/api, containers\n  hint: pass -c with one of: proxy, api/],
     ['a volume name collision', readFileSync('fixtures/error-volume-collision/input.yaml', 'utf8'), /already has a volume named "kubectl-dev-workdir"/],
+    ['a duplicate key in the workload to change', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: "1", x: "2"}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  name: p\nspec:\n  containers: [{name: c, image: c}]\n', /duplicate key "name" \(kubectl and Helm keep the last one\)\n  where: stdin, document 2 \(line 10\), Pod\/p, metadata.name\n/],
   ];
   it.each(cases)('%s', (_name, input, message) => {
     const result = runCli(['start', '--local', '-f', '-'], { stdin: input });
@@ -94,6 +116,15 @@ describe('bad input: a clear error, a non-zero exit and nothing on stdout', () =
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toContain('hint: ');
     expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  });
+
+  it('refuses invalid UTF-8 with its line, exit 3', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-utf8-'));
+    writeFileSync(join(dir, 'bad.yaml'), Buffer.concat([Buffer.from('apiVersion: v1\nkind: ConfigMap\ndata: {a: "'), Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('"}\n')]));
+    const result = runCli(['start', '--local', '-f', join(dir, 'bad.yaml')]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('error: the input is not valid UTF-8: byte 0xE2 at line 3, column 12');
   });
 
   it('names the file and the document of a bad document in a file', () => {

@@ -199,6 +199,7 @@ export function formatFloat32G(f: number): string {
 export function plainIsNotString(text: string): boolean {
   const resolved = resolveUntagged(text);
   if (resolved.type !== 'string') return true;
-  // Base-60 and dates are strings to go-yaml, but numbers or timestamps to YAML 1.1 readers.
-  return /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(text) || TIMESTAMP.test(text) || /^[-+]?(?:\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/.test(text);
+  // Base-60 and dates are strings to go-yaml, but numbers or timestamps to YAML 1.1
+  // readers; floats beyond float64 (1e400) are strings to go-yaml, infinities to others.
+  return /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(text) || TIMESTAMP.test(text) || YAML_STYLE_FLOAT.test(text.replaceAll('_', ''));
 }

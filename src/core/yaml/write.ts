@@ -4,7 +4,7 @@
 // `"1e3"`, `"<<"` as a key). Pure.
 
 import { Document, isScalar, visit, type Scalar } from 'yaml';
-import { plainIsNotString } from './go-scalars.ts';
+import { MERGE_TAG, plainIsNotString } from './go-scalars.ts';
 
 /** Printed the way kubectl prints: sequences not indented under their key, no line folding. */
 const PRINT_OPTIONS = { lineWidth: 0, indentSeq: false, flowCollectionPadding: false } as const;
@@ -15,7 +15,8 @@ function needsQuotes(text: string, isKey: boolean): boolean {
 
 /** One object as a YAML document (no `---`), ending in a newline. */
 export function printYaml(value: unknown): string {
-  const document = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
+  // No merge tag: a key "<<" is a string here (printed quoted), never a merge.
+  const document = new Document(value, { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== MERGE_TAG), aliasDuplicateObjects: false });
   visit(document, {
     Pair: (_key, pair) => {
       const key = pair.key;
