@@ -35,13 +35,33 @@ export interface FolderSpec {
   maxConflicts: number;
 }
 
+/**
+ * A GUI user and a bcrypt hash for its password. With both set, syncthing's GUI and REST API
+ * want the API key (X-API-Key), a session from a login, or basic auth: the CSRF cookie that
+ * any GET of "/" hands out no longer lets a request in. Nobody logs in (kubectl-dev uses the
+ * API key): see randomGuiCredentials.
+ */
+export interface GuiCredentials {
+  user: string;
+  passwordHash: string;
+}
+
+/** A versioning of files that a folder's peer deletes or replaces (syncthing's own). */
+export interface VersioningSpec {
+  type: 'simple' | 'trashcan' | 'staggered';
+  /** Where the versions go (absolute); syncthing's default is .stversions in the folder. */
+  path: string;
+  params: Record<string, string>;
+}
+
 export interface SyncthingConfig {
   self: DeviceSpec;
   peers: DeviceSpec[];
-  folder: FolderSpec;
-  /** GUI/REST listen address, host:port. */
+  folder: FolderSpec & { versioning?: VersioningSpec };
+  /** GUI/REST listen address: host:port, or the absolute path of a unix socket. */
   guiAddress: string;
   apiKey: string;
+  gui: GuiCredentials;
   /** Sync protocol listen address, tcp://host:port; '' for none (the side that only dials). */
   listenAddress: string;
   /** Lower the process priority (fine for the sidecar; the laptop side wants speed). */
@@ -66,12 +86,24 @@ function deviceXml(device: DeviceSpec, indent: string): string {
   ].join('\n');
 }
 
+function versioningXml(versioning: VersioningSpec | undefined): string[] {
+  if (!versioning) return [];
+  return [
+    `        <versioning type="${versioning.type}">`,
+    ...Object.entries(versioning.params).map(([k, v]) => `            <param key="${xmlEscape(k)}" val="${xmlEscape(v)}"></param>`),
+    `            <fsPath>${xmlEscape(versioning.path)}</fsPath>`,
+    `            <fsType>basic</fsType>`,
+    `        </versioning>`,
+  ];
+}
+
 /** The whole config.xml. Only the keys that matter are written; syncthing fills in defaults for the rest. */
 export function configXml(config: SyncthingConfig): string {
   const { folder } = config;
   checkInteger('fsWatcherDelayS', folder.fsWatcherDelayS, 1);
   checkInteger('rescanIntervalS', folder.rescanIntervalS, 0);
   checkInteger('maxConflicts', folder.maxConflicts, -1);
+  if (!config.gui.user || !config.gui.passwordHash || !config.apiKey) throw new Error('the GUI needs a user, a password hash and an API key');
   const devices = [config.self, ...config.peers];
   const options: Array<[string, string | number | boolean]> = [
     ['listenAddress', config.listenAddress],
@@ -108,10 +140,15 @@ export function configXml(config: SyncthingConfig): string {
     // anything (to know the total); without, walking and hashing overlap.
     `        <scanProgressIntervalS>-1</scanProgressIntervalS>`,
     `        <paused>false</paused>`,
+    ...versioningXml(folder.versioning),
     `    </folder>`,
     ...devices.map((d) => deviceXml(d, '    ')),
     `    <gui enabled="true" tls="false" debugging="false">`,
     `        <address>${xmlEscape(config.guiAddress)}</address>`,
+    // A unix socket (the laptop's side) is created in a 0700 directory; 0600 on top of that.
+    ...(config.guiAddress.startsWith('/') ? ['        <unixSocketPermissions>600</unixSocketPermissions>'] : []),
+    `        <user>${xmlEscape(config.gui.user)}</user>`,
+    `        <password>${xmlEscape(config.gui.passwordHash)}</password>`,
     `        <apikey>${xmlEscape(config.apiKey)}</apikey>`,
     `        <theme>default</theme>`,
     `    </gui>`,
@@ -127,6 +164,7 @@ export interface SidecarConfigInput {
   sidecarDeviceId: string;
   localDeviceId: string;
   apiKey: string;
+  gui: GuiCredentials;
   /** The dev container's work dir, shared with the sidecar. */
   workdir: string;
   syncPort: number;
@@ -159,6 +197,7 @@ export function sidecarConfig(input: SidecarConfigInput): SyncthingConfig {
     },
     guiAddress: `127.0.0.1:${input.apiPort}`,
     apiKey: input.apiKey,
+    gui: input.gui,
     listenAddress: `tcp://127.0.0.1:${input.syncPort}`,
     setLowPriority: true,
   };
@@ -168,9 +207,12 @@ export interface LocalConfigInput {
   localDeviceId: string;
   sidecarDeviceId: string;
   apiKey: string;
+  gui: GuiCredentials;
   localDir: string;
-  /** host:port of the GUI/REST listener. */
+  /** The GUI/REST listener: the absolute path of a unix socket, or host:port. */
   guiAddress: string;
+  /** Files the sidecar deletes or replaces are kept (two-way sync). */
+  versioning?: VersioningSpec;
   /**
    * tcp://127.0.0.1:PORT for the local syncthing to listen on. Default: none — nobody
    * dials it, and a TCP listener costs a second at every stop (syncthing's accept
@@ -209,9 +251,11 @@ export function localConfig(input: LocalConfigInput): SyncthingConfig {
       markerName: '.',
       disableFsync: false,
       maxConflicts: 10,
+      ...(input.versioning ? { versioning: input.versioning } : {}),
     },
     guiAddress: input.guiAddress,
     apiKey: input.apiKey,
+    gui: input.gui,
     listenAddress: input.listenAddress ?? '',
     setLowPriority: false,
   };
@@ -219,6 +263,9 @@ export function localConfig(input: LocalConfigInput): SyncthingConfig {
 
 export interface ParsedConfig {
   apiKey: string;
+  /** '' when the config has no GUI user (a Secret written before the GUI had one). */
+  guiUser: string;
+  guiPasswordHash: string;
   guiAddress: string;
   listenAddress: string;
   folderId: string;
@@ -243,6 +290,8 @@ export function parseConfigXml(xml: string): ParsedConfig {
   const deviceIds = [...xml.matchAll(/<device id="([^"]+)"[^>]*\sname=/g)].map((m) => m[1] as string);
   return {
     apiKey: pick(xml, /<apikey>([^<]*)<\/apikey>/, 'GUI API key'),
+    guiUser: /<gui[^>]*>[\s\S]*?<user>[^<]*<\/user>/.test(xml) ? pick(xml, /<gui[^>]*>[\s\S]*?<user>([^<]*)<\/user>/, 'GUI user') : '',
+    guiPasswordHash: /<gui[^>]*>[\s\S]*?<password>[^<]*<\/password>/.test(xml) ? pick(xml, /<gui[^>]*>[\s\S]*?<password>([^<]*)<\/password>/, 'GUI password') : '',
     guiAddress: pick(xml, /<gui[^>]*>[\s\S]*?<address>([^<]*)<\/address>/, 'GUI address'),
     listenAddress: pick(xml, /<listenAddress>([^<]*)<\/listenAddress>/, 'listen address'),
     folderId: pick(folderTag, /\sid="([^"]*)"/, 'folder id'),

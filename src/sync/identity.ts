@@ -95,3 +95,26 @@ export function randomApiKey(length = 32): string {
   }
   return out;
 }
+
+/** bcrypt's base64 alphabet. */
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A GUI user and password hash for syncthing's config, fresh for every workload (sidecar) and
+ * every session (laptop). With a user and a password set, syncthing's GUI and REST API let a
+ * request in only with the API key, a login session or basic auth — not with the CSRF cookie
+ * that any GET of "/" hands out (issue 17).
+ *
+ * Nobody ever logs in: kubectl-dev talks to syncthing with the API key. So the password is
+ * never made at all: the hash is bcrypt's format (`$2a$10$`, a 22-character salt and a
+ * 31-character digest) with a random salt and a random digest. syncthing checks a password by
+ * computing bcrypt of it with that salt and comparing digests; finding a password whose digest
+ * is a given random one is a preimage attack on bcrypt, so this hash is what hashing a random
+ * password and forgetting it would give, without a bcrypt implementation in kubectl-dev.
+ */
+export function randomGuiCredentials(): { user: string; passwordHash: string } {
+  const bytes = randomBytes(53);
+  let tail = '';
+  for (const byte of bytes) tail += BCRYPT_ALPHABET[byte & 63];
+  return { user: `kubectl-dev-${randomApiKey(8).toLowerCase()}`, passwordHash: `$2a$10$${tail}` };
+}

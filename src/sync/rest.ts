@@ -18,6 +18,8 @@ export interface MiniRequestInit {
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /** A unix socket to connect to instead of the URL's host (node:http's socketPath). */
+  socketPath?: string;
 }
 
 /** What the client needs from fetch; the global fetch fits, so does `httpFetch`. */
@@ -31,6 +33,7 @@ export function httpFetch(agent = new http.Agent({ keepAlive: true, maxSockets: 
         method: init.method ?? 'GET',
         headers: { ...init.headers, ...(init.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(init.body)) } : {}) },
         agent,
+        ...(init.socketPath !== undefined ? { socketPath: init.socketPath } : {}),
         ...(init.signal ? { signal: init.signal } : {}),
       }, (response) => {
         const chunks: Buffer[] = [];
@@ -126,14 +129,29 @@ export interface RestOptions {
   timeoutMs?: number;
 }
 
+/** The base URL of a REST API on a unix socket: `unix:` and the socket's absolute path. */
+export function unixSocketUrl(socketPath: string): string {
+  return `unix:${socketPath}`;
+}
+
 export class SyncthingRest {
+  /** http://host:port, or unix:/path/of/the/socket (unixSocketUrl). */
   readonly baseUrl: string;
+  private readonly httpBase: string;
+  private readonly socketPath: string | undefined;
   private readonly apiKey: string;
   private readonly fetchImpl: FetchLike;
   private readonly timeoutMs: number;
 
   constructor(baseUrl: string, apiKey: string, options: RestOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    if (this.baseUrl.startsWith('unix:')) {
+      this.socketPath = this.baseUrl.slice('unix:'.length);
+      this.httpBase = 'http://localhost';
+    } else {
+      this.socketPath = undefined;
+      this.httpBase = this.baseUrl;
+    }
     this.apiKey = apiKey;
     this.fetchImpl = options.fetch ?? httpFetch();
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -147,7 +165,7 @@ export class SyncthingRest {
       else params.append(key, String(value));
     }
     const qs = params.toString();
-    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+    return `${this.httpBase}${path}${qs ? `?${qs}` : ''}`;
   }
 
   async request<T>(method: string, path: string, query: Record<string, string | number | readonly string[] | undefined> = {},
@@ -160,6 +178,7 @@ export class SyncthingRest {
         headers: { 'X-API-Key': this.apiKey, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
+        ...(this.socketPath !== undefined ? { socketPath: this.socketPath } : {}),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;

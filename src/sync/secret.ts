@@ -21,7 +21,8 @@ import { DevError } from '../core/errors.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { configXml, parseConfigXml, sidecarConfig, FOLDER_ID } from './config.ts';
 import { deviceIdFromPem, isValidDeviceId } from './deviceid.ts';
-import { generateIdentity, randomApiKey, type Identity } from './identity.ts';
+import { generateIdentity, randomApiKey, randomGuiCredentials, type Identity } from './identity.ts';
+import type { GuiCredentials } from './config.ts';
 
 export const SECRET_KEY_CONFIG = 'config.xml';
 export const SECRET_KEY_CERT = 'cert.pem';
@@ -53,10 +54,12 @@ export interface SyncIdentities {
   sidecar: Identity;
   local: Identity;
   apiKey: string;
+  /** The sidecar GUI's user and password hash (nobody logs in: they lock out requests without the API key). */
+  gui: GuiCredentials;
 }
 
 export function generateSyncIdentities(): SyncIdentities {
-  return { sidecar: generateIdentity(), local: generateIdentity(), apiKey: randomApiKey() };
+  return { sidecar: generateIdentity(), local: generateIdentity(), apiKey: randomApiKey(), gui: randomGuiCredentials() };
 }
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -67,6 +70,7 @@ export function buildSyncSecret(facts: SyncSecretFacts, ids: SyncIdentities): Sy
     sidecarDeviceId: ids.sidecar.deviceId,
     localDeviceId: ids.local.deviceId,
     apiKey: ids.apiKey,
+    gui: ids.gui,
     workdir: facts.workdir,
     syncPort: SYNCTHING_SYNC_PORT,
     apiPort: SYNCTHING_API_PORT,
@@ -104,6 +108,8 @@ export interface SyncMaterial {
   workdir: string;
   /** The sidecar's config.xml as stored. */
   sidecarConfigXml: string;
+  /** False for a Secret made before the sidecar's GUI had a user and password (its REST API then lets a CSRF cookie in). */
+  guiLocked: boolean;
 }
 
 interface SecretLike {
@@ -154,6 +160,7 @@ export function readSyncSecret(secret: SecretLike): SyncMaterial {
     folderId: parsed.folderId,
     workdir: parsed.folderPath,
     sidecarConfigXml: values[SECRET_KEY_CONFIG]!,
+    guiLocked: parsed.guiUser !== '' && parsed.guiPasswordHash !== '',
   };
 }
 
@@ -205,10 +212,11 @@ export function prepareSyncSecret(input: PrepareSyncSecretInput): PreparedSyncSe
   if (input.existing) {
     try {
       const material = readSyncSecret(input.existing);
-      if (material.workdir === workdir && material.folderId === FOLDER_ID) {
+      // A Secret from before the GUI had a password is replaced (its sidecar's REST API is open to a cookie).
+      if (material.workdir === workdir && material.folderId === FOLDER_ID && material.guiLocked) {
         const data: Record<string, string> = {};
         for (const key of [SECRET_KEY_CONFIG, SECRET_KEY_CERT, SECRET_KEY_KEY, SECRET_KEY_LOCAL_CERT, SECRET_KEY_LOCAL_KEY]) data[key] = b64(secretValue(input.existing, key)!);
-        const fresh = buildSyncSecret(facts, { sidecar: { certPem: '', keyPem: '', deviceId: material.sidecarDeviceId }, local: { certPem: '', keyPem: '', deviceId: material.localDeviceId }, apiKey: material.remoteApiKey });
+        const fresh = buildSyncSecret(facts, { sidecar: { certPem: '', keyPem: '', deviceId: material.sidecarDeviceId }, local: { certPem: '', keyPem: '', deviceId: material.localDeviceId }, apiKey: material.remoteApiKey, gui: { user: 'unused', passwordHash: 'unused' } });
         return { secret: { ...fresh, data }, reused: true };
       }
     } catch {

@@ -4,8 +4,9 @@
 // keeps the status (and session.json) current and reconnects after the dev pod
 // is replaced.
 
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
@@ -16,11 +17,11 @@ import type { KubeObject } from '../core/objects.ts';
 import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../core/settings.ts';
 import { delaysNewConnections, findSyncthing, parseVersion, serveArgs, serveEnv, type SyncthingBinary } from './binary.ts';
 import { configXml, localConfig, FOLDER_ID } from './config.ts';
-import { randomApiKey } from './identity.ts';
+import { randomApiKey, randomGuiCredentials } from './identity.ts';
 import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
-import { RestError, SyncthingRest, type FetchLike, type SyncthingEvent } from './rest.ts';
+import { RestError, SyncthingRest, unixSocketUrl, type FetchLike, type SyncthingEvent } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { dropClosingWebSockets } from '../kube/websocket.ts';
 import { clientNodeExec, listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from './seed.ts';
@@ -108,7 +109,42 @@ export interface SyncHandle {
   stats(): { streams: number; syncthingRestarts: number; scans: number; watchedDirs: number; pod: string | undefined };
 }
 
-function freePort(): Promise<number> {
+/**
+ * Where the local syncthing's GUI/REST API listens. A unix socket in the session's state dir
+ * (0700, so no other local user can even connect), created by syncthing itself: nothing is
+ * bound here and released first for syncthing to bind again, which another process could
+ * take in between and then read the API key of every request. A socket path has a length limit
+ * (104 bytes on macOS, 108 on Linux): a long state dir gets a socket in a fresh 0700 directory
+ * of the system's temp dir (mkdtemp), removed when the session stops. Windows, where Node
+ * cannot connect to a unix socket, keeps a port on 127.0.0.1 (picked free, then bound by
+ * syncthing): there the GUI's user and password and the API key are what protect it.
+ */
+async function localGuiAddress(stateDir: string): Promise<{ address: string; url: string; cleanup: () => void }> {
+  if (process.platform === 'win32') {
+    const port = await freeTcpPort();
+    return { address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, cleanup: () => {} };
+  }
+  let dir = stateDir;
+  let cleanup = () => {};
+  if (Buffer.byteLength(join(dir, GUI_SOCKET)) > MAX_SOCKET_PATH) {
+    dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-'));
+    chmodSync(dir, 0o700);
+    const made = dir;
+    cleanup = () => rmSync(made, { recursive: true, force: true });
+  }
+  const socket = join(dir, GUI_SOCKET);
+  rmSync(socket, { force: true });
+  return { address: socket, url: unixSocketUrl(socket), cleanup: () => {
+    rmSync(socket, { force: true });
+    cleanup();
+  } };
+}
+
+const GUI_SOCKET = 'gui.sock';
+/** sun_path is 104 bytes on macOS (108 on Linux), the final NUL included. */
+const MAX_SOCKET_PATH = 100;
+
+function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -250,6 +286,9 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     collectNow();
     debug(`collected start-up garbage in ${(performance.now() - gcStart).toFixed(0)} ms`);
     const material = await reading;
+    if (!material.guiLocked) {
+      emit({ type: 'notice', message: `the sync Secret ${material.secretName} was made by an older kubectl-dev: the sidecar's REST API has no password, so a cookie from it lets any process that reaches it in; end dev mode and start it again for a new Secret` });
+    }
     prepareHome(paths, material);
     debug('Secret read');
 
@@ -287,8 +326,10 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
 
     // The local syncthing.
     const apiKey = randomApiKey();
-    const guiPort = await freePort();
-    const local = new SyncthingRest(`http://127.0.0.1:${guiPort}`, apiKey, deps.fetch ? { fetch: deps.fetch } : {});
+    const gui = randomGuiCredentials();
+    const localGui = await localGuiAddress(paths.dir);
+    cleanups.push(localGui.cleanup);
+    const local = new SyncthingRest(localGui.url, apiKey, deps.fetch ? { fetch: deps.fetch } : {});
     const useSyncthingWatcher = options.watcher === 'syncthing';
     let twoWayActive = false;
     let watcherFallback = false;
@@ -297,8 +338,9 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         localDeviceId: material.localDeviceId,
         sidecarDeviceId: material.sidecarDeviceId,
         apiKey,
+        gui,
         localDir,
-        guiAddress: `127.0.0.1:${guiPort}`,
+        guiAddress: localGui.address,
         sidecarAddress: `tcp://127.0.0.1:${syncPort}`,
         type: twoWayActive ? 'sendreceive' : 'sendonly',
         fsWatcherEnabled: useSyncthingWatcher || watcherFallback,

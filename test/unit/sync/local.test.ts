@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { delaysNewConnections, findSyncthing, isSupported, parseVersion, serveArgs, serveEnv } from '../../../src/sync/binary.ts';
 import { configXml, localConfig } from '../../../src/sync/config.ts';
-import { generateIdentity } from '../../../src/sync/identity.ts';
+import { generateIdentity, randomGuiCredentials } from '../../../src/sync/identity.ts';
 import { isAlive, Supervisor } from '../../../src/sync/process.ts';
 import { acquireLock, configDir, ensurePrivateDir, readLock, statePaths, workloadKey, writePrivateFile } from '../../../src/sync/state.ts';
 import { FastPath } from '../../../src/sync/watch.ts';
@@ -150,7 +150,7 @@ describe('supervisor', () => {
     fs.writeFileSync(path.join(home, 'cert.pem'), id.certPem);
     fs.writeFileSync(path.join(home, 'key.pem'), id.keyPem);
     fs.writeFileSync(path.join(home, 'config.xml'), configXml(localConfig({
-      localDeviceId: id.deviceId, sidecarDeviceId: id.deviceId, apiKey: 'k', localDir: folder, guiAddress: `127.0.0.1:${await freePort()}`,
+      localDeviceId: id.deviceId, sidecarDeviceId: id.deviceId, apiKey: 'k', gui: randomGuiCredentials(), localDir: folder, guiAddress: `127.0.0.1:${await freePort()}`,
       listenAddress: `tcp://127.0.0.1:${await freePort()}`, sidecarAddress: 'tcp://127.0.0.1:1', type: 'sendonly', fsWatcherEnabled: false,
     })));
     return home;

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SETTINGS_ANNOTATION, WORKLOAD_LABEL } from '../../../src/core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../../../src/core/names.ts';
 import { parseConfigXml } from '../../../src/sync/config.ts';
-import { generateIdentity } from '../../../src/sync/identity.ts';
+import { generateIdentity, randomGuiCredentials } from '../../../src/sync/identity.ts';
 import { buildSyncSecret, prepareSyncSecret, readSyncSecret, workdirOf, type SyncIdentities } from '../../../src/sync/secret.ts';
 
-const ids: SyncIdentities = { sidecar: generateIdentity(), local: generateIdentity(), apiKey: 'A'.repeat(32) };
+const ids: SyncIdentities = { sidecar: generateIdentity(), local: generateIdentity(), apiKey: 'A'.repeat(32), gui: randomGuiCredentials() };
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const workload = (workdir?: string) => ({
   apiVersion: 'apps/v1', kind: 'Deployment',
@@ -25,6 +25,9 @@ describe('the sync Secret', () => {
     const cfg = parseConfigXml(decode(secret.data['config.xml']!));
     expect(cfg).toMatchObject({ folderPath: '/src', apiKey: ids.apiKey, listenAddress: 'tcp://127.0.0.1:22000', guiAddress: '127.0.0.1:8384' });
     expect(cfg.deviceIds.sort()).toEqual([ids.local.deviceId, ids.sidecar.deviceId].sort());
+    // The sidecar's GUI has a user and a password hash: a CSRF cookie does not unlock its REST API.
+    expect(cfg).toMatchObject({ guiUser: ids.gui.user, guiPasswordHash: ids.gui.passwordHash });
+    expect(readSyncSecret(secret).guiLocked).toBe(true);
   });
 
   it('reads back what the laptop needs', () => {
@@ -69,5 +72,15 @@ describe('the sync Secret', () => {
     expect(generated).toBe(1);
     const broken = prepareSyncSecret({ workload: workload('/app'), kind: 'Deployment', existing: { metadata: { name: 'x' }, data: {} }, generate });
     expect(broken.reused).toBe(false);
+  });
+
+  it('replaces a Secret made before the sidecar\'s GUI had a user and password (its REST API let a CSRF cookie in)', () => {
+    const existing = buildSyncSecret({ kind: 'Deployment', name: 'web', namespace: 'shop', workdir: '/app' }, ids);
+    const xml = decode(existing.data['config.xml']!).replace(/\s*<user>[^<]*<\/user>\s*<password>[^<]*<\/password>/, '');
+    const old = { ...existing, data: { ...existing.data, 'config.xml': Buffer.from(xml).toString('base64') } };
+    expect(readSyncSecret(old).guiLocked).toBe(false);
+    const prepared = prepareSyncSecret({ workload: workload('/app'), kind: 'Deployment', existing: old, generate: () => ids });
+    expect(prepared.reused).toBe(false);
+    expect(parseConfigXml(decode(prepared.secret.data['config.xml']!)).guiUser).toBe(ids.gui.user);
   });
 });

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { enter } from '../../../src/core/enter.ts';
 import { SIDECAR_UID, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DIR } from '../../../src/core/settings.ts';
 import { configXml, FOLDER_ID, localConfig, sidecarConfig } from '../../../src/sync/config.ts';
-import { generateIdentity, randomApiKey } from '../../../src/sync/identity.ts';
+import { generateIdentity, randomApiKey, randomGuiCredentials } from '../../../src/sync/identity.ts';
 import { SyncthingRest } from '../../../src/sync/rest.ts';
 import { sidecarSyncthingPath } from '../../tools/syncthing.ts';
 import { freePort, startSyncthing, syncthingForTests, tempDir, until } from './support.ts';
@@ -92,7 +92,7 @@ describe.skipIf(!asRoot).each(binaries)('the sidecar container, run with %s', (b
     const [syncPort, apiPort, guiPort] = [await freePort(), await freePort(), await freePort()];
     const apiKey = randomApiKey();
     const files: Record<string, string> = {
-      'config.xml': configXml(sidecarConfig({ sidecarDeviceId: sidecarId.deviceId, localDeviceId: localId.deviceId, apiKey, workdir: work, syncPort, apiPort })),
+      'config.xml': configXml(sidecarConfig({ sidecarDeviceId: sidecarId.deviceId, localDeviceId: localId.deviceId, apiKey, gui: randomGuiCredentials(), workdir: work, syncPort, apiPort })),
       'cert.pem': sidecarId.certPem,
       'key.pem': sidecarId.keyPem,
     };
@@ -137,7 +137,7 @@ describe.skipIf(!asRoot).each(binaries)('the sidecar container, run with %s', (b
     fs.writeFileSync(path.join(src, 'pkg0/sub/b.go'), 'package sub\n');
     fs.writeFileSync(path.join(src, 'top.txt'), 'top\n');
     fs.writeFileSync(path.join(localHome, 'config.xml'), configXml(localConfig({
-      localDeviceId: localId.deviceId, sidecarDeviceId: sidecarId.deviceId, apiKey: randomApiKey(), localDir: src, guiAddress: `127.0.0.1:${guiPort}`,
+      localDeviceId: localId.deviceId, sidecarDeviceId: sidecarId.deviceId, apiKey: randomApiKey(), gui: randomGuiCredentials(), localDir: src, guiAddress: `127.0.0.1:${guiPort}`,
       sidecarAddress: `tcp://127.0.0.1:${syncPort}`, type: 'sendonly', fsWatcherEnabled: false,
     })));
     fs.writeFileSync(path.join(localHome, 'cert.pem'), localId.certPem);

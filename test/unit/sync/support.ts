@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { serveArgs, serveEnv, whichSyncthing } from '../../../src/sync/binary.ts';
 import { Supervisor } from '../../../src/sync/process.ts';
-import { SyncthingRest } from '../../../src/sync/rest.ts';
+import { SyncthingRest, unixSocketUrl } from '../../../src/sync/rest.ts';
 import { parseConfigXml } from '../../../src/sync/config.ts';
 
 /** The syncthing binary tests use: $KUBECTL_DEV_SYNCTHING or PATH. Throws with the install line when missing. */
@@ -66,7 +66,7 @@ export async function startSyncthing(home: string, options: StartOptions = {}): 
   if (options.asUser) env.HOME = home;
   const supervisor = new Supervisor({ command, args, env, logFile: path.join(home, 'syncthing.log') });
   await supervisor.start();
-  const rest = new SyncthingRest(`http://${cfg.guiAddress}`, cfg.apiKey);
+  const rest = new SyncthingRest(cfg.guiAddress.startsWith('/') ? unixSocketUrl(cfg.guiAddress) : `http://${cfg.guiAddress}`, cfg.apiKey);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     try {
