@@ -24,7 +24,6 @@ const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   uniqueKeys: false,
   strict: false,
   prettyErrors: false,
-  keepSourceTokens: true,
 };
 
 export interface ParsedObject {
@@ -91,16 +90,15 @@ export interface ReadDocument {
 
 /** Parses the text of one document (input offsets from `base`, lines from `lines`). */
 export function readChunk(text: string, base: number, lines: Lines, where: Where): ReadDocument {
-  let parsedText = text;
   let toLocal = (offset: number) => offset;
-  const lineCounter = new LineCounter();
-  let document = parseDocument(parsedText, { ...PARSE_OPTIONS, lineCounter });
+  // Source tokens are only needed for !!binary (its base64 text); aliases only when there is a `*`.
+  const options = { ...PARSE_OPTIONS, keepSourceTokens: text.includes('binary') };
+  let document = parseDocument(text, options);
   if (document.errors.length > 0) {
     const reindented = reindentQuotedScalars(text);
     if (reindented) {
-      const retry = parseDocument(reindented.text, PARSE_OPTIONS);
+      const retry = parseDocument(reindented.text, options);
       if (retry.errors.length === 0) {
-        parsedText = reindented.text;
         toLocal = reindented.toInput;
         document = retry;
       }
@@ -109,8 +107,7 @@ export function readChunk(text: string, base: number, lines: Lines, where: Where
   const toInput = (offset: number) => base + toLocal(offset);
   const problem = document.errors[0];
   if (problem) throw yamlError(problem.message, where, lines.at(toInput(problem.pos[0])));
-  const read = readDocument(document, (offset) => lines.at(toInput(offset)), where);
-  void parsedText;
+  const read = readDocument(document, (offset) => lines.at(toInput(offset)), where, text.includes('*'));
   return { value: read.value, problems: read.problems, document, toInput };
 }
 
@@ -215,7 +212,7 @@ export function streamChunks(text: string, lines: Lines, source = '-'): { chunks
     const where = { source, document: documents.length, line: lines.at(content) };
     const problem = document.errors[0];
     if (problem) throw yamlError(problem.message, where, lines.at(problem.pos[0]));
-    const read = readDocument(document, (offset) => lines.at(offset), where);
+    const read = readDocument(document, (offset) => lines.at(offset), where, true);
     documents.push({ chunk, content, read: { ...read, document, toInput: (o) => o } });
   });
   if (chunks.length === 0) chunks.push({ start: 0, end: text.length, content: -1, kind: null });

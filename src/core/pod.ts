@@ -31,6 +31,10 @@ function containerNames(spec: PlainObject): string[] {
  */
 export function selectContainer(template: PodTemplateParts, wanted: string | undefined, workloadAnnotations: Record<string, string> | undefined): string {
   const names = containerNames(template.spec);
+  const unnamed = containersOf(template.spec, 'containers').findIndex((c) => typeof c.name !== 'string' || c.name === '');
+  if (unnamed >= 0) {
+    throw new DevError('INVALID_INPUT', `container ${unnamed + 1} of the pod has no name`, 'give every container a name (the API server requires one).', { path: `containers[${unnamed}]` });
+  }
   if (names.length === 0) {
     throw new DevError('NO_CONTAINERS', 'the pod template has no containers', 'add a container to the workload before entering dev mode.', { path: 'containers' });
   }

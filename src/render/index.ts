@@ -12,7 +12,7 @@ import type { Chunk } from '../core/yaml/scan.ts';
 import type { DevConfig } from '../config/devconfig.ts';
 import { isResourceList, RESOURCE_LIST_KIND, renderResourceList } from './krm.ts';
 import type { Output, Piece } from './output.ts';
-import { renderObject, Selector } from './select.ts';
+import { renderObject, rewriteOne, Selector } from './select.ts';
 import { assembleStream } from './stream.ts';
 
 export { HELM_FILENAME_ANNOTATION, isTransportAnnotation } from './transport.ts';
@@ -60,6 +60,29 @@ interface Entry {
   index: number;
   line: number;
   read?: ReadDocument;
+  /** A workload whose apiVersion and metadata can be read alone (chunk.head). */
+  head?: boolean;
+}
+
+const WORKLOAD_KIND_NAMES: ReadonlySet<string> = new Set(WORKLOAD_KINDS.map((k) => k.kind));
+
+/**
+ * A workload's apiVersion, kind and metadata, read from their own lines (whole lines of
+ * the document, in their order), or undefined when they cannot be read alone without
+ * doubt (an alias, a duplicate key, a parse error): then the whole document is read.
+ */
+function readHead(text: string, chunk: Chunk, lines: Lines, place: { source: string; document: number; line: number }): KubeObject | undefined {
+  const head = chunk.head as NonNullable<Chunk['head']>;
+  const regions = [head.apiVersion, head.metadata].sort((a, b) => a[0] - b[0]);
+  const body = regions.map(([start, end]) => text.slice(start, end)).map((t) => (t.endsWith('\n') ? t : `${t}\n`)).join('');
+  try {
+    const read = readChunk(`kind: ${String(chunk.kind)}\n${body}`, 0, new Lines(''), place);
+    if (read.problems.length > 0 || !isPlainObject(read.value)) return undefined;
+    return read.value as KubeObject;
+  } catch (error) {
+    if (error instanceof DevError) return undefined;
+    throw error;
+  }
 }
 
 function outcome(mode: 'stream' | 'krm', output: Output | undefined, warnings: string[], error?: DevError): RenderOutcome {
@@ -90,6 +113,11 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
         continue;
       }
       const line = lines.at(doc.content);
+      if (doc.read === undefined && doc.chunk.head !== undefined && WORKLOAD_KIND_NAMES.has(doc.chunk.kind as string)) {
+        // A workload: its metadata is enough to decide; it is parsed whole only when selected.
+        entries.push({ chunk: doc.chunk, index, line, head: true });
+        continue;
+      }
       const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, { source, document: index, line });
       // A document of only `~` or `null` is no document (kubectl skips it too).
       if (read.value === null) continue;
@@ -109,6 +137,19 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
     const selector = new Selector(selection);
     const replaced = new Map<Chunk, KubeObject[]>();
     for (const entry of entries) {
+      if (entry.head) {
+        const place = { document: entry.index, line: entry.line, source };
+        const head = readHead(text, entry.chunk, lines, place);
+        if (head !== undefined) {
+          const target = selector.targetFor(head, place);
+          if (target === undefined) continue;
+          const read = readChunk(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
+          if (!isPlainObject(read.value)) continue;
+          replaced.set(entry.chunk, rewriteOne(read.value as KubeObject, target, place, undefined, read.problems));
+          continue;
+        }
+        entry.read = readChunk(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
+      }
       const value = entry.read?.value;
       if (!isPlainObject(value) || typeof value.kind !== 'string') continue;
       const out = renderObject(value as KubeObject, selector, { document: entry.index, line: entry.line, source }, undefined, entry.read?.problems);

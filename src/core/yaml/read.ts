@@ -261,8 +261,8 @@ class Reader {
 }
 
 /** The value kubectl reads from a document, and what it would refuse (or accept only laxly) in it. */
-export function readDocument(document: Document.Parsed, lineOf: (offset: number) => number, where: Where): ReadResult {
-  const reader = new Reader(document, lineOf, where, true);
+export function readDocument(document: Document.Parsed, lineOf: (offset: number) => number, where: Where, aliases: boolean): ReadResult {
+  const reader = new Reader(document, lineOf, where, aliases);
   const value = reader.value(document.contents as Node | null, 1);
   return { value, problems: reader.problems };
 }

@@ -15,6 +15,12 @@ export interface Chunk {
   content: number;
   /** The kind from its `kind:` line; null when it has none; undefined when uncertain. */
   kind: string | null | undefined;
+  /**
+   * Where its top-level `apiVersion:` and `metadata:` keys and their values are (from the
+   * key's line to the next column-0 line of content), when the kind is certain and each
+   * key is there once: enough to decide whether render selects the document.
+   */
+  head?: { apiVersion: [number, number]; metadata: [number, number] };
 }
 
 export interface StreamCut {
@@ -52,10 +58,23 @@ const KIND_KEY = /^(?:kind|"kind"|'kind')[ \t]*:(?:[ \t](.*)|)$/;
 export function cutStream(text: string): StreamCut {
   const chunks: Chunk[] = [];
   let exact = false;
-  let current: Chunk & { kinds: number; uncertain: boolean } = { start: 0, end: text.length, content: -1, kind: null, kinds: 0, uncertain: false };
+  type Open = Chunk & { kinds: number; uncertain: boolean; regions: Map<string, [number, number]>; counts: Map<string, number>; open?: string };
+  const fresh = (start: number): Open => ({ start, end: text.length, content: -1, kind: null, kinds: 0, uncertain: false, regions: new Map(), counts: new Map() });
+  let current = fresh(0);
+  const endRegion = (at: number) => {
+    if (current.open === undefined) return;
+    (current.regions.get(current.open) as [number, number])[1] = at;
+    current.open = undefined;
+  };
   const close = (end: number) => {
     current.end = end;
-    chunks.push({ start: current.start, end, content: current.content, kind: current.content < 0 ? null : current.uncertain || current.kinds > 1 ? undefined : current.kind });
+    endRegion(end);
+    const kind = current.content < 0 ? null : current.uncertain || current.kinds > 1 ? undefined : current.kind;
+    const chunk: Chunk = { start: current.start, end, content: current.content, kind };
+    const apiVersion = current.regions.get('apiVersion');
+    const metadata = current.regions.get('metadata');
+    if (typeof kind === 'string' && apiVersion && metadata && current.counts.get('apiVersion') === 1 && current.counts.get('metadata') === 1 && !current.counts.has('quoted')) chunk.head = { apiVersion, metadata };
+    chunks.push(chunk);
   };
   let first = true;
   for (let i = 0; i < text.length || first; ) {
@@ -74,7 +93,7 @@ export function cutStream(text: string): StreamCut {
       }
     } else if (c === 45 /* - */ && text.startsWith('---', lineStart) && isBlank(text.charCodeAt(lineStart + 3))) {
       if (lineStart > 0) close(lineStart);
-      current = { start: lineStart, end: text.length, content: -1, kind: null, kinds: 0, uncertain: false };
+      current = fresh(lineStart);
       const rest = text.slice(lineStart + 3, lineEnd).trim();
       if (rest !== '' && !rest.startsWith('#')) {
         // `--- value`: content on the marker line.
@@ -86,6 +105,16 @@ export function cutStream(text: string): StreamCut {
     } else if (c === 37 /* % */) {
       exact = true;
     } else if (c !== NL && c !== CR && c !== HASH && lineStart < text.length) {
+      endRegion(lineStart);
+      if (c === 97 /* a */ || c === 109 /* m */ || c === 34 || c === 39) {
+        const key = /^(apiVersion|metadata)[ \t]*:(?:[ \t]|\r?$)/.exec(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))?.[1]
+          ?? (/^["'](?:apiVersion|metadata)["']/.test(text.slice(lineStart, lineStart + 16)) ? 'quoted' : undefined);
+        if (key !== undefined) {
+          current.counts.set(key, (current.counts.get(key) ?? 0) + 1);
+          current.regions.set(key, [lineStart, lineEnd]);
+          current.open = key;
+        }
+      }
       if (current.content < 0) {
         current.content = lineStart;
         // A block mapping starts with a key; anything else (flow, list, scalar, properties) is for the parser.

@@ -30,6 +30,10 @@ const SCALARS = [
   // quoted look-alikes: strings whatever they contain
   '"0o17"', "'0X1F'", '"0B11"', '"yes"', "'on'", '"~"', '"10:30"', '"1e400"', '"9223372036854775807"', '"null"', "''", '""', '"1_000"', "'0644'", '".inf"',
   "'it''s'", '"tab\\there"', '"uni\\u00e9"', '"\\x41"', '"quote \\" inside"', '"back\\\\slash"', "'#not a comment'", '" lead and trail "',
+  // strings that stress the printer: escapes, line breaks, white space at the edges, indicators inside
+  '"a\\tb"', '"x\\u2028y"', '"nel\\u0085"', '"c1\\u0090"', '"\\ufeffbom"', '" lead"', '"trail "', '"a\\r\\nb"', '"line1\\n  indented\\n"', '"\\n\\nstart"',
+  '"---x"', '"...x"', '"end:"', '"a: b"', '"a #b"', '"\'both\\" quotes\'"', '"\\ttab start\\nx"', '"  \\nx"', '"x\\n  \\n"', '"two\\nlines"', '"keep\\n\\n\\n"',
+  '"- item"', '"? q"', '": c"', '"@at"', '"`tick"', '"%pct"', '"{flow}"', '"[seq]"', '"*star"', '"&amp"', '"!bang"', '"|pipe"', '">gt"', '"#hash"', '"a,b"', '"\\\\"',
   // other strings
   'a:b', 'http://example.com:8080/x', '--at', '-dash', 'a b c', 'x#y', '=', '<<', 'emoji-🚀', 'ü', '.hidden', '+', 'true-ish', 'no-way', '0xZZ', '1-2', '1,2',
 ];

@@ -94,6 +94,23 @@ describe('render: selection', () => {
     expect(b).toEqual(objects(text)[1]);
   });
 
+  it.each([
+    ['plain metadata', '  annotations:\n    dev.kubectl-dev.io/enabled: "true"\n'],
+    ['a comment at column 0 inside metadata', '  annotations:\n# a comment\n    dev.kubectl-dev.io/enabled: "true"\n'],
+    ['Helm 4\'s closing quote at column 0', "  annotations:\n    note: 'a\n\n    b\n\n'\n    dev.kubectl-dev.io/enabled: \"true\"\n"],
+    ['an alias into the rest of the document', '  annotations: *opt\n'],
+    ['metadata after spec', null],
+  ])('decides from the metadata alone, or from the whole document when it must: %s', (_name, meta) => {
+    const base = deployment('a');
+    const text = meta === null
+      ? `${base.replace('metadata:\n  name: a\n', '')}metadata:\n  name: a\n  annotations: {dev.kubectl-dev.io/enabled: "true"}\n`
+      : meta.includes('*opt')
+        ? `x-opt: &opt {dev.kubectl-dev.io/enabled: "true"}\n${base.replace('  name: a\n', `  name: a\n${meta}`)}`
+        : base.replace('  name: a\n', `  name: a\n${meta}`);
+    const [a] = objects(ok(`${deployment('z')}---\n${text}`).stdout).slice(1);
+    expect(a?.metadata?.labels?.['dev.kubectl-dev.io/dev-mode']).toBe('true');
+  });
+
   it('warns about opt-in values other than "true" and "false"', () => {
     const outcome = ok(deployment('a', { annotations: { 'dev.kubectl-dev.io/enabled': 'yes' } }));
     expect(outcome.warnings[0]).toContain('dev.kubectl-dev.io/enabled is "yes"; only "true" selects the workload');
@@ -254,7 +271,7 @@ describe('render: bad input', () => {
   it('block nesting deeper than 200 levels in a workload is a located error', () => {
     let deep = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deep}\nspec:\n';
     for (let i = 1; i < 300; i++) deep += `${' '.repeat(i)}k:\n`;
-    const { error, stdout } = failed(`${deployment('a')}---\n${deep}`);
+    const { error, stdout } = failed(`${deployment('a')}---\n${deep}`, sel('deploy/deep'));
     expect(stdout).toBe('');
     expect(error.message).toBe('the document is nested more than 200 levels deep');
     expect(error.where).toMatchObject({ document: 1, line: 216 });
