@@ -19,8 +19,6 @@ export interface Forwards {
   readonly open: readonly OpenForward[];
   /** The last problem of any forward (no dev pod, nothing listening in the container, …). */
   lastError(): string | undefined;
-  /** Retries connections that have had no answer (after the app behind them restarted). */
-  retryUnanswered(why: string): void;
   close(): Promise<void>;
 }
 
@@ -54,8 +52,9 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
         let listening = false; // a failed listen is reported by the error thrown below, not as an event
         const forwarder = new PodPortForwarder({
           namespace: input.namespace, podPort: spec.remote, finder: input.finder, portForward,
-          // A request made while the app restarts waits for it (up to holdMs) instead of failing at once,
-          // tried again every 10 ms: an app answers within a stream's round trip of listening.
+          // A connection refused while the app restarts (nothing listens) waits for it (up to holdMs)
+          // instead of failing at once, tried again every 10 ms: an app answers within a stream's
+          // round trip of listening. One the app accepted is never sent again (portforward.ts).
           holdMs: 10_000, retryMs: 10,
           events: {
             ...(input.onDebug ? { onDebug: input.onDebug } : {}),
@@ -82,7 +81,7 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
     await close();
     throw error;
   }
-  return { open, lastError: () => lastError, retryUnanswered: (why) => forwarders.forEach((f) => f.retryUnanswered(why)), close };
+  return { open, lastError: () => lastError, close };
 }
 
 /** "127.0.0.1:8080 → 9080" lines for the user. */

@@ -146,7 +146,6 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
         stdout: io.stdout,
         stderr: io.stderr,
         say: (line) => io.say(line),
-        previousGone: () => forwards.retryUnanswered('the command was restarted'),
         remoteNeeds: async () => {
           const c = await sync.local.completion(sync.folderId, sync.sidecarDeviceId);
           return c.needItems + c.needDeletes;

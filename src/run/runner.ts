@@ -65,7 +65,7 @@ export interface RunnerDeps {
   stderr: Writable;
   /** kubectl-dev's own lines about the command (started, exited, restarting). */
   say(line: string): void;
-  /** The replaced command is gone (its exec ended): connections that reached it can be retried. */
+  /** The replaced command is gone (its exec ended). */
   previousGone?(): void;
   /** How many items the sidecar still needs, as the local syncthing sees it (0: it has everything scanned). */
   remoteNeeds?(): Promise<number>;

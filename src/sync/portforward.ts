@@ -126,7 +126,13 @@ export interface ForwarderOptions {
   clock?: Clock;
   /** How long an accepted connection waits for a ready dev pod before it is closed. */
   holdMs?: number;
-  /** A new stream that got data but sent nothing back for this long is retried. */
+  /**
+   * Keep what the client sent until the first byte comes back, and try again on any failure
+   * before it or after `answerTimeoutMs` of silence. Only for a protocol whose first bytes
+   * nothing acts on (syncthing's TLS ClientHello on the sync port); never for app ports.
+   */
+  replayUntilAnswer?: boolean;
+  /** With replayUntilAnswer: a stream that got data but sent nothing back for this long is retried (default 3 s). */
   answerTimeoutMs?: number;
   /** Pause between attempts of an unconfirmed stream (default 300 ms; app ports use less, a restarting server is back soon). */
   retryMs?: number;
@@ -135,14 +141,25 @@ export interface ForwarderOptions {
 
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+/** At most this much of what a client sent is kept for a retry; beyond it the client waits (back-pressure). */
+export const MAX_PENDING = 1024 * 1024;
+
+/**
+ * True for what a runtime writes on the error channel when it could not connect to the pod's
+ * port, so the app never had the connection: containerd and CRI-O "failed to connect to
+ * localhost:PORT inside namespace …" (the dial refused), a sandbox or network namespace that is
+ * gone. An error after the dial (a reset, a broken pipe) is not: the app may have read the data.
+ */
+export function isRefusedBeforeAccept(message: string): boolean {
+  if (/reset by peer|broken pipe|use of closed network connection|i\/o timeout/i.test(message)) return false;
+  return /failed to connect to localhost|connect: connection refused|network namespace for sandbox .* is closed|failed to find sandbox|unable to do port forwarding/i.test(message);
+}
 
 export class PodPortForwarder {
   private readonly options: ForwarderOptions;
   private readonly clock: Clock;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  /** Streams that have not had an answer yet: retrying them is safe (nothing came back). */
-  private readonly unconfirmed = new Set<(why: string) => void>();
   private cachedPod: string | undefined;
   private closed = false;
   lastError: string | undefined;
@@ -204,36 +221,78 @@ export class PodPortForwarder {
   }
 
   /**
-   * One accepted connection. Until the pod has sent its first byte, the stream
-   * is not known to work (a port-forward reports "nothing listens there" only
-   * after it opened), so the bytes sent so far are kept and a failed attempt is
-   * retried on a new stream, with the pod looked up again, until `holdMs` has
-   * passed: syncthing's connection survives a sidecar that is still starting or
-   * a dev pod that is being replaced.
+   * One accepted connection, on one port-forward stream at a time.
+   *
+   * A connection is tried again on a new stream only when it is known that nothing behind the
+   * pod's port has seen it: the stream could not be opened (no pod, HTTP error), or the pod side
+   * reported that it could not connect to the port ("failed to connect to localhost:PORT", the
+   * runtime's dial refused: nothing listens yet, the app is restarting). The runtime dials the
+   * port as soon as the stream opens, so that answer comes within about the time the stream took
+   * to open; until then what the client sent is kept (at most MAX_PENDING bytes: then the client
+   * is paused), and once that time has passed without it, or the first byte came back, nothing is
+   * kept and the connection is never tried again. A slow app is never a reason: there is no
+   * answer timeout, so a breakpoint, a long poll, a stream or an upload goes on as long as the
+   * client wants, as through kubectl port-forward. A connection that the app accepted and then
+   * closed or reset ends the same way for the client (ended, or destroyed after an error).
+   *
+   * `replayUntilAnswer` (syncthing's sync port only) keeps the old rule: until the first byte
+   * comes back, any failure or `answerTimeoutMs` of silence tries again — safe there because the
+   * first bytes are a TLS ClientHello, which nothing acts on.
    */
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     const deadline = this.clock.now() + (this.options.holdMs ?? 8_000);
+    const replayUntilAnswer = this.options.replayUntilAnswer === true;
     let finished = false;
-    let confirmed = false;
-    let sent: Buffer[] = [];
+    /** A byte came back from the pod. */
+    let answered = false;
+    /** Nothing is kept for a retry any more: answered, or accepted by the app. */
+    let committed = false;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    /** The client sent its FIN. */
+    let clientEnded = false;
     let ws: WsLike | undefined;
     let input: PassThrough | undefined;
-    let attemptFailed: ((why: string) => void) | undefined;
+    let attemptFailed: ((why: string, retryable: boolean) => void) | undefined;
     let opened = false;
+    let drainWatch = false;
 
-    const retryNow = (why: string) => {
-      if (!confirmed && ws) attemptFailed?.(why);
+    /** Reads from the client only while there is a stream to write to, room for what is kept, and room in the WebSocket's buffer. */
+    const flow = () => {
+      if (finished) return;
+      if (!input || (!committed && pendingBytes >= MAX_PENDING)) {
+        socket.pause();
+        return;
+      }
+      if (ws && ws.bufferedAmount > HIGH_WATER) {
+        socket.pause();
+        if (!drainWatch) {
+          drainWatch = true;
+          void (async () => {
+            while (!finished && ws && ws.bufferedAmount > LOW_WATER) await this.clock.sleep(5);
+            drainWatch = false;
+            flow();
+          })();
+        }
+        return;
+      }
+      socket.resume();
     };
-    this.unconfirmed.add(retryNow);
-    const finish = (error?: string) => {
+    const commit = () => {
+      if (committed) return;
+      committed = true;
+      pending = [];
+      pendingBytes = 0;
+      flow();
+    };
+    const finish = (error?: string, destroy = true) => {
       if (finished) return;
       finished = true;
-      this.unconfirmed.delete(retryNow);
       if (error) this.fail(error);
       this.invalidate();
-      socket.destroy();
+      if (destroy) socket.destroy();
       input?.destroy();
       closeWebSocket(ws, this.closed ? 0 : undefined);
       if (opened) this.activeStreams--;
@@ -243,64 +302,71 @@ export class PodPortForwarder {
       this.sockets.delete(socket);
       finish();
     });
-    // Data to the pod: kept until the stream is confirmed; the socket pauses while the WebSocket's buffer is full.
     socket.on('data', (chunk: Buffer) => {
       noteTraffic(chunk.length);
-      if (!confirmed) sent.push(chunk);
-      input?.write(chunk);
-      if (ws && ws.bufferedAmount > HIGH_WATER) {
-        socket.pause();
-        void (async () => {
-          while (!finished && ws && ws.bufferedAmount > LOW_WATER) await this.clock.sleep(5);
-          if (!finished) socket.resume();
-        })();
+      if (!committed) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
       }
+      input?.write(chunk);
+      flow();
     });
-    socket.on('end', () => input?.end());
+    socket.on('end', () => {
+      clientEnded = true;
+      input?.end();
+    });
 
     const attempt = async (): Promise<void> => {
       const pod = await this.podName();
       if (finished) return;
       if (!pod) return finish(this.options.finder.lastProblem ?? 'no ready dev pod');
-      this.options.events?.onDebug?.(`port ${this.options.podPort}: stream to ${pod} (replaying ${sent.length} chunk(s))`);
+      this.options.events?.onDebug?.(`port ${this.options.podPort}: stream to ${pod} (${pendingBytes} byte(s) to send again)`);
       let failedWhy: string | undefined;
-      const failed = new Promise<string>((resolve) => (attemptFailed = (why) => {
-        failedWhy ??= why;
-        resolve(why);
+      let canRetry = false;
+      const failed = new Promise<string>((resolve) => (attemptFailed = (why, retryable) => {
+        if (failedWhy === undefined) {
+          failedWhy = why;
+          canRetry = retryable;
+        }
+        resolve(failedWhy);
       }));
+      const where = `port-forward to ${pod}:${this.options.podPort}`;
       const streamInput = new PassThrough();
-      for (const chunk of sent) streamInput.write(chunk);
+      for (const chunk of pending) streamInput.write(chunk);
+      if (clientEnded) streamInput.end();
       let streamWs: WsLike | undefined;
       const output = new Writable({
         write: (chunk: Buffer, _encoding, callback) => {
           // The port-number header arrives as an empty chunk; only real data proves the stream works.
           if (streamWs !== ws || finished || chunk.length === 0) return callback();
-          if (!confirmed) {
-            confirmed = true;
-            sent = [];
-            this.unconfirmed.delete(retryNow);
-          }
+          answered = true;
+          commit();
           noteTraffic(chunk.length);
           if (!socket.write(chunk) && ws?.pause) {
-            ws.pause();
-            socket.once('drain', () => ws?.resume?.());
+            const paused = ws;
+            paused.pause!();
+            socket.once('drain', () => paused.resume?.());
           }
           callback();
         },
       });
-      // Anything on the error channel means this stream failed (e.g. nothing listens on the port yet).
+      // The error channel: the runtime could not connect to the port (retryable while nothing
+      // was answered or accepted), or the connection failed after the app had it (not).
       const errors = new Writable({
         write: (chunk: Buffer, _encoding, callback) => {
           const text = chunk.toString('utf8').trim();
-          if (text) attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${text}`);
+          if (text) attemptFailed?.(`${where}: ${text}`, !committed && (replayUntilAnswer || isRefusedBeforeAccept(text)));
           callback();
         },
       });
+      const openStarted = this.clock.now();
       try {
         streamWs = (await this.options.portForward(this.options.namespace, pod, this.options.podPort, output, errors, streamInput)) as WsLike;
       } catch (error) {
-        attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`);
+        // No stream: nothing reached the pod.
+        attemptFailed?.(`${where}: ${describeKubeError(error)}`, !committed);
       }
+      const timers: NodeJS.Timeout[] = [];
       if (streamWs && typeof (streamWs as unknown) !== 'function') {
         if (finished) {
           // The client hung up (or the listener closed) while this stream was opening: finish()
@@ -317,28 +383,42 @@ export class PodPortForwarder {
           opened = true;
           this.activeStreams++;
         }
-        streamWs.on('close', () => attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: stream closed`));
-        // A stream to a pod that is going away can stay open without an answer: give it a few seconds.
-        const silent = setTimeout(() => {
-          if (!confirmed && sent.length > 0) attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: no answer`);
-        }, this.options.answerTimeoutMs ?? 3_000);
-        silent.unref();
-        void failed.then(() => clearTimeout(silent));
-        streamWs.on('error', (error) => attemptFailed?.(`port-forward to ${pod}:${this.options.podPort}: ${describeKubeError(error)}`));
-        socket.resume();
+        streamWs.on('close', () => attemptFailed?.(`${where}: stream closed`, !committed && replayUntilAnswer));
+        streamWs.on('error', (error) => attemptFailed?.(`${where}: ${describeKubeError(error)}`, !committed && replayUntilAnswer));
+        if (replayUntilAnswer) {
+          const silent = setTimeout(() => {
+            if (!answered && pendingBytes > 0) attemptFailed?.(`${where}: no answer`, true);
+          }, this.options.answerTimeoutMs ?? 3_000);
+          timers.push(silent);
+        } else {
+          // No refusal within about the stream's own set-up time: the app has the connection.
+          const openMs = this.clock.now() - openStarted;
+          timers.push(setTimeout(() => {
+            if (failedWhy === undefined) commit();
+          }, Math.min(3_000, Math.max(300, 2 * openMs))));
+        }
+        for (const timer of timers) timer.unref();
+        flow();
       }
       const why = failedWhy ?? await failed;
+      for (const timer of timers) clearTimeout(timer);
       const dead = streamWs;
       if (finished) return;
-      if (confirmed) {
-        // A working stream ended: let what the pod sent reach syncthing, then close.
+      if (!canRetry) {
         this.invalidate();
-        socket.end(() => finish());
-        setTimeout(() => finish(), 1000).unref();
-        if (!/stream closed$/.test(why)) this.fail(why);
+        const closedCleanly = /stream closed$/.test(why);
+        if (!closedCleanly) this.fail(why);
+        if (answered || closedCleanly) {
+          // Let what the pod sent reach the client, then close (as the app did).
+          socket.end(() => finish(undefined));
+          setTimeout(() => finish(undefined), 1000).unref();
+        } else {
+          // The app had the connection and it failed (reset): so does the client's.
+          finish(undefined);
+        }
         return;
       }
-      // Not confirmed yet: retry on a new stream, replaying what syncthing sent.
+      // Nothing behind the port saw this connection: a new stream, with what the client sent.
       socket.pause();
       input = undefined;
       ws = undefined;
@@ -352,15 +432,6 @@ export class PodPortForwarder {
     };
     socket.pause();
     attempt().catch((error: unknown) => finish(`port-forward: ${describeKubeError(error)}`));
-  }
-
-  /**
-   * Retries every stream that has had no answer yet, on a new stream (with what its
-   * client sent): after the process behind the port was restarted, a stream that
-   * reached the old one would otherwise wait for the answer timeout.
-   */
-  retryUnanswered(why: string): void {
-    for (const retry of [...this.unconfirmed]) retry(why);
   }
 
   /** Closes every open connection (their clients reconnect, to the pod found then). */

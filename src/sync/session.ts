@@ -316,7 +316,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     };
     const portForward = deps.portForward ?? clientNodePortForward(deps.kc);
     const finder = deps.podFinder ?? new LabelPodFinder(deps.kc, target.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(target.kind, target.name)}`);
-    const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, events: { onError: noteError, onDebug: debug } });
+    const syncForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock, holdMs: 8_000, replayUntilAnswer: true, events: { onError: noteError, onDebug: debug } });
     const apiForward = new PodPortForwarder({ namespace: target.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock, holdMs: 2_000, events: { onDebug: debug } });
     const syncPort = await syncForward.listen();
     cleanups.push(() => syncForward.close());

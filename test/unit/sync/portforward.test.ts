@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { pickDevPod, PodPortForwarder, type PodFinder, type PortForwardFn } from '../../../src/sync/portforward.ts';
+import { isRefusedBeforeAccept, pickDevPod, PodPortForwarder, type PodFinder, type PortForwardFn } from '../../../src/sync/portforward.ts';
 import { until } from './support.ts';
 
 class FakeWs extends EventEmitter {
@@ -30,7 +30,7 @@ function echoForward(calls: string[], behaviour: (pod: string) => 'ok' | 'reject
     if (how === 'reject') throw Object.assign(new Error('HTTP 404'), { code: 404, body: '{"message":"pods \\"gone\\" not found"}' });
     const ws = new FakeWs();
     if (how === 'error-channel') {
-      setTimeout(() => err.write(Buffer.from(`error forwarding port ${port} to pod ${pod}: connection refused`)), 5);
+      setTimeout(() => err.write(Buffer.from(`error forwarding port ${port} to pod ${pod}, uid : failed to execute portforward in network namespace "/var/run/netns/cni-1": failed to connect to localhost:${port} inside namespace "abc", IPv4: dial tcp4 127.0.0.1:${port}: connect: connection refused IPv6 dial tcp6 [::1]:${port}: connect: connection refused `)), 5);
       return ws;
     }
     input.on('data', (d: Buffer) => output.write(Buffer.from(`${pod}:${d.toString()}`)));
@@ -142,5 +142,126 @@ describe('port-forward listener', () => {
     expect(pickDevPod([pod('a', '2024-01-01'), pod('b', '2024-01-02')] as never)?.metadata?.name).toBe('b');
     expect(pickDevPod([pod('a', '2024-01-01'), pod('b', '2024-01-02', { deleting: true })] as never)?.metadata?.name).toBe('a');
     expect(pickDevPod([pod('a', '2024-01-01', { ready: false }), pod('b', '2024-01-02', { phase: 'Pending' })] as never)).toBeUndefined();
+  });
+});
+
+// Issue 17, point 2: a connection is sent again only when nothing behind the pod's port saw it.
+describe('app port forwards never send a connection twice', () => {
+  const REFUSED = (port: number) => `error forwarding port ${port} to pod web-1, uid : failed to execute portforward in network namespace "/var/run/netns/cni-1": failed to connect to localhost:${port} inside namespace "abc", IPv4: dial tcp4 127.0.0.1:${port}: connect: connection refused IPv6 dial tcp6 [::1]:${port}: connect: connection refused `;
+
+  /** A pod whose app sees `requests` (one entry per connection it accepted, with what it read); `refuse` attempts are refused by the runtime. */
+  function appPod(o: { refuse?: number; answerAfterMs?: number; reset?: boolean; sink?: boolean }) {
+    const requests: string[] = [];
+    let attempts = 0;
+    let received = 0;
+    const forward: PortForwardFn = async (_ns, _pod, port, output, err, input) => {
+      attempts++;
+      const ws = new FakeWs();
+      if (attempts <= (o.refuse ?? 0)) {
+        setTimeout(() => {
+          err.write(Buffer.from(REFUSED(port)));
+          ws.close();
+        }, 5);
+        return ws;
+      }
+      const at = requests.push('') - 1;
+      input.on('data', (d: Buffer) => {
+        received += d.length;
+        if (!o.sink) requests[at] += d.toString();
+      });
+      if (o.reset) {
+        setTimeout(() => {
+          err.write(Buffer.from(`error forwarding port ${port} to pod web-1, uid : failed to execute portforward in network namespace "x": read tcp4 127.0.0.1:40000->127.0.0.1:${port}: read: connection reset by peer`));
+          ws.close();
+        }, 500);
+      } else if (o.answerAfterMs !== undefined) {
+        setTimeout(() => output.write(Buffer.from(`answer to ${requests[at]}`)), o.answerAfterMs);
+      }
+      return ws;
+    };
+    return { forward, requests, attempts: () => attempts, received: () => received };
+  }
+
+  it('a handler that answers after 3.5 s (past the old 3 s answer timeout) is called once and its answer arrives', async () => {
+    const pod = appPod({ answerAfterMs: 3_500 });
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8080, finder: finder(['web-1']), portForward: pod.forward, holdMs: 10_000, retryMs: 10 });
+    const port = await fwd.listen();
+    try {
+      expect((await talk(port, 'POST /orders')).reply).toBe('answer to POST /orders');
+      expect(pod.requests).toEqual(['POST /orders']);
+      expect(pod.attempts()).toBe(1);
+    } finally {
+      await fwd.close();
+    }
+  });
+
+  it('a connection refused while the app restarts is tried again, with what the client sent, until the app listens: the app sees it once', async () => {
+    const pod = appPod({ refuse: 5, answerAfterMs: 0 });
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8080, finder: finder(['web-1']), portForward: pod.forward, holdMs: 10_000, retryMs: 10 });
+    const port = await fwd.listen();
+    try {
+      expect((await talk(port, 'GET /')).reply).toBe('answer to GET /');
+      expect(pod.attempts()).toBe(6);
+      expect(pod.requests).toEqual(['GET /']);
+    } finally {
+      await fwd.close();
+    }
+  });
+
+  it('a connection the app accepted and then reset is not sent again: the client\'s connection closes, the error is reported', async () => {
+    const pod = appPod({ reset: true });
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8080, finder: finder(['web-1']), portForward: pod.forward, holdMs: 10_000, retryMs: 10 });
+    const port = await fwd.listen();
+    try {
+      expect(await talk(port, 'POST /pay')).toEqual({ reply: '', closed: true });
+      expect(pod.attempts()).toBe(1);
+      expect(pod.requests).toEqual(['POST /pay']);
+      expect(fwd.lastError).toMatch(/connection reset by peer/);
+    } finally {
+      await fwd.close();
+    }
+  });
+
+  it('an upload to an app that answers only at the end keeps at most 1 MiB of it (back-pressure), with no retry', async () => {
+    const pod = appPod({ sink: true });
+    const fwd = new PodPortForwarder({ namespace: 'ns', podPort: 8080, finder: finder(['web-1']), portForward: pod.forward, holdMs: 10_000, retryMs: 10 });
+    const port = await fwd.listen();
+    const total = 256 * 1024 ** 2;
+    try {
+      const rssBefore = process.memoryUsage.rss();
+      let peak = rssBefore;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        const block = Buffer.alloc(1024 * 1024, 7);
+        let sent = 0;
+        const pump = () => {
+          while (sent < total) {
+            sent += block.length;
+            if (!s.write(block)) return void s.once('drain', pump);
+          }
+        };
+        s.on('connect', pump);
+        s.on('error', reject);
+        void until('the app has it all', () => pod.received() >= total, 120_000, 20).then(() => {
+          s.destroy();
+          resolve();
+        }, reject);
+      });
+      clearInterval(sampler);
+      expect(pod.attempts()).toBe(1);
+      // The old listener kept every byte sent before the first answer (256 MiB here), and sent it all again after 3 s of silence.
+      expect((peak - rssBefore) / 2 ** 20).toBeLessThan(96);
+    } finally {
+      await fwd.close();
+    }
+  });
+
+  it('tells a refusal before the app had the connection from a failure after it', () => {
+    expect(isRefusedBeforeAccept(REFUSED(8080))).toBe(true);
+    expect(isRefusedBeforeAccept('error forwarding port 8080 to pod p, uid : network namespace for sandbox "x" is closed')).toBe(true);
+    expect(isRefusedBeforeAccept('error forwarding port 8080 to pod p, uid : failed to execute portforward in network namespace "x": read tcp4 1->2: read: connection reset by peer')).toBe(false);
+    expect(isRefusedBeforeAccept('error forwarding port 8080 to pod p, uid : failed to execute portforward in network namespace "x": write tcp4 1->2: write: broken pipe')).toBe(false);
+    expect(isRefusedBeforeAccept('something else')).toBe(false);
   });
 });
