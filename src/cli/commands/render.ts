@@ -47,7 +47,7 @@ async function readBytes(stream: Readable): Promise<Buffer> {
 }
 
 /** The input as text; invalid UTF-8 is refused with its line (go-yaml refuses it too). */
-function decode(bytes: Buffer, source: string): string {
+export function decode(bytes: Buffer, source: string): string {
   if (!isUtf8(bytes)) throw utf8Error(bytes, firstInvalidUtf8(bytes), source);
   return bytes.toString('utf8');
 }
@@ -56,7 +56,7 @@ function decode(bytes: Buffer, source: string): string {
  * The output as bytes: pieces copied from the input are its own bytes (no document
  * that passes through is re-encoded), new text is encoded.
  */
-function outputBytes(pieces: readonly Piece[], bytes: Buffer, text: string): Buffer {
+export function outputBytes(pieces: readonly Piece[], bytes: Buffer, text: string): Buffer[] {
   const ascii = bytes.length === text.length;
   let charAt = 0;
   let byteAt = 0;
@@ -66,8 +66,7 @@ function outputBytes(pieces: readonly Piece[], bytes: Buffer, text: string): Buf
     charAt = offset;
     return byteAt;
   };
-  const parts = pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : bytes.subarray(byteOffset(p.start), byteOffset(p.end))));
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  return pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : bytes.subarray(byteOffset(p.start), byteOffset(p.end))));
 }
 
 function errorText(error: DevError): string {
@@ -123,9 +122,9 @@ export function renderCommand(io: CliIO): CommandModule {
       }
       const warnings = outcome.warnings.map((w) => `warning: ${w}`);
       log(io, outcome.error ? [...warnings, errorText(outcome.error)] : warnings);
-      // One write, after everything is known: a failed stream render prints nothing;
-      // a failed KRM function still answers with its ResourceList (the error in results).
-      if (outcome.pieces.length > 0) io.stdout.write(outputBytes(outcome.pieces, bytes, text));
+      // Written once everything is known (a failed stream render prints nothing; a failed KRM
+      // function still answers with its ResourceList), in order: copied pieces are the input's own bytes.
+      for (const part of outputBytes(outcome.pieces, bytes, text)) io.stdout.write(part);
       if (warnings.length > 0) io.stderr.write(`${warnings.join('\n')}\n`);
       if (outcome.error) throw outcome.error;
     },
