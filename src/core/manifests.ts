@@ -42,34 +42,45 @@ export interface ParsedObject {
   toInput: (offset: number) => number;
 }
 
-/** Line numbers of a text, counted once, for offsets asked in any order. */
+/**
+ * Line numbers of a text for offsets asked in any order. The stream cut knows the line
+ * where each document starts (anchors); lines are counted only inside the documents asked about.
+ */
 export class Lines {
-  private readonly starts: number[] = [0];
-  private scanned = 0;
   private readonly text: string;
-  constructor(text: string) {
+  /** [offset, line] where documents start, in order. */
+  private readonly anchors: [number, number][];
+  private readonly indexes = new Map<number, number[]>();
+  constructor(text: string, anchors: readonly [number, number][] = [[0, 1]]) {
     this.text = text;
+    this.anchors = anchors.length > 0 && anchors[0]![0] === 0 ? [...anchors] : [[0, 1], ...anchors];
   }
 
   /** One-based line of an offset. */
   at(offset: number): number {
-    while (this.scanned < this.text.length && this.scanned <= offset) {
-      const nl = this.text.indexOf('\n', this.scanned);
-      if (nl < 0) {
-        this.scanned = this.text.length;
-        break;
-      }
-      this.starts.push(nl + 1);
-      this.scanned = nl + 1;
-    }
     let lo = 0;
-    let hi = this.starts.length - 1;
+    let hi = this.anchors.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((this.starts[mid] as number) <= offset) lo = mid;
+      if ((this.anchors[mid] as [number, number])[0] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return lo + 1;
+    const [start, line] = this.anchors[lo] as [number, number];
+    const end = lo + 1 < this.anchors.length ? (this.anchors[lo + 1] as [number, number])[0] : this.text.length;
+    let starts = this.indexes.get(lo);
+    if (starts === undefined) {
+      starts = [];
+      for (let nl = this.text.indexOf('\n', start); nl >= 0 && nl < end; nl = this.text.indexOf('\n', nl + 1)) starts.push(nl + 1);
+      this.indexes.set(lo, starts);
+    }
+    let a = 0;
+    let b = starts.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if ((starts[mid] as number) <= offset) a = mid + 1;
+      else b = mid;
+    }
+    return line + a;
   }
 }
 
@@ -169,9 +180,9 @@ function bodyOf(text: string, chunk: Chunk): string {
  * skipped. Throws a located DevError on a document that cannot be read or is not an object.
  */
 export function parseManifests(text: string, source: string): ParsedObject[] {
-  const lines = new Lines(text);
+  const { documents, lines } = streamChunks(text, source);
   const parsed: ParsedObject[] = [];
-  for (const doc of streamDocuments(text, lines)) {
+  for (const doc of documents) {
     const where = { source, document: parsed.length, line: lines.at(doc.content) };
     const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, where);
     if (read.value === null) continue;
@@ -193,9 +204,13 @@ export interface StreamDocument {
  * The documents of a stream that have content, cut without parsing them (see
  * src/core/yaml/scan.ts); the chunks of all documents, empty ones included, tile the text.
  */
-export function streamChunks(text: string, lines: Lines, source = '-'): { chunks: Chunk[]; documents: StreamDocument[] } {
+export function streamChunks(text: string, source = '-'): { chunks: Chunk[]; documents: StreamDocument[]; lines: Lines } {
   const cut = cutStream(text);
-  if (!cut.exact) return { chunks: cut.chunks, documents: cut.chunks.filter((c) => c.content >= 0).map((chunk) => ({ chunk, content: chunk.content })) };
+  if (!cut.exact) {
+    const lines = new Lines(text, cut.chunks.map((c) => [c.start, c.line]));
+    return { chunks: cut.chunks, documents: cut.chunks.filter((c) => c.content >= 0).map((chunk) => ({ chunk, content: chunk.content })), lines };
+  }
+  const lines = new Lines(text);
   // Directives or `...`: only the parser knows where documents start; every document is parsed here.
   const lineCounter = new LineCounter();
   const all = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
@@ -206,7 +221,7 @@ export function streamChunks(text: string, lines: Lines, source = '-'): { chunks
     const start = i === 0 ? 0 : document.range[0];
     const end = i + 1 < docs.length ? (docs[i + 1] as Document.Parsed).range[0] : text.length;
     const content = document.contents?.range?.[0] ?? -1;
-    const chunk: Chunk = { start, end, content: document.contents === null ? -1 : content, kind: undefined };
+    const chunk: Chunk = { start, end, line: lines.at(start), content: document.contents === null ? -1 : content, kind: undefined };
     chunks.push(chunk);
     if (chunk.content < 0) return;
     const where = { source, document: documents.length, line: lines.at(content) };
@@ -215,12 +230,8 @@ export function streamChunks(text: string, lines: Lines, source = '-'): { chunks
     const read = readDocument(document, (offset) => lines.at(offset), where, true);
     documents.push({ chunk, content, read: { ...read, document, toInput: (o) => o } });
   });
-  if (chunks.length === 0) chunks.push({ start: 0, end: text.length, content: -1, kind: null });
-  return { chunks, documents };
-}
-
-function streamDocuments(text: string, lines: Lines): StreamDocument[] {
-  return streamChunks(text, lines).documents;
+  if (chunks.length === 0) chunks.push({ start: 0, end: text.length, line: 1, content: -1, kind: null });
+  return { chunks, documents, lines };
 }
 
 export type OutputFormat = 'yaml' | 'json';

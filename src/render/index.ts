@@ -103,8 +103,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
   const warnings: string[] = [];
   let mode: 'stream' | 'krm' = 'stream';
   try {
-    const lines = new Lines(text);
-    const { chunks, documents } = streamChunks(text, lines, source);
+    const { chunks, documents, lines } = streamChunks(text, source);
     const entries: Entry[] = [];
     for (const doc of documents) {
       const index = entries.length;

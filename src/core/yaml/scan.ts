@@ -11,6 +11,8 @@ export interface Chunk {
   start: number;
   /** Offset where the next document starts (or the stream's length). */
   end: number;
+  /** One-based line of `start`. */
+  line: number;
   /** Offset of the first line of content (not blank, not a comment, not the marker); -1 when there is none. */
   content: number;
   /** The kind from its `kind:` line; null when it has none; undefined when uncertain. */
@@ -59,7 +61,8 @@ export function cutStream(text: string): StreamCut {
   const chunks: Chunk[] = [];
   let exact = false;
   type Open = Chunk & { kinds: number; uncertain: boolean; regions: Map<string, [number, number]>; counts: Map<string, number>; open?: string };
-  const fresh = (start: number): Open => ({ start, end: text.length, content: -1, kind: null, kinds: 0, uncertain: false, regions: new Map(), counts: new Map() });
+  let lineNo = 1;
+  const fresh = (start: number): Open => ({ start, end: text.length, line: lineNo, content: -1, kind: null, kinds: 0, uncertain: false, regions: new Map(), counts: new Map() });
   let current = fresh(0);
   const endRegion = (at: number) => {
     if (current.open === undefined) return;
@@ -70,7 +73,7 @@ export function cutStream(text: string): StreamCut {
     current.end = end;
     endRegion(end);
     const kind = current.content < 0 ? null : current.uncertain || current.kinds > 1 ? undefined : current.kind;
-    const chunk: Chunk = { start: current.start, end, content: current.content, kind };
+    const chunk: Chunk = { start: current.start, end, line: current.line, content: current.content, kind };
     const apiVersion = current.regions.get('apiVersion');
     const metadata = current.regions.get('metadata');
     if (typeof kind === 'string' && apiVersion && metadata && current.counts.get('apiVersion') === 1 && current.counts.get('metadata') === 1 && !current.counts.has('quoted')) chunk.head = { apiVersion, metadata };
@@ -136,6 +139,7 @@ export function cutStream(text: string): StreamCut {
       }
     }
     i = next;
+    lineNo++;
     if (nl < 0) break;
   }
   close(text.length);
