@@ -192,7 +192,9 @@ export async function runDoctor(args: DoctorArgs, io: CliIO): Promise<Check[]> {
   const { findSyncthing } = await import('../../sync/binary.ts');
   try {
     const found = await findSyncthing({ env: io.env, cwd: io.cwd, ...(args.syncthing ? { flag: args.syncthing } : {}) });
-    checks.push({ name: 'syncthing', level: 'ok', detail: `${found.version} at ${found.path} (from ${found.source === 'flag' ? '--syncthing' : found.source === 'env' ? '$KUBECTL_DEV_SYNCTHING' : 'PATH'})` });
+    const from = found.source === 'flag' ? 'from --syncthing' : found.source === 'env' ? 'from $KUBECTL_DEV_SYNCTHING' : found.source === 'path' ? 'from PATH'
+      : `embedded in ${found.embeddedIn === 'binary' ? 'the kubectl-dev binary' : 'the kubectl-dev package'}, checksum verified`;
+    checks.push({ name: 'syncthing', level: 'ok', detail: `${found.version} at ${found.path} (${from})` });
   } catch (error) {
     const e = error as Error & { hint?: string };
     checks.push({ name: 'syncthing', level: 'fail', detail: `${e.message} (needed to sync code; start --no-sync works without it)`, fix: e.hint ?? 'install syncthing 1.19 or newer.' });
@@ -206,7 +208,7 @@ export function doctorCommand(io: CliIO, context: CommandContext): CommandModule
     describe: 'Check the kubeconfig, the API server, your RBAC permissions and the local syncthing; print what to fix',
     builder: (y: Argv) =>
       withKubeFlags(y)
-        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
+        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then the embedded one, then syncthing on PATH)' })
         .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
         .epilogue('Exit code: 0 when kubectl dev can be used (warnings allowed); 4 when the kubeconfig, the API server or RBAC blocks it; 6 when only the local syncthing does.'),
     handler: async (argv) => {

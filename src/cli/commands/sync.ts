@@ -8,6 +8,7 @@
 //
 // The sync module (and client-node with it) is loaded only when the command runs.
 
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
@@ -26,12 +27,27 @@ interface SyncArgs extends KubeArgs, ForwardArgs, SyncFlagArgs {
   background: boolean;
 }
 
-/** How to start this same program again (for --wait's background session). */
-function selfCommand(): string[] {
-  const script = process.argv[1];
-  // A single executable (Node SEA) has no script: the executable is the program.
-  if (!script || script === process.execPath || !/\.(c|m)?(j|t)s$/.test(script)) return [process.execPath];
-  return [process.execPath, ...process.execArgv, script];
+// node:sea is asked only when needed: this module is in the single binary's startup snapshot.
+function isSea(): boolean {
+  return process.getBuiltinModule('node:sea').isSea();
+}
+
+/**
+ * How to start this same program again (for --wait's background session). A single executable
+ * (Node SEA) is the program itself. Otherwise node runs a script: dist/kubectl-dev.cjs, or what
+ * npm put on PATH for it (a symbolic link without a .cjs ending under npm link, npm i -g and
+ * npx, a .cmd shim's target on Windows), or src/bin.ts: node is given that same script again,
+ * resolved to its real file, with the same node flags.
+ */
+export function selfCommand(argv: readonly string[] = process.argv, execPath = process.execPath, execArgv: readonly string[] = process.execArgv, inSea = isSea()): string[] {
+  if (inSea) return [execPath];
+  const script = argv[1];
+  if (!script) throw new Error('cannot tell how this kubectl-dev was started: no script in process.argv');
+  let real = script;
+  try {
+    real = realpathSync(script);
+  } catch { /* run as given */ }
+  return [execPath, ...execArgv, real];
 }
 
 export function syncCommand(io: CliIO): CommandModule {
