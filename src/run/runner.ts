@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { DevError } from '../core/errors.ts';
-import { ignoreMatcher } from '../sync/ignores.ts';
+import { ignoreMatcher, syncthingRules } from '../sync/ignores.ts';
 import type { Clock } from '../sync/process.ts';
 import type { SyncthingEvent, SyncthingRest } from '../sync/rest.ts';
 import { FastPath } from '../sync/watch.ts';
@@ -357,9 +357,9 @@ export class Runner {
     let isIgnored = ignoreMatcher([]);
     const loadIgnores = () => {
       try {
-        isIgnored = ignoreMatcher(existsSync(stignore) ? readFileSync(stignore, 'utf8').split(/\r?\n/) : ['.git']);
+        isIgnored = ignoreMatcher(existsSync(stignore) ? readFileSync(stignore, 'utf8').split(/\r?\n/) : ['.git'], syncthingRules());
       } catch {
-        isIgnored = ignoreMatcher(['.git']);
+        isIgnored = ignoreMatcher(['.git'], syncthingRules());
       }
     };
     loadIgnores();

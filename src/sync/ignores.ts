@@ -107,22 +107,40 @@ interface Rule {
 }
 
 /**
- * A predicate for relative paths (with "/" separators): true when the first
- * matching pattern ignores the path, or a parent directory of it.
+ * How syncthing reads patterns on a platform. On macOS and Windows every pattern folds case
+ * (as if it began with "(?i)": syncthing's ignoreresult_foldcase.go), and on Windows "\\" in a
+ * pattern is a path separator (filepath.ToSlash), not the escape it is elsewhere.
  */
-export function ignoreMatcher(lines: readonly string[]): (relPath: string) => boolean {
-  const rules: Rule[] = [];
+export interface MatchRules {
+  foldCase: boolean;
+  backslashIsSeparator: boolean;
+}
+
+export function syncthingRules(platform: NodeJS.Platform = process.platform): MatchRules {
+  return { foldCase: platform === 'darwin' || platform === 'win32', backslashIsSeparator: platform === 'win32' };
+}
+
+const LINUX_RULES: MatchRules = { foldCase: false, backslashIsSeparator: false };
+
+/**
+ * A predicate for relative paths (with "/" separators): true when the first
+ * matching pattern ignores the path, or a parent directory of it — read with the
+ * rules of one platform (default: Linux's).
+ */
+export function ignoreMatcher(lines: readonly string[], rules: MatchRules = LINUX_RULES): (relPath: string) => boolean {
+  const rules_: Array<Rule & { fold: boolean }> = [];
   for (const raw of lines) {
     let line = raw.trim();
     if (line === '' || line.startsWith('//') || line.startsWith('#')) continue;
+    if (rules.backslashIsSeparator) line = line.replace(/\\/g, '/');
     let include = false;
-    let flags = '';
+    let fold = rules.foldCase;
     for (;;) {
       if (line.startsWith('!')) {
         include = true;
         line = line.slice(1);
       } else if (line.startsWith('(?i)')) {
-        flags = 'i';
+        fold = true;
         line = line.slice(4);
       } else if (line.startsWith('(?d)')) {
         line = line.slice(4);
@@ -131,14 +149,32 @@ export function ignoreMatcher(lines: readonly string[]): (relPath: string) => bo
       }
     }
     if (line === '') continue;
+    // syncthing lowercases a case-folding pattern and the path it is matched against.
+    if (fold) line = line.toLowerCase();
     const anchored = line.startsWith('/');
     const body = globToRegex(line.replace(/^\/+/, '').replace(/\/+$/, ''));
     // A pattern matches the path itself or anything under it; unanchored ones at any depth.
     const source = anchored ? `^${body}(?:/.*)?$` : `^(?:.*/)?${body}(?:/.*)?$`;
-    rules.push({ re: new RegExp(source, flags), include });
+    rules_.push({ re: new RegExp(source), include, fold });
   }
   return (relPath: string) => {
-    for (const rule of rules) if (rule.re.test(relPath)) return !rule.include;
+    let lower: string | undefined;
+    for (const rule of rules_) {
+      const subject = rule.fold ? (lower ??= relPath.toLowerCase()) : relPath;
+      if (rule.re.test(subject)) return !rule.include;
+    }
     return false;
   };
+}
+
+/**
+ * What the initial copy leaves out: whatever syncthing would ignore under any platform's
+ * rules — case folded or not, "\\" an escape or a separator. The local syncthing never sends
+ * what it ignores and the sidecar never deletes it, so a file the copy put in that syncthing
+ * ignores would stay in the container for good (with "secrets.env" ignored on macOS,
+ * "Secrets.env" did). Leaving out more than needed only leaves it to syncthing.
+ */
+export function copyMatcher(lines: readonly string[]): (relPath: string) => boolean {
+  const matchers = [false, true].flatMap((foldCase) => [false, true].map((backslashIsSeparator) => ignoreMatcher(lines, { foldCase, backslashIsSeparator })));
+  return (relPath: string) => matchers.some((m) => m(relPath));
 }

@@ -12,11 +12,12 @@
 // directories that the ignore patterns certainly do not exclude, nothing of
 // syncthing's own (.stignore, .stfolder, temp files), no symlinks or special files,
 // no path too long for a plain ustar header, no file of 8 GiB or more. Everything
-// else is left to syncthing. Modes are 0666/0777 and tar runs under umask 0, as the
+// else is left to syncthing. The copy never reads outside the tree (issue 17, point 4): see
+// "Reading the tree" below. Modes are 0666/0777 and tar runs under umask 0, as the
 // sidecar's syncthing writes with ignorePerms (docs/decisions.md: the tree must be
 // writable by the dev container's user); ownership is the sidecar user's (`tar -o`).
 
-import { closeSync, fstatSync, openSync, readSync, readdirSync, lstatSync, statSync, type Dirent } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync, lstatSync, type BigIntStats, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
@@ -31,12 +32,24 @@ import type WebSocket from 'ws';
 export interface SeedEntry {
   rel: string;
   type: 'dir' | 'file';
+  /** Its lstat when it was listed (through its directory's descriptor where the platform allows). */
+  stat?: EntryStat;
 }
 
-/** An entry with the size and mtime its tar header gets (stat'ed by planCopy). */
+/** What the copy keeps of an lstat: identity (device and inode), size and mtime. */
+export interface EntryStat {
+  dev: bigint;
+  ino: bigint;
+  size: number;
+  mtimeMs: number;
+}
+
+/** An entry with the size and mtime its tar header gets, and the identity it must still have when it is read. */
 export interface PlannedEntry extends SeedEntry {
   size: number;
   mtimeMs: number;
+  dev: bigint;
+  ino: bigint;
 }
 
 /** What the copy sends: the entries as stat'ed, and the exact length of the tar stream. */
@@ -46,6 +59,8 @@ export interface CopyPlan {
   length: number;
   files: number;
   bytes: number;
+  /** The root directory's identity when it was listed: the copy reads the same directory. */
+  root?: { dev: bigint; ino: bigint };
 }
 
 /** Names syncthing keeps to itself in any directory: never copied. */
@@ -118,23 +133,160 @@ export function tarHeader(entry: PlannedEntry): Buffer {
   return h;
 }
 
-/**
- * The entries to copy under `root`, directories before their contents. Ignored
- * directories are not entered; unreadable ones are skipped (syncthing reports them).
- * Types come from the directory listing (one lstat only where the file system does
- * not say): the walk is on the way to the first byte of the copy.
- */
-export function seedEntries(root: string, isIgnored: (rel: string) => boolean): SeedEntry[] {
-  return [...walkEntries(root, isIgnored, '')];
+// Reading the tree. A file or a directory of the tree may be replaced by a symbolic link (or a
+// special file) at any moment while the copy lists or reads it — by a build, a checkout, or
+// anything else that runs in the folder — and nothing outside the tree may go into the
+// container that way. So:
+//  - nothing is followed: every entry is lstat'ed, every open has O_NOFOLLOW, files are opened
+//    O_NONBLOCK (a FIFO swapped in does not block the copy);
+//  - an entry is read only while it is the one that was listed: the descriptor's fstat must
+//    show the device and inode the listing saw (and a regular file or a directory); anything
+//    else goes in as zeros of its planned size and is removed from the container after the copy
+//    (SeedProgress.changed), for syncthing, which follows no link either, to sort out;
+//  - directories get the same: on Linux every directory is opened (O_DIRECTORY | O_NOFOLLOW)
+//    relative to its parent's descriptor and checked, and everything under it is listed,
+//    lstat'ed and opened through that descriptor (/proc/self/fd/N/NAME: Node has no openat), so
+//    a directory swapped for a link anywhere above an entry cannot redirect it. Elsewhere
+//    (macOS, Windows) paths are used, with every directory's identity checked before and after
+//    it is listed and every ancestor's after a file is opened.
+
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+/** How the tree is read: through directory descriptors (Linux), or by paths with checks (elsewhere; tests can force it). */
+export const treeReading = { anchored: process.platform === 'linux' && existsSync('/proc/self/fd') };
+
+/** An open directory of the tree. */
+interface DirHandle {
+  /** The prefix its entries are reached by: /proc/self/fd/N (anchored) or its path. */
+  base: string;
+  fd: number | undefined;
+  dev: bigint;
+  ino: bigint;
+  /** Its path (for the checks of the path mode). */
+  path: string;
 }
 
-function* walkEntries(root: string, isIgnored: (rel: string) => boolean, relDir: string): Generator<SeedEntry> {
+function entryStat(st: BigIntStats): EntryStat {
+  return { dev: st.dev, ino: st.ino, size: Number(st.size), mtimeMs: Number(st.mtimeNs) / 1e6 };
+}
+
+const sameIdentity = (a: { dev: bigint; ino: bigint }, b: { dev: bigint; ino: bigint }) => a.dev === b.dev && a.ino === b.ino;
+
+/** The tree's root (a link given as the root itself is followed: it is what the user named). */
+function openRoot(root: string, expect?: { dev: bigint; ino: bigint }): DirHandle | undefined {
+  if (!treeReading.anchored) {
+    try {
+      const st = lstatSync(root, { bigint: true });
+      const real = st.isSymbolicLink() ? fstatOfPath(root) : st;
+      if (!real || (expect && !sameIdentity(real, expect))) return undefined;
+      return { base: root, fd: undefined, dev: real.dev, ino: real.ino, path: root };
+    } catch {
+      return undefined;
+    }
+  }
+  let fd: number | undefined;
+  try {
+    fd = openSync(root, constants.O_RDONLY | O_DIRECTORY);
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isDirectory() || (expect && !sameIdentity(st, expect))) throw new Error('not the listed root');
+    return { base: `/proc/self/fd/${fd}`, fd, dev: st.dev, ino: st.ino, path: root };
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    return undefined;
+  }
+}
+
+function fstatOfPath(path: string): BigIntStats | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | O_DIRECTORY);
+    return fstatSync(fd, { bigint: true });
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Opens the directory `name` of `parent` without following a link; undefined unless it is a directory with the identity `expect`. */
+function openDir(parent: DirHandle, name: string, expect: { dev: bigint; ino: bigint }): DirHandle | undefined {
+  const path = join(parent.path, name);
+  if (!treeReading.anchored) {
+    try {
+      const st = lstatSync(path, { bigint: true });
+      if (!st.isDirectory() || !sameIdentity(st, expect)) return undefined;
+      return { base: path, fd: undefined, dev: st.dev, ino: st.ino, path };
+    } catch {
+      return undefined;
+    }
+  }
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${parent.base}/${name}`, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isDirectory() || !sameIdentity(st, expect)) throw new Error('not the listed directory');
+    return { base: `/proc/self/fd/${fd}`, fd, dev: st.dev, ino: st.ino, path };
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    return undefined;
+  }
+}
+
+function closeDir(dir: DirHandle | undefined): void {
+  if (dir?.fd !== undefined) {
+    try {
+      closeSync(dir.fd);
+    } catch {
+      /* closed */
+    }
+    dir.fd = undefined;
+  }
+}
+
+/** Path mode: the directory at `dir.path` is still the one opened (not replaced by a link or another directory). */
+function stillThere(dir: DirHandle): boolean {
+  if (treeReading.anchored) return true;
+  try {
+    const st = lstatSync(dir.path, { bigint: true });
+    return st.isDirectory() && sameIdentity(st, dir);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The entries to copy under `root`, directories before their contents, each with its lstat.
+ * Ignored directories are not entered; unreadable ones are skipped (syncthing reports them).
+ */
+export function seedEntries(root: string, isIgnored: (rel: string) => boolean): SeedEntry[] {
+  return [...walkTree(root, isIgnored)];
+}
+
+function* walkTree(root: string, isIgnored: (rel: string) => boolean, rootOut?: { dev: bigint; ino: bigint }): Generator<SeedEntry> {
+  const top = openRoot(root);
+  if (!top) return;
+  if (rootOut) {
+    rootOut.dev = top.dev;
+    rootOut.ino = top.ino;
+  }
+  try {
+    yield* walkEntries(top, isIgnored, '');
+  } finally {
+    closeDir(top);
+  }
+}
+
+function* walkEntries(dir: DirHandle, isIgnored: (rel: string) => boolean, relDir: string): Generator<SeedEntry> {
   let dirents: Dirent[];
   try {
-    dirents = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
+    dirents = readdirSync(dir.base, { withFileTypes: true });
   } catch {
     return;
   }
+  // Path mode: a directory replaced while it was listed may have been listed elsewhere.
+  if (!stillThere(dir)) return;
   dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const dirent of dirents) {
     const raw = dirent.name;
@@ -143,22 +295,31 @@ function* walkEntries(root: string, isIgnored: (rel: string) => boolean, relDir:
     if (raw.normalize('NFC') !== raw) continue;
     const rel = relDir ? `${relDir}/${raw}` : raw;
     if (isIgnored(rel)) continue;
-    let isDir = dirent.isDirectory();
-    let isFile = dirent.isFile();
-    if (!isDir && !isFile && !dirent.isSymbolicLink()) {
-      // DT_UNKNOWN from some file systems: ask.
-      try {
-        const st = lstatSync(join(root, rel));
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-      } catch {
-        continue;
-      }
+    if (dirent.isSymbolicLink()) continue;
+    let st: BigIntStats;
+    try {
+      st = lstatSync(`${dir.base}/${raw}`, { bigint: true });
+    } catch {
+      continue;
     }
-    if (!isDir && !isFile) continue;
+    const isDir = st.isDirectory();
+    if (!isDir && !st.isFile()) continue;
+    if (!isDir && st.size > MAX_SIZE) continue;
     if (!ustarName(isDir ? `${rel}/` : rel)) continue;
-    yield { rel, type: isDir ? 'dir' : 'file' };
-    if (isDir) yield* walkEntries(root, isIgnored, rel);
+    if (!stillThere(dir)) return;
+    const stat = entryStat(st);
+    if (!isDir) {
+      yield { rel, type: 'file', stat };
+      continue;
+    }
+    const sub = openDir(dir, raw, stat);
+    if (!sub) continue;
+    try {
+      yield { rel, type: 'dir', stat };
+      yield* walkEntries(sub, isIgnored, rel);
+    } finally {
+      closeDir(sub);
+    }
   }
 }
 
@@ -178,6 +339,9 @@ export interface SeedProgress {
 /** Size and mtime of every entry, and the length of the stream they make. Files that are gone or no longer regular are left out. */
 export function planCopy(root: string, entries: readonly SeedEntry[]): CopyPlan {
   const plan = new PlanBuilder(root);
+  const top = openRoot(root);
+  if (top) plan.root = { dev: top.dev, ino: top.ino };
+  closeDir(top);
   for (const entry of entries) plan.add(entry);
   return plan.done();
 }
@@ -189,8 +353,10 @@ export function planCopy(root: string, entries: readonly SeedEntry[]): CopyPlan 
  */
 export async function listAndPlan(root: string, isIgnored: (rel: string) => boolean, signal?: AbortSignal): Promise<CopyPlan> {
   const plan = new PlanBuilder(root);
+  const rootId = { dev: 0n, ino: 0n };
+  plan.root = rootId;
   let since = performance.now();
-  for (const entry of walkEntries(root, isIgnored, '')) {
+  for (const entry of walkTree(root, isIgnored, rootId)) {
     plan.add(entry);
     if (performance.now() - since > LISTING_SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -209,21 +375,26 @@ class PlanBuilder {
   private length = 0;
   private files = 0;
   private bytes = 0;
-  private readonly root: string;
+  private readonly dir: string;
+  root?: { dev: bigint; ino: bigint };
   constructor(root: string) {
-    this.root = root;
+    this.dir = root;
   }
 
   add(entry: SeedEntry): void {
-    let st;
-    try {
-      st = statSync(join(this.root, entry.rel));
-    } catch {
-      return; // gone meanwhile: syncthing sorts it out
+    let stat = entry.stat;
+    if (!stat) {
+      try {
+        const st = lstatSync(join(this.dir, entry.rel), { bigint: true });
+        if (entry.type === 'dir' ? !st.isDirectory() : !st.isFile()) return;
+        stat = entryStat(st);
+      } catch {
+        return; // gone meanwhile: syncthing sorts it out
+      }
     }
-    if (entry.type === 'dir' ? !st.isDirectory() : !st.isFile() || st.size > MAX_SIZE) return;
-    const size = entry.type === 'dir' ? 0 : st.size;
-    this.entries.push({ ...entry, size, mtimeMs: st.mtimeMs });
+    if (entry.type === 'file' && stat.size > MAX_SIZE) return;
+    const size = entry.type === 'dir' ? 0 : stat.size;
+    this.entries.push({ rel: entry.rel, type: entry.type, size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino });
     this.length += 512 + size + padding(size);
     if (entry.type === 'file') {
       this.files++;
@@ -232,7 +403,7 @@ class PlanBuilder {
   }
 
   done(): CopyPlan {
-    return { entries: this.entries, length: this.length + endOfArchive(this.length), files: this.files, bytes: this.bytes };
+    return { entries: this.entries, length: this.length + endOfArchive(this.length), files: this.files, bytes: this.bytes, ...(this.root ? { root: this.root } : {}) };
   }
 }
 
@@ -291,17 +462,45 @@ export async function writeTar(root: string, plan: CopyPlan, write: (chunk: Buff
       n -= step;
     }
   };
+  // The directories from the root down to the current entry's parent (entries come in walk
+  // order), each opened and checked as it was listed; undefined: it was not (its entries are zeros).
+  const top = openRoot(root, plan.root);
+  if (!top) throw new Error(`${root} is not the directory that was listed`);
+  const open: Array<{ rel: string; dir: DirHandle | undefined }> = [{ rel: '', dir: top }];
+  const parentOf = (rel: string) => {
+    const cut = rel.lastIndexOf('/');
+    const parent = cut < 0 ? '' : rel.slice(0, cut);
+    while (open.length > 1 && open.at(-1)!.rel !== parent) closeDir(open.pop()!.dir);
+    return open.at(-1)!.rel === parent ? open.at(-1)!.dir : undefined;
+  };
+  /** Path mode: every directory from the root down is still the one opened. */
+  const ancestorsStillThere = () => treeReading.anchored || open.every((o) => o.dir !== undefined && stillThere(o.dir));
+  try {
   for (const entry of plan.entries) {
     await put(tarHeader(entry));
-    if (entry.type === 'dir') continue;
+    const parent = parentOf(entry.rel);
+    const name = entry.rel.slice(entry.rel.lastIndexOf('/') + 1);
+    if (entry.type === 'dir') {
+      const dir = parent ? openDir(parent, name, entry) : undefined;
+      // Replaced meanwhile: what tar made of it is removed again after the copy.
+      if (!dir) progress.changed.push(entry.rel);
+      open.push({ rel: entry.rel, dir });
+      continue;
+    }
     const { size } = entry;
     progress.current = entry.rel;
     let fd: number | undefined;
     try {
-      fd = openSync(join(root, entry.rel), 'r');
-      const st = fstatSync(fd);
-      if (st.size !== size || st.mtimeMs !== entry.mtimeMs) progress.changed.push(entry.rel);
+      if (!parent) throw new Error('its directory was replaced');
+      fd = openSync(`${parent.base}/${name}`, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      const st = fstatSync(fd, { bigint: true });
+      // Another file than the one listed (a link's target cannot get here: O_NOFOLLOW), or not a regular file.
+      if (!st.isFile() || !sameIdentity(st, entry) || !ancestorsStillThere()) throw new Error('not the listed file');
+      const now = entryStat(st);
+      if (now.size !== size || now.mtimeMs !== entry.mtimeMs) progress.changed.push(entry.rel);
     } catch {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
       progress.changed.push(entry.rel);
     }
     try {
@@ -332,6 +531,9 @@ export async function writeTar(root: string, plan: CopyPlan, write: (chunk: Buff
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  }
+  } finally {
+    for (const o of open) closeDir(o.dir);
   }
   progress.current = undefined;
   await zeros(endOfArchive(total));

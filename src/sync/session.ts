@@ -18,7 +18,7 @@ import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../core/settings.ts';
 import { delaysNewConnections, findSyncthing, parseVersion, serveArgs, serveEnv, type SyncthingBinary } from './binary.ts';
 import { configXml, localConfig, FOLDER_ID } from './config.ts';
 import { randomApiKey, randomGuiCredentials } from './identity.ts';
-import { applyIgnores, ignoreMatcher, type IgnorePlan } from './ignores.ts';
+import { applyIgnores, copyMatcher, ignoreMatcher, syncthingRules, type IgnorePlan } from './ignores.ts';
 import { clientNodePortForward, describeKubeError, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from './portforward.ts';
 import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner } from './process.ts';
 import { RestError, SyncthingRest, unixSocketUrl, type FetchLike, type SyncthingEvent } from './rest.ts';
@@ -297,7 +297,10 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     if (plan.notApplied.length > 0) {
       emit({ type: 'notice', message: `your .stignore is used as it is; these patterns are not in it and are synced: ${plan.notApplied.join(', ')}` });
     }
-    const isIgnored = ignoreMatcher(plan.lines);
+    // The fast path skips what the local syncthing ignores (its platform's rules); the initial copy
+    // leaves out what any platform's rules would ignore (copyMatcher).
+    const isIgnored = ignoreMatcher(plan.lines, syncthingRules());
+    const copyIgnored = copyMatcher(plan.lines);
     // The initial copy decides from the same patterns as syncthing only when they need nothing the matcher lacks.
     const wantSeed = options.initialCopy !== false && deps.env.KUBECTL_DEV_INITIAL_COPY !== 'off' && matcherCovers(plan.lines);
     // While the copy runs, no local index reaches the sidecar (no pulls racing the copy): the
@@ -451,7 +454,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         try {
           await initialCopy({
             remote, folderId: material.folderId, finder, exec: deps.exec ?? clientNodeExec(deps.kc), namespace: target.namespace,
-            workdir: material.workdir, localDir, isIgnored, clock, signal: seedAbort.signal, debug,
+            workdir: material.workdir, localDir, isIgnored: copyIgnored, clock, signal: seedAbort.signal, debug,
             notice: (message) => emit({ type: 'notice', message }),
             copying: (on) => (copying = on),
             finalScanRunning: () => void resumeSidecar(),

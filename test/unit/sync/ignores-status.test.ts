@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyIgnores, ignoreMatcher, MANAGED_HEADER, planIgnores } from '../../../src/sync/ignores.ts';
+import { applyIgnores, copyMatcher, ignoreMatcher, MANAGED_HEADER, planIgnores, syncthingRules } from '../../../src/sync/ignores.ts';
 import { summarize, type SyncSnapshot } from '../../../src/sync/status.ts';
 import { collapseSubs } from '../../../src/sync/watch.ts';
 import { tempDir } from './support.ts';
@@ -107,5 +107,31 @@ describe('sync state', () => {
     expect(s.errors[0]).toMatch(/dev container: 1 item\(s\) failed — a\.txt: open \/w\/a\.txt: permission denied/);
     expect(summarize({ ...idle, remote: { ...idle.remote!, error: 'insufficient space on disk for /w' } }).errors).toEqual(['dev container folder: insufficient space on disk for /w']);
     expect(summarize({ localUp: false, connected: false, remoteErrors: [], localErrors: [], sessionError: 'local syncthing exited (code 1)' })).toMatchObject({ state: 'error', errors: ['local syncthing exited (code 1)'] });
+  });
+});
+
+// Issue 17, point 4: with "secrets.env" ignored on macOS, "Secrets.env" went into the container
+// through the initial copy (syncthing folds case there, so it never sent or deleted it).
+describe('ignore matching by platform, and what the initial copy leaves out', () => {
+  const lines = ['secrets.env', 'build\\out', '(?i)Cache', '!keep.log', '*.log'];
+
+  it('reads patterns as syncthing does on each platform: case folded on macOS and Windows, "\\" a separator on Windows', () => {
+    const linux = ignoreMatcher(lines, syncthingRules('linux'));
+    const darwin = ignoreMatcher(lines, syncthingRules('darwin'));
+    const win = ignoreMatcher(lines, syncthingRules('win32'));
+    expect([linux('secrets.env'), linux('Secrets.env'), darwin('Secrets.env'), win('SECRETS.ENV')]).toEqual([true, false, true, true]);
+    // "(?i)" folds everywhere.
+    expect([linux('CACHE'), linux('sub/cache/x')]).toEqual([true, true]);
+    // "build\out": an escaped "o" (buildout) on Linux and macOS, build/out on Windows.
+    expect([linux('buildout'), linux('build/out'), darwin('build/out'), win('build/out'), win('build/out/x.o')]).toEqual([true, false, false, true, true]);
+    // Negations keep their order.
+    expect([linux('keep.log'), linux('other.log'), darwin('KEEP.LOG'), darwin('Other.LOG')]).toEqual([false, true, false, true]);
+    expect(syncthingRules('linux')).toEqual({ foldCase: false, backslashIsSeparator: false });
+  });
+
+  it('the copy leaves out whatever any platform\'s rules ignore', () => {
+    const copyIgnores = copyMatcher(lines);
+    for (const rel of ['secrets.env', 'Secrets.env', 'SECRETS.ENV', 'build/out', 'buildout', 'x/Cache', 'a.log', 'A.LOG']) expect(copyIgnores(rel), rel).toBe(true);
+    for (const rel of ['keep.log', 'main.ts', 'build/in']) expect(copyIgnores(rel), rel).toBe(false);
   });
 });

@@ -1,16 +1,17 @@
 // The initial copy's tar stream, read by the real GNU tar, and seedContainer
 // against a real `tar -x` process behind a stand-in for the exec WebSocket.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ignoreMatcher } from '../../../src/sync/ignores.ts';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copyMatcher, ignoreMatcher } from '../../../src/sync/ignores.ts';
 import { matcherCovers } from '../../../src/sync/session.ts';
 import {
-  isSyncthingInternal, listAndPlan, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, ustarName, writeTar,
-  type ExecFn, type ExecStatus,
+  isSyncthingInternal, listAndPlan, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, treeReading, ustarName, writeTar,
+  type CopyPlan, type ExecFn, type ExecStatus, type SeedProgress,
 } from '../../../src/sync/seed.ts';
+import { untar } from '../../support/pods.ts';
 import { tempDir, treeOf, until } from './support.ts';
 
 const dirs: string[] = [];
@@ -123,7 +124,7 @@ describe('the initial copy', () => {
 
   it('writes ustar headers: octal fields, the name split into prefix and name, the checksum over all 512 bytes', () => {
     const rel = `${'dir/'.repeat(30)}file.bin`; // 128 bytes: split at a "/"
-    const h = tarHeader({ rel, type: 'file', size: 8 * 1024 ** 3 - 1, mtimeMs: 1_714_557_600_999 });
+    const h = tarHeader({ rel, type: 'file', size: 8 * 1024 ** 3 - 1, mtimeMs: 1_714_557_600_999, dev: 0n, ino: 0n });
     const text = (from: number, length: number) => h.subarray(from, from + length).toString('latin1');
     expect(h.length).toBe(512);
     expect(`${text(345, 155).replace(/\0+$/, '')}/${text(0, 100).replace(/\0+$/, '')}`).toBe(rel);
@@ -136,7 +137,7 @@ describe('the initial copy', () => {
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
     expect(text(148, 8)).toBe(`${sum.toString(8).padStart(6, '0')}\0 `);
-    const dir = tarHeader({ rel: 'empty-dir', type: 'dir', size: 0, mtimeMs: 0 });
+    const dir = tarHeader({ rel: 'empty-dir', type: 'dir', size: 0, mtimeMs: 0, dev: 0n, ino: 0n });
     expect([dir.subarray(0, 10).toString(), dir.subarray(100, 108).toString(), dir.subarray(124, 136).toString(), dir.subarray(156, 157).toString()])
       .toEqual(['empty-dir/', '0000777\0', '00000000000\0', '5']);
   });
@@ -338,5 +339,102 @@ describe('the initial copy', () => {
     expect(matcherCovers(['.git', 'node_modules', '// comment', '(?i)*.LOG', '!keep.txt', ''])).toBe(true);
     expect(matcherCovers(['#include more-ignores'])).toBe(false);
     expect(matcherCovers(['#escape=\\'])).toBe(false);
+  });
+
+  // Issue 17, point 4: nothing outside the tree goes into the stream, whatever is swapped in.
+  describe.each([
+    { mode: 'through directory descriptors (Linux)', anchored: true },
+    { mode: 'by paths with identity checks (macOS, Windows)', anchored: false },
+  ])('the tree is read $mode', ({ anchored }) => {
+    const SECRET = 'the secret outside the tree\n';
+    const tarOf = async (root: string, plan: CopyPlan) => {
+      const chunks: Buffer[] = [];
+      const progress: SeedProgress = { files: 0, bytes: 0, changed: [] };
+      await writeTar(root, plan, async (chunk) => void chunks.push(Buffer.from(chunk)), progress);
+      const stream = Buffer.concat(chunks);
+      expect(stream.length).toBe(plan.length);
+      return { stream, entries: untar(stream), changed: progress.changed };
+    };
+    const setup = () => {
+      const root = tempDir('seed-swap');
+      const outside = tempDir('seed-outside');
+      dirs.push(root, outside);
+      fs.mkdirSync(path.join(root, 'sub'));
+      fs.writeFileSync(path.join(root, 'sub', 'a.txt'), 'a in the tree\n');
+      fs.writeFileSync(path.join(root, 'sub', 'b.txt'), 'b in the tree\n');
+      fs.writeFileSync(path.join(root, 'top.txt'), 'top in the tree\n');
+      // Same names outside, with what must never be sent.
+      for (const name of ['a.txt', 'b.txt', 'top.txt']) fs.writeFileSync(path.join(outside, name), SECRET);
+      return { root, outside };
+    };
+    const before = treeReading.anchored;
+    beforeEach(() => void (treeReading.anchored = anchored));
+    afterEach(() => void (treeReading.anchored = before));
+
+    it('a file swapped for a link (or a FIFO) after the listing is sent as zeros and removed after the copy', async () => {
+      const { root, outside } = setup();
+      const plan = planCopy(root, seedEntries(root, () => false));
+      fs.rmSync(path.join(root, 'top.txt'));
+      fs.symlinkSync(path.join(outside, 'top.txt'), path.join(root, 'top.txt'));
+      fs.rmSync(path.join(root, 'sub', 'b.txt'));
+      execFileSync('mkfifo', [path.join(root, 'sub', 'b.txt')]);
+      const { stream, changed } = await tarOf(root, plan);
+      expect(stream.includes(Buffer.from('secret'))).toBe(false);
+      expect(changed.sort()).toEqual(['sub/b.txt', 'top.txt']);
+    });
+
+    it('a directory swapped for a link to another directory after the listing: nothing of that directory is read', async () => {
+      const { root, outside } = setup();
+      const plan = planCopy(root, seedEntries(root, () => false));
+      fs.renameSync(path.join(root, 'sub'), path.join(root, 'sub.moved'));
+      fs.symlinkSync(outside, path.join(root, 'sub'));
+      const { stream, entries, changed } = await tarOf(root, plan);
+      expect(stream.includes(Buffer.from('secret'))).toBe(false);
+      expect(changed).toEqual(expect.arrayContaining(['sub', 'sub/a.txt', 'sub/b.txt']));
+      expect(entries.find((e) => e.path === 'top.txt')?.content.toString()).toBe('top in the tree\n');
+    });
+
+    it('a directory swapped for a link while it is being listed: its entries are not taken from the link\'s target', async () => {
+      const { root, outside } = setup();
+      let swapped = false;
+      const swapOnce = (rel: string) => {
+        // Called for sub/a.txt once "sub" is open and listed: the swap lands between the listing of sub and the lstat of its entries.
+        if (rel === 'sub/a.txt' && !swapped) {
+          swapped = true;
+          fs.renameSync(path.join(root, 'sub'), path.join(root, 'sub.moved'));
+          fs.symlinkSync(outside, path.join(root, 'sub'));
+        }
+        return rel === 'sub.moved' || rel.startsWith('sub.moved/');
+      };
+      const plan = await listAndPlan(root, swapOnce);
+      expect(swapped).toBe(true);
+      const { stream } = await tarOf(root, plan);
+      expect(stream.includes(Buffer.from('secret'))).toBe(false);
+    });
+
+    it('the root replaced by another directory after the listing: the copy fails (and is undone) rather than read it', async () => {
+      const { root, outside } = setup();
+      const plan = planCopy(root, seedEntries(root, () => false));
+      fs.renameSync(root, `${root}.old`);
+      dirs.push(`${root}.old`);
+      fs.symlinkSync(outside, root);
+      await expect(tarOf(root, plan)).rejects.toThrow(/not the directory that was listed/);
+    });
+  });
+});
+
+describe('the initial copy and case', () => {
+  it('with "secrets.env" ignored, neither secrets.env nor Secrets.env is listed for the copy (syncthing on macOS and Windows ignores both)', async () => {
+    const root = tempDir('seed-case');
+    dirs.push(root);
+    for (const name of ['secrets.env', 'Secrets.env', 'main.ts']) {
+      try {
+        fs.writeFileSync(path.join(root, name), name);
+      } catch {
+        /* a case-insensitive file system: one file */
+      }
+    }
+    const plan = await listAndPlan(root, copyMatcher(['secrets.env']));
+    expect(plan.entries.map((e) => e.rel)).toEqual(['main.ts']);
   });
 });
