@@ -10,14 +10,14 @@
 //   docker.io/library/node:24            the project's pinned Node 24 binary, its shared
 //                                        libraries from this machine, busybox, user node (1000)
 //   gcr.io/distroless/static-debian12:nonroot  no shell, no binaries: passwd, group, /tmp
-//   kubectl-dev.test/syncthing:1.19.2    the sidecar layout with Debian's syncthing 1.19
-//                                        (a sidecar older than 1.28, for --sidecar-image)
+//   kubectl-dev.test/syncthing:1.19.2    the sidecar layout with syncthing 1.19.2 built from its
+//                                        module (a sidecar older than 1.28, for --sidecar-image)
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_SIDECAR_IMAGE } from '../../src/core/settings.ts';
-import { sidecarSyncthingBinary } from '../tools/syncthing.ts';
+import { olderSyncthingBinary, sidecarSyncthingBinary } from '../tools/syncthing.ts';
 import { KUBERNETES_VERSION, cacheDir, repoRoot } from './build.lib.ts';
 
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
@@ -26,7 +26,6 @@ export const NODE_IMAGE = 'docker.io/library/node:24';
 export const SYNCTHING_IMAGE = DEFAULT_SIDECAR_IMAGE;
 export const DISTROLESS_IMAGE = 'gcr.io/distroless/static-debian12:nonroot';
 export const OLD_SYNCTHING_IMAGE = 'kubectl-dev.test/syncthing:1.19.2';
-const DEBIAN_SYNCTHING = '/usr/bin/syncthing';
 
 /** A file placed in the image: copied from `from`, or written from `text`; or a symlink; or a directory. */
 export type Entry =
@@ -123,13 +122,7 @@ export const IMAGES: ImageSpec[] = [
   },
   {
     name: OLD_SYNCTHING_IMAGE,
-    entries: () => {
-      if (!fs.existsSync(DEBIAN_SYNCTHING)) throw new ImageBuildError(`${DEBIAN_SYNCTHING} is missing: apt-get install syncthing`);
-      return [
-        ...syncthingEntries(DEBIAN_SYNCTHING),
-        ...sharedLibraries(DEBIAN_SYNCTHING).map((lib) => ({ path: lib.slice(1), from: fs.realpathSync(lib), mode: 0o755 })),
-      ];
-    },
+    entries: () => syncthingEntries(olderSyncthingBinary()),
     config: SYNCTHING_CONFIG,
   },
   {
