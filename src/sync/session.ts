@@ -141,6 +141,13 @@ async function localGuiAddress(stateDir: string): Promise<{ address: string; url
 }
 
 const GUI_SOCKET = 'gui.sock';
+/** Versions of each file kept by two-way sync. */
+const KEPT_VERSIONS = 10;
+
+/** Where two-way sync keeps what the container deleted or replaced on the laptop: the workload's state dir (0700), not the synced folder. */
+export function versionsDir(paths: StatePaths): string {
+  return join(paths.dir, 'versions');
+}
 /** sun_path is 104 bytes on macOS (108 on Linux), the final NUL included. */
 const MAX_SOCKET_PATH = 100;
 
@@ -334,6 +341,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     cleanups.push(localGui.cleanup);
     const local = new SyncthingRest(localGui.url, apiKey, deps.fetch ? { fetch: deps.fetch } : {});
     const useSyncthingWatcher = options.watcher === 'syncthing';
+    // Two-way: what the container deletes or changes on the laptop is kept there, outside the
+    // synced folder (syncthing's simple versioning: the last 10 versions of each file, kept until
+    // removed by hand), so an rm -rf in the container loses nothing for good.
+    const versions = options.twoWay ? versionsDir(paths) : undefined;
+    if (versions) ensurePrivateDir(versions);
     let twoWayActive = false;
     let watcherFallback = false;
     const writeConfig = () => {
@@ -350,6 +362,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         fsWatcherDelayS: useSyncthingWatcher ? (options.watcherDelayS ?? 1) : 1,
         rescanIntervalS: 3600,
         sidecarPaused: holdSidecar,
+        ...(versions ? { versioning: { type: 'simple' as const, path: versions, params: { keep: String(KEPT_VERSIONS), cleanoutDays: '0' } } } : {}),
       })));
     };
     let syncthingUp = false;
@@ -545,6 +558,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
           name: target.name,
           localDir,
           twoWay: options.twoWay === true,
+          ...(versions ? { versionsDir: versions } : {}),
           folderId: material.folderId,
           localDeviceId: material.localDeviceId,
           sidecarDeviceId: material.sidecarDeviceId,
@@ -599,7 +613,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
         if (!twoWayActive) await local.patchFolder(material.folderId, { type: 'sendreceive' });
         twoWayActive = true;
         twoWayPod = pod;
-        emit({ type: 'notice', message: 'initial sync done; changes in the dev container now come back too (two-way)' });
+        emit({ type: 'notice', message: `initial sync done; changes in the dev container now come back too (two-way). What they delete or replace on this machine is kept in ${versions} (the last ${KEPT_VERSIONS} versions of each file, named file~YYYYMMDD-HHMMSS)` });
       }
     };
 

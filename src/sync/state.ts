@@ -5,6 +5,8 @@
 //     sync.lock       the running session's pid (one local sync per workload)
 //     session.json    how to reach the running session (REST addresses, keys) and its last state
 //     syncthing.log   syncthing's output
+//     gui.sock        the local syncthing's GUI/REST API (a unix socket; not on Windows)
+//     versions/       two-way sync: what the container deleted or replaced on this machine
 // Directories are 0700 and files 0600: they hold a private key and API keys.
 
 import { execFileSync } from 'node:child_process';
@@ -140,6 +142,8 @@ export interface SessionInfo {
   name: string;
   localDir: string;
   twoWay: boolean;
+  /** Two-way: where files the container deleted or replaced on this machine are kept. */
+  versionsDir?: string;
   folderId: string;
   localDeviceId: string;
   sidecarDeviceId: string;

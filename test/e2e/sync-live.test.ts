@@ -366,6 +366,21 @@ describe('two-way sync', () => {
     fs.writeFileSync(path.join(localDir, 'main.go'), 'package main\n\nfunc main() {}\n');
     await arrivedInContainerAsync(ns, pod, DEV, `${WORKDIR}/main.go`, 'package main\n\nfunc main() {}\n');
     expect(Object.keys(treeOf(localDir)).filter((p) => p.includes('sync-conflict'))).toEqual([]);
+
+    // Issue 17, point 5: what the container deleted or replaced on the laptop is kept, outside the
+    // folder, where the notice says — also after an rm -rf of everything in the container.
+    const versions = path.join(statePaths(env, syncTargetOf(kc, ns, 'Deployment', 'api')).dir, 'versions');
+    expect(notes.find((n) => /two-way/.test(n))).toContain(`is kept in ${versions}`);
+    await execInAsync(ns, pod, DEV, ['sh', '-c', `rm -rf ${WORKDIR}/*`]);
+    await until('the laptop\'s files deleted by the container', () => !fs.existsSync(path.join(localDir, 'main.go')) && !fs.existsSync(path.join(localDir, 'go.mod')), 30_000, 100);
+    const kept = treeOf(versions);
+    // syncthing's names: go.mod → go~YYYYMMDD-HHMMSS.mod, gen/api.pb.go → gen/api.pb~YYYYMMDD-HHMMSS.go
+    const keptAs = (name: string) => Object.entries(kept).filter(([p]) => /~\d{8}-\d{6}/.test(p) && p.replace(/~\d{8}-\d{6}/, '') === name).map(([, c]) => c).sort();
+    expect(keptAs('go.mod')).toEqual(['module api // edited in the container\n', 'module api\n'].sort());
+    expect(keptAs('main.go')).toEqual(['package main\n\nfunc main() {}\n']);
+    expect(keptAs('gen/api.pb.go')).toEqual(['package gen // generated\n']);
+    // Nothing of it in the synced folder (no .stversions there).
+    expect(fs.existsSync(path.join(localDir, '.stversions'))).toBe(false);
   });
 });
 
