@@ -9,7 +9,7 @@ import {
   SYNCTHING_SECRET_VOLUME, WORKDIR_VOLUME, WORKLOAD_LABEL,
 } from './marks.ts';
 import {
-  DEFAULT_COMMAND, DEFAULT_SIDECAR_IMAGE, DEFAULT_WORKDIR, SIDECAR_UID, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DIR,
+  DEFAULT_COMMAND, DEFAULT_SIDECAR_IMAGE, DEFAULT_WORKDIR, SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DIR, SYNCTHING_SYNC_PORT,
   type DevSettings, type DevSettingsInput, type EnvVar,
 } from './settings.ts';
 import type { PodTemplateParts } from './kinds.ts';
@@ -202,10 +202,25 @@ export interface PodRewrite {
   secretName: string;
 }
 
+/**
+ * A pod on the node's network is refused: its sync sidecar would listen on the node's own
+ * loopback (127.0.0.1:22000 and :8384), where the sidecars of two such dev pods on one node
+ * collide and where every other hostNetwork pod and every process of the node can reach them.
+ */
+function checkHostNetwork(spec: PlainObject): void {
+  if (spec.hostNetwork !== true) return;
+  throw new DevError('INVALID_INPUT',
+    `the pod template has hostNetwork: true: dev mode's sync sidecar would listen on the node's own loopback ports ${SYNCTHING_SYNC_PORT} and ${SYNCTHING_API_PORT}, ` +
+      'where two dev pods on one node collide and every other hostNetwork pod and process of the node can reach it, so dev mode does not take pods on the host network',
+    'develop a copy on the pod network: kubectl get the workload -o yaml, give it another name, delete hostNetwork (and dnsPolicy: ClusterFirstWithHostNet), kubectl apply it, then kubectl dev start the copy.',
+    { path: 'hostNetwork' });
+}
+
 /** Applies the dev-mode rewrite to a pod template (a clone: edited in place). */
 export function rewritePodTemplate(template: PodTemplateParts, rewrite: PodRewrite): void {
   const { spec, metadata } = template;
   const { settings } = rewrite;
+  checkHostNetwork(spec);
   checkCollisions(spec, settings);
   const containers = containersOf(spec, 'containers');
   const dev = containers.find((c) => c.name === settings.container);

@@ -34,7 +34,23 @@ describe('corpus of real manifests', () => {
     expect(documents.filter((d) => looksLikeWorkload(d.object)).length).toBe(61);
   });
 
-  const workloads = documents.filter((d) => workloadKindOf(d.object) !== undefined);
+  // Pods on the host network are refused (issue 17: the sidecar's ports would be the node's): below.
+  const onHostNetwork = (o: KubeObject) => podTemplateOf(o, workloadKindOf(o)!).spec.hostNetwork === true;
+  const workloads = documents.filter((d) => workloadKindOf(d.object) !== undefined && !onHostNetwork(d.object));
+
+  it.each(documents.filter((d) => workloadKindOf(d.object) !== undefined && onHostNetwork(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
+    'refuses %s (hostNetwork: true) with the reason and a way out', (_label, object) => {
+      let caught: unknown;
+      try {
+        enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(DevError);
+      expect((caught as DevError).code).toBe('INVALID_INPUT');
+      expect((caught as DevError).message).toMatch(/hostNetwork: true.*node's own loopback ports 22000 and 8384/);
+      expect((caught as DevError).hint).toMatch(/delete hostNetwork/);
+    });
   it.each(workloads.map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))('exit(enter(x)) == x for %s', (_label, object) => {
     const before = structuredClone(object);
     const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
