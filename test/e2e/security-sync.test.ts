@@ -17,6 +17,7 @@ import { workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
 import { SYNCTHING_API_PORT } from '../../src/core/settings.ts';
 import { prepareSyncSecret, runSync, type SyncHandle } from '../../src/sync/index.ts';
+import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/sync/seed.ts';
 import { readSession, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
 import { execInAsync, readyPod } from '../support/pods.ts';
@@ -164,4 +165,90 @@ describe('syncthing\'s REST APIs are locked, in the pod and on the laptop (real 
     const other = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(other.stdout.trim()).toBe('EACCES');
   }, 120_000);
+});
+
+// Issue 17, point 4, on the real node: a file and a directory of the local tree swapped for links
+// to files outside it once the initial copy has listed the tree and starts sending (its first
+// frame, the stream's length): nothing of the link targets reaches the container.
+describe('the initial copy into the real sidecar never follows a link swapped in while it runs', () => {
+  let kc: k8s.KubeConfig;
+  let ns: string;
+  let removeNs: () => Promise<void>;
+  let root: string;
+  let handle: SyncHandle | undefined;
+
+  afterAll(async () => {
+    await handle?.stop();
+    await removeNs?.();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a file and a directory swapped for links during the copy: their targets\' bytes never reach the container', async () => {
+    kc = testKubeConfig();
+    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sec-copy'));
+    root = tempDir('e2e-sec-copy');
+    const localDir = path.join(root, 'local');
+    const outside = path.join(root, 'outside');
+    fs.mkdirSync(path.join(localDir, 'zz-dir'), { recursive: true });
+    fs.mkdirSync(outside);
+    const SECRET = 'SECRET-OUTSIDE-THE-TREE';
+    // A big file first, so that the swapped entries are read well after the swap.
+    fs.writeFileSync(path.join(localDir, 'a-big.bin'), Buffer.alloc(32 * 2 ** 20, 0x61));
+    fs.writeFileSync(path.join(localDir, 'z-file.txt'), 'this file is in the tree\n');
+    fs.writeFileSync(path.join(localDir, 'zz-dir', 'x.txt'), 'this file is in the tree too\n');
+    // The targets have the sizes and mtimes of the files they replace (what an attacker would arrange):
+    // the old copy, which compared only those, sent their bytes and kept them in the container.
+    for (const [target, original] of [['z-file.txt', 'z-file.txt'], ['x.txt', 'zz-dir/x.txt']] as const) {
+      const size = fs.statSync(path.join(localDir, original)).size;
+      fs.writeFileSync(path.join(outside, target), `${SECRET}${'!'.repeat(64)}`.slice(0, size - 1) + '\n');
+      const { atime, mtime } = fs.statSync(path.join(localDir, original));
+      fs.utimesSync(path.join(outside, target), atime, mtime);
+    }
+    const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'config') };
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'copy', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'copy' } }, template: { metadata: { labels: { app: 'copy' } }, spec: { containers: [{ name: DEV, image: 'registry.example/web:1' }] } } },
+    };
+    const [dev] = enter([deployment], { targets: [{ kind: workloadKindByName('deployment')!, name: 'copy' }], settings: { image: 'busybox:1.36' } });
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: ns, body: prepareSyncSecret({ workload: dev!, kind: 'Deployment', namespace: ns }).secret as k8s.V1Secret });
+    await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: dev as k8s.V1Deployment });
+    const pod = await readyPod(kc, ns, `${WORKLOAD_LABEL}=${workloadLabelValue('Deployment', 'copy')}`);
+    let swapped = false;
+    let leaked = false;
+    let tail = Buffer.alloc(0);
+    const real = clientNodeExec(kc);
+    const swapping: ExecFn = async (namespace, p, container, cmd, ...rest) => {
+      const socket = (await real(namespace, p, container, cmd, ...rest)) as ExecSocket;
+      if (cmd[2]?.includes('| tar -x')) {
+        const send = socket.send.bind(socket);
+        socket.send = (data, done) => {
+          if (!swapped) {
+            // The tree is listed and planned (the first frame is the stream's length): swap now.
+            swapped = true;
+            fs.rmSync(path.join(localDir, 'z-file.txt'));
+            fs.symlinkSync(path.join(outside, 'z-file.txt'), path.join(localDir, 'z-file.txt'));
+            fs.renameSync(path.join(localDir, 'zz-dir'), path.join(root, 'zz-dir.moved'));
+            fs.symlinkSync(outside, path.join(localDir, 'zz-dir'));
+          }
+          // What goes over the wire (with the end of the previous frame: a match across two frames counts too).
+          leaked ||= Buffer.concat([tail, data]).includes(SECRET);
+          tail = Buffer.from(data.subarray(Math.max(0, data.length - SECRET.length)));
+          send(data, done);
+        };
+      }
+      return socket;
+    };
+    const debug: string[] = [];
+    handle = await runSync({ namespace: ns, kind: 'Deployment', name: 'copy', localDir }, { kc, env, exec: swapping, debug: (m) => debug.push(m) });
+    await handle.waitInSync(120_000);
+    expect(swapped).toBe(true);
+    expect(leaked).toBe(false);
+    expect(debug.join('\n')).toMatch(/initial copy: 3 files, .* in \d+ ms/);
+    // z-file.txt, zz-dir and zz-dir/x.txt: sent as zeros, then removed for syncthing to send as it finds them.
+    expect(debug.join('\n')).toMatch(/initial copy: 3 file\(s\) changed while being copied, removed again/);
+    // Nothing of the targets anywhere in the work dir (syncthing syncs the links as links, which it never follows either).
+    const found = await execInAsync(ns, pod, DEV, ['sh', '-c', `grep -r -l '${SECRET}' /workspace; echo "exit $?"`]);
+    expect(found.stdout.trim()).toBe('exit 1');
+    expect((await execInAsync(ns, pod, DEV, ['cat', '/workspace/a-big.bin'])).raw.length).toBe(32 * 2 ** 20);
+  }, 240_000);
 });
