@@ -237,7 +237,8 @@ if (import.meta.main) {
   else if (args[0] === '--package') {
     const dir = args[1] ? path.resolve(args[1]) : undefined;
     const m = packageSyncthing(dir);
-    console.log(JSON.stringify(m, null, 2));
+    // stderr: npm pack --json prints its own JSON on stdout after this prepack step.
+    process.stderr.write(`syncthing: ${m.version} for ${Object.keys(m.platforms).join(', ')}, compressed, in ${dir ?? 'dist/syncthing'}\n`);
   } else if (args[0] === '--checkout') {
     if (!hasGo()) {
       process.stderr.write(`syncthing: Go is not installed, so this checkout has no syncthing ${SYNCTHING_VERSION} of its own; kubectl-dev run from it uses syncthing from PATH (install Go, then npm run build:syncthing)\n`);

@@ -36,9 +36,9 @@ export interface SyncthingBinary {
 }
 
 export const INSTALL_HINT =
-  'the single binary and the npm package carry their own syncthing; this kubectl-dev has none for this platform (a checkout builds it with npm run build:syncthing). ' +
-  `Or install syncthing ${MIN_SYNCTHING.major}.${MIN_SYNCTHING.minor} or newer (Debian/Ubuntu: apt-get install syncthing; macOS: brew install syncthing; ` +
-  'others: https://syncthing.net/downloads/), then put it on PATH or pass its path with --syncthing PATH or $KUBECTL_DEV_SYNCTHING.';
+  `install syncthing ${MIN_SYNCTHING.major}.${MIN_SYNCTHING.minor} or newer (Debian/Ubuntu: apt-get install syncthing; macOS: brew install syncthing; ` +
+  'others: https://syncthing.net/downloads/), then put it on PATH or pass its path with --syncthing PATH or $KUBECTL_DEV_SYNCTHING ' +
+  '(the single binary and the npm package carry their own; a checkout makes its own with npm run build:syncthing, which needs Go).';
 
 /** Parses `syncthing v1.19.2-ds1 "Fermium Flea" (go1.19.8 linux-amd64) …` (also 2.x's `syncthing version` output). */
 export function parseVersion(output: string): { version: string; major: number; minor: number; patch: number } | undefined {
@@ -262,6 +262,7 @@ export function embeddedSyncthing(): EmbeddedSyncthing | undefined {
     const data = seaAsset('syncthing.br');
     if (!meta || !data) return undefined;
     const info = JSON.parse(Buffer.from(meta).toString('utf8')) as Omit<EmbeddedSyncthing, 'in' | 'data'>;
+    if (info.platform !== hostPlatform()) return undefined;
     return { ...info, in: 'binary', data: () => ({ bytes: new Uint8Array(data), compressed: true }) };
   }
   for (const file of programFiles()) {

@@ -1,9 +1,11 @@
-// The single executable (dist/kubectl-dev), built once per run when missing or older than
-// the sources: a lock directory keeps parallel test files from building it twice.
+// The single executables (dist/kubectl-dev, and every platform's under dist/bin/), built once
+// per run when missing or older than the sources: a lock directory keeps parallel test files
+// from building them twice.
 
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBinary } from '../../scripts/build-binary.ts';
+import { buildBinaries, buildBinary, platformBinary } from '../../scripts/build-binary.ts';
+import { PLATFORMS, type Platform } from '../../scripts/syncthing.ts';
 import { ROOT } from './run-cli.ts';
 
 export const BINARY = join(ROOT, 'dist', 'kubectl-dev');
@@ -17,10 +19,10 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-function upToDate(): boolean {
+function upToDate(binary = BINARY): boolean {
   try {
-    const built = statSync(BINARY).mtimeMs;
-    const scripts = ['build-binary.ts', 'sea-split.ts', 'sea-entry.ts'].map((f) => statSync(join(ROOT, 'scripts', f)).mtimeMs);
+    const built = statSync(binary).mtimeMs;
+    const scripts = ['build-binary.ts', 'sea-split.ts', 'sea-entry.ts', 'syncthing.ts', 'node-builds.ts', 'macho.ts', 'pe.ts'].map((f) => statSync(join(ROOT, 'scripts', f)).mtimeMs);
     return built >= Math.max(newestSource(join(ROOT, 'src')), statSync(join(ROOT, 'package.json')).mtimeMs, ...scripts);
   } catch {
     return false;
@@ -28,25 +30,38 @@ function upToDate(): boolean {
 }
 
 export async function ensureBinary(): Promise<string> {
+  await underLock(() => upToDate(), () => buildBinary());
+  return BINARY;
+}
+
+/** Every platform's binary (dist/bin/<os>-<arch>/…); builds those missing or out of date (minutes for all five). */
+export async function ensurePlatformBinaries(platforms: readonly Platform[] = PLATFORMS): Promise<Record<Platform, string>> {
+  const stale = () => platforms.filter((p) => !upToDate(platformBinary(p)));
+  await underLock(() => stale().length === 0, () => buildBinaries(stale()));
+  return Object.fromEntries(platforms.map((p) => [p, platformBinary(p)])) as Record<Platform, string>;
+}
+
+async function underLock(done: () => boolean, build: () => Promise<unknown>): Promise<void> {
   const lock = join(ROOT, 'dist', '.binary-build.lock');
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
-  const deadline = Date.now() + 180_000;
+  // Building all five platforms (first time: syncthing and Node downloads) takes minutes.
+  const deadline = Date.now() + 1_200_000;
   for (;;) {
-    if (upToDate()) return BINARY;
+    if (done()) return;
     try {
       mkdirSync(lock);
     } catch {
-      // Someone else builds; a lock older than 3 minutes is left over from a killed run.
+      // Someone else builds; a lock older than 20 minutes is left over from a killed run.
       try {
-        if (Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { recursive: true, force: true });
+        if (Date.now() - statSync(lock).mtimeMs > 1_200_000) rmSync(lock, { recursive: true, force: true });
       } catch { /* gone */ }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
     try {
-      if (!upToDate()) await buildBinary();
-      return BINARY;
+      if (!done()) await build();
+      return;
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }

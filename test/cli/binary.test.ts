@@ -1,10 +1,12 @@
 // The single executable, copied alone into an empty directory (no node_modules, no Node on
-// PATH), runs the CLI's smoke cases exactly as the bundled CLI does.
+// PATH; a syncthing in /usr/bin is passed over for its own), runs the CLI's smoke cases exactly as the bundled CLI does, and carries
+// its own syncthing. (test/e2e/install-paths.test.ts syncs with it against the test cluster.)
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { SYNCTHING_VERSION } from '../../scripts/syncthing.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBinary } from './binary-support.ts';
 import { ROOT, runCli } from './run-cli.ts';
@@ -85,6 +87,16 @@ describe('dist/kubectl-dev (Node SEA)', () => {
     const report = JSON.parse(result.stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
     expect(report.checks.map((c) => c.name)).toEqual(['kubeconfig', 'API server', 'RBAC', 'syncthing']);
     expect(report.checks[0]?.detail).toContain('does not exist');
+  });
+
+  it('carries its own syncthing: doctor uses it before any syncthing on PATH, unpacked into the cache dir, checksum verified', () => {
+    const result = run(['doctor', '--kubeconfig', join(dir, 'missing'), '-o', 'json']);
+    const check = (JSON.parse(result.stdout) as { checks: Array<{ name: string; level: string; detail: string }> }).checks.find((c) => c.name === 'syncthing')!;
+    expect(check.level, check.detail).toBe('ok');
+    expect(check.detail).toBe(`${SYNCTHING_VERSION} at ${join(dir, '.cache', 'kubectl-dev', 'syncthing')}/${SYNCTHING_VERSION}-${check.detail.split(`${SYNCTHING_VERSION}-`)[1]!.slice(0, 16)}/syncthing (embedded in the kubectl-dev binary, checksum verified)`);
+    const unpacked = check.detail.split(' ')[2]!;
+    expect(statSync(dirname(unpacked)).mode & 0o777).toBe(0o700);
+    expect(spawnSync(unpacked, ['--version'], { encoding: 'utf8' }).stdout).toMatch(new RegExp(`^syncthing ${SYNCTHING_VERSION.replace(/\./g, '\\.')} `));
   });
 
   it('starts without the heavy modules: they are not in the part every start runs', () => {
