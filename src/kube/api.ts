@@ -83,6 +83,7 @@ const KNOWN_RESOURCES: Record<string, string> = {
   'v1/Event': 'events',
   'v1/Namespace': 'namespaces',
   'apps/v1/ReplicaSet': 'replicasets',
+  'apps/v1/ControllerRevision': 'controllerrevisions',
   'autoscaling/v2/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
   'autoscaling/v1/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
 };

@@ -234,13 +234,16 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   }
   if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result.workload, ns, deps, true);
 
+  const made: KubeObject[] = [];
   for (const generated of p.generated) {
-    await ensureCreated(withOwnerAndLabel(generated, owners, workloadLabel), ns, deps, `create ${generated.kind} ${generated.metadata?.name}`);
+    made.push(await ensureCreated(withOwnerAndLabel(generated, owners, workloadLabel), ns, deps, `create ${generated.kind} ${generated.metadata?.name}`));
   }
 
   if (request.wait !== false) {
     const podCreator = p.generated[0]?.metadata?.name ?? ref.name;
-    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
+    // The dev pod is the one of this dev mode: made by the generated object (or the workload) from its template now.
+    const creator = made[0] ?? result.workload;
+    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, creator, workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
   }
   return result;
 }

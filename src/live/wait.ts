@@ -1,11 +1,13 @@
-// Waits for the dev pod: found by its workload label, ready when the dev container and the
-// sidecar are. Fails early with the reason from pod status or events; never waits forever.
+// Waits for the dev pod: found by its workload label and made by its creator from the current
+// template (dev-pod.ts: a stale pod with the label is not it), ready when the dev container and
+// the sidecar are. Fails early with the reason from pod status or events; never waits forever.
 
 import { DevError } from '../core/errors.ts';
 import { SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { WatchHandle } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
+import { devPodMatcher } from './dev-pod.ts';
 import { podHealth } from './pod-health.ts';
 
 export interface WaitRequest {
@@ -19,6 +21,11 @@ export interface WaitRequest {
   since: Date;
   /** The workload as typed (`deployment/web`), for the way back in hints. */
   workload?: string;
+  /**
+   * The object that creates the dev pod, as it is after this start (the generated Job or
+   * Deployment, the workload, or the dev Pod): only its pods of the current template count.
+   */
+  creator?: KubeObject;
 }
 
 /** What to run to leave the failed dev mode, so that a start with other flags can follow. */
@@ -88,6 +95,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
     });
     return handle;
   };
+  const matcher = request.creator ? devPodMatcher(request.creator, request.namespace, deps.api) : undefined;
   deps.progress.start('waiting for the dev pod to be ready');
   try {
     for (;;) {
@@ -97,7 +105,10 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
         for (const pod of await deps.api.list('v1', 'Pod', request.namespace, selector)) pods.set(String(pod.metadata?.name), pod);
       }
       changed = false;
-      const sorted = newest([...pods.values()]);
+      const all = newest([...pods.values()]);
+      const verdicts = matcher ? await Promise.all(all.map((pod) => matcher.accepts(pod))) : all.map(() => true);
+      // Pods with the label that are not this start's (left over, of an older template) are passed over.
+      const sorted = all.filter((_, i) => verdicts[i]);
       for (const pod of sorted) {
         const health = podHealth(pod, containers);
         if (health.state === 'ready') {
@@ -112,6 +123,8 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
       if (first) {
         const health = podHealth(first, containers);
         if (health.state === 'waiting') lastReason = health.reason;
+      } else if (all.length > 0) {
+        lastReason = `no dev pod of this dev mode yet; passed over ${all.map((p) => p.metadata?.name).join(', ')}: left over or of an older template`;
       }
       const now = deps.clock.now().getTime();
       if (sorted.length === 0 && now >= nextEventsCheck) {
