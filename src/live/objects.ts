@@ -1,5 +1,6 @@
 // Object references and small helpers shared by start, end and status.
 
+import { controllerOwnedAnnotation } from '../core/drift.ts';
 import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
 import { GENERATED_LABEL, CLAMPED_FOR_LABEL } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -42,10 +43,9 @@ export function ownerReferenceTo(obj: KubeObject): Record<string, unknown> {
 }
 
 /**
- * Annotations others keep up to date; `end` leaves their current values alone: the
- * controllers' revision counters, and Helm's release ownership (absent from the original
- * when the workload was rendered into dev mode by the post-renderer before Helm added it).
+ * Annotations others keep up to date; `end` leaves their current values alone (and does not
+ * count a change to them as drift): see controllerOwnedAnnotation in core/drift.ts.
  */
 export function keptOnRestore(key: string): boolean {
-  return key === 'deployment.kubernetes.io/revision' || key === 'deprecated.daemonset.template.generation' || key.startsWith('meta.helm.sh/');
+  return controllerOwnedAnnotation(key);
 }
