@@ -24,8 +24,12 @@ export const realClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-/** Makes the Secret the sync sidecar reads (config.xml, cert.pem, key.pem) for a workload entering dev mode. */
-export type SyncSecretFactory = (request: { workload: KubeObject; secretName: string; namespace: string; workdir: string }) => Promise<KubeObject>;
+/**
+ * Makes the Secret the sync sidecar reads (config.xml, cert.pem, key.pem) for a workload entering
+ * dev mode. With `existing` (a Secret already there): that Secret's contents when it is valid and
+ * for this work dir, else a new one.
+ */
+export type SyncSecretFactory = (request: { workload: KubeObject; secretName: string; namespace: string; workdir: string; existing?: KubeObject }) => Promise<KubeObject>;
 
 export interface LiveDeps {
   api: ClusterApi;

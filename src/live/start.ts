@@ -208,7 +208,8 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
   // (with the dev pod) instead of reading every workload.
   const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
   if (since !== undefined) secret.metadata = { ...secret.metadata, annotations: { ...secret.metadata?.annotations, [SINCE_ANNOTATION]: since } };
-  const [created] = await Promise.all([ensureCreated(secret, ns, deps, 'create the sync Secret', false), clamping]);
+  const [found] = await Promise.all([ensureCreated(secret, ns, deps, 'create the sync Secret', false), clamping]);
+  const created = await keptSecretFits(found, secret, p, deps);
   // A Secret left by an interrupted start is kept: the workload gets its time, so that both agree.
   const kept = created.metadata?.annotations?.[SINCE_ANNOTATION];
   if (kept !== undefined) adoptSince(p, kept);
@@ -246,6 +247,32 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
     result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, creator, workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
   }
   return result;
+}
+
+/**
+ * The sync Secret found in place of the one just made (left by an interrupted start): kept
+ * when it is valid and for this start's work dir (its folder path), else replaced by the one
+ * made now, with this start's time (a folder path outside the work dir volume would make the
+ * sidecar sync, and the initial copy land, where the dev container never sees it).
+ */
+async function keptSecretFits(found: KubeObject, made: KubeObject, p: Plan, deps: LiveDeps): Promise<KubeObject> {
+  const config = (obj: KubeObject) => (obj.data as Record<string, string> | undefined)?.['config.xml'];
+  if (config(found) === config(made)) return found;
+  const ns = String(found.metadata?.namespace ?? made.metadata?.namespace);
+  const name = String(found.metadata?.name);
+  const fitting = await deps.syncSecret({ workload: p.devWorkload, secretName: name, namespace: ns, workdir: p.settings.workdir, existing: found });
+  if (config(fitting) === config(found)) return found;
+  deps.progress.note(`the sync Secret ${name} left by an earlier start was for another work dir: replaced`);
+  deps.checkpoint('replace the sync Secret');
+  const annotations = { ...(found.metadata?.annotations ?? {}) };
+  const since = made.metadata?.annotations?.[SINCE_ANNOTATION];
+  if (since !== undefined) annotations[SINCE_ANNOTATION] = since;
+  else delete annotations[SINCE_ANNOTATION];
+  return deps.api.patch({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }, [
+    { op: 'replace', path: '/metadata/resourceVersion', value: found.metadata?.resourceVersion },
+    { op: 'replace', path: '/data', value: made.data },
+    { op: found.metadata?.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations },
+  ]);
 }
 
 /**
