@@ -26,6 +26,11 @@ http.createServer((req, res) => {
   if (route === '/upload') { let n = 0; req.on('data', (d) => (n += d.length)); req.on('end', () => res.end('got ' + n + '\\n')); return; }
   if (route === '/calls') return res.end(JSON.stringify(calls));
   res.end('ok\\n');
+}).on('upgrade', (req, socket) => {
+  // A WebSocket-style upgrade: 101, then an echo of every message, prefixed.
+  calls['upgrade'] = (calls['upgrade'] || 0) + 1;
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+  socket.on('data', (d) => socket.write('echo:' + d));
 }).listen(9080, '127.0.0.1', () => console.log('listening'));
 `;
 const FORWARD_LINE = /forwarding 127\.0\.0\.1:(\d+) → 9080/;
@@ -135,6 +140,25 @@ describe('-p forwards never replay, on a real node', () => {
     expect(stream.chunksAt.length).toBeGreaterThanOrEqual(3);
     expect(stream.chunksAt.at(-1)! - stream.chunksAt[0]!).toBeGreaterThan(2_000);
     expect(await calls()).toMatchObject({ '/poll': 1, '/stream': 1 });
+  }, 60_000);
+
+  it('an upgraded connection (as a WebSocket) stays open both ways: messages seconds apart are echoed', async () => {
+    const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/ws', agent: false, headers: { Connection: 'Upgrade', Upgrade: 'echo' } });
+      req.on('upgrade', (_res, s) => resolve(s));
+      req.on('error', reject);
+      req.end();
+    });
+    let received = '';
+    socket.on('data', (d) => (received += d.toString()));
+    for (const [i, waitMs] of [[1, 0], [2, 4_000], [3, 1_000]] as const) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      socket.write(`m${i};`);
+      await until(`echo of m${i}`, () => received.includes(`echo:m${i};`), 10_000, 20);
+    }
+    socket.destroy();
+    expect(received).toBe('echo:m1;echo:m2;echo:m3;');
+    expect((await calls()).upgrade).toBe(1);
   }, 60_000);
 
   it('a 400 MiB upload arrives whole, once, with the CLI under 150 MiB resident (the old forward kept all of it: 484 MiB)', async () => {
