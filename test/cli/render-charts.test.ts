@@ -7,7 +7,7 @@
 //  - `end --local` on the output gives back what kubectl read of the chart;
 //  - in-process, documents render passes through are the chart's bytes.
 // The charts come from their projects' Go modules (`go mod download`, the module
-// cache); sources and licenses: fixtures/charts/SOURCES.md. Without Go or the
+// cache); sources and licenses: fixtures/CHARTS.md. Without Go or the
 // module proxy the test is skipped. The API server's --dry-run=server is in the e2e
 // suite's domain (it needs the cluster), not here.
 
