@@ -2,10 +2,12 @@
 // pod runs (the dev container's PID 1 is the dev command, the sidecar runs syncthing with the
 // sync Secret's key) → status lists it → exec runs in the dev container → end → the dev pod
 // stops at once (not after its grace period), the object equals the original, and nothing
-// dev mode added is left.
+// dev mode added is left (no generated object, Secret or ConfigMap, and no pod with the
+// workload label).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATED_LABEL, SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../../src/core/marks.ts';
+import { workloadLabelValue } from '../../src/core/names.ts';
 import { sidecarScript } from '../../src/core/pod.ts';
 import { DEFAULT_COMMAND, SYNCTHING_HOME } from '../../src/core/settings.ts';
 import { deviceIdFromPem } from '../../src/sync/deviceid.ts';
@@ -112,6 +114,9 @@ describe.each(LIVE_CASES)('$kind: kubectl dev start / status / exec / end', (tes
     if (testCase.generated) expect(await read(kc, testCase.generated.apiVersion, testCase.generated.kind, testCase.generated.name, ns.name)).toBeUndefined();
     const left = JSON.parse(kubectl(['get', 'secrets,configmaps,deployments,jobs', '-n', ns.name, '-l', GENERATED_LABEL, '-o', 'json']).stdout).items;
     expect(left).toEqual([]);
+    // No pod of dev mode either: not the dev pod (followed above), nor any other with the workload label.
+    const label = `${WORKLOAD_LABEL}=${workloadLabelValue(testCase.kind, testCase.name)}`;
+    await waitFor('no pod of dev mode', () => JSON.parse(kubectl(['get', 'pods', '-n', ns.name, '-l', label, '-o', 'json']).stdout).items.length === 0, 60_000, 500);
     expect(JSON.parse(dev(['status', '-n', ns.name, '-o', 'json']).stdout).items).toEqual([]);
 
     // end again: not in dev mode is not an error.
