@@ -252,5 +252,7 @@ for (const row of rows) {
   console.log(`| ${row.measure} | ${ms(row.ours)} ms | ${ms(row.base)} ms (${row.baseWhat}) | ${ratio.toFixed(3)}× | ${row.goal === undefined ? '' : `≤ ${row.goal}×${met}`} |`);
 }
 console.log('');
+console.log('```');
 for (const line of details) console.log(line);
+console.log('```');
 if (process.env.BENCH_STRICT === '1' && over) process.exitCode = 1;
