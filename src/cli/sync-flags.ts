@@ -4,7 +4,8 @@
 import { realpathSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { staysInside, type DevConfig } from '../config/devconfig.ts';
+import type { DevConfig } from '../config/devconfig.ts';
+import { staysInside } from '../config/paths.ts';
 import { DevError } from '../core/errors.ts';
 
 export interface SyncFlagArgs {

@@ -31,6 +31,7 @@ import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
 import { validateSettings, type DevSettingsInput, type EnvVar } from '../core/settings.ts';
 import { parseForwardSpec } from './forward-spec.ts';
+import { staysInside } from './paths.ts';
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -233,18 +234,6 @@ function checkSync(value: unknown, path: readonly (string | number)[], c: Checke
     else c.fail([...path, 'mode'], `must be send-only or two-way, not ${JSON.stringify(value.mode)}`);
   }
   return out;
-}
-
-/** A relative path that, once `.` and `..` are resolved, is still under its starting directory (either separator). */
-export function staysInside(relative: string): boolean {
-  if (/^([A-Za-z]:)?[\\/]/.test(relative) || /^[A-Za-z]:/.test(relative)) return false;
-  let depth = 0;
-  for (const part of relative.split(/[\\/]+/)) {
-    if (part === '..') depth--;
-    else if (part !== '.' && part !== '') depth++;
-    if (depth < 0) return false;
-  }
-  return true;
 }
 
 const WORKLOAD_KEYS = [
