@@ -1,5 +1,6 @@
 // The CLI as a user runs it, for e2e tests and benchmarks: bundled by esbuild into a temp
 // file and run as a child process; and a plain HTTP GET for forwarded app ports.
+import { sidecarSyncthingBinary } from '../tools/syncthing.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import { build } from 'esbuild';
@@ -20,7 +21,9 @@ export async function bundleCli(file: string): Promise<string> {
 }
 
 export function spawnCli(cli: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CliRun {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A bundle outside the package has no dist/syncthing beside it: give it the same pinned syncthing.
+  const env = { KUBECTL_DEV_SYNCTHING: sidecarSyncthingBinary(), ...options.env };
+  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let all = '';

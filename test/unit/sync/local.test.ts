@@ -55,19 +55,19 @@ describe('finding syncthing', () => {
     const env = { PATH: onPath, KUBECTL_DEV_SYNCTHING: b };
     expect(await findSyncthing({ flag: a, env, cwd: bin })).toMatchObject({ path: a, source: 'flag', minor: 27 });
     expect(await findSyncthing({ env, cwd: bin })).toMatchObject({ path: b, source: 'env', minor: 23 });
-    expect(await findSyncthing({ env: { PATH: onPath }, cwd: bin })).toMatchObject({ path: path.join(onPath, 'syncthing'), source: 'path', minor: 20 });
+    expect(await findSyncthing({ env: { PATH: onPath }, cwd: bin, embedded: false })).toMatchObject({ path: path.join(onPath, 'syncthing'), source: 'path', minor: 20 });
   });
 
   it('falls back to `syncthing version` (2.x) and finds the real one', async () => {
     const bin = mk('st-bin2');
     const v2 = script(bin, 'st2', '[ "$1" = version ] && echo \'syncthing v2.0.3 "Hafnium Hornet"\' && exit 0; echo "unknown flag $1" >&2; exit 80');
     expect(await findSyncthing({ flag: v2, env: {}, cwd: bin })).toMatchObject({ major: 2, patch: 3 });
-    expect(await findSyncthing({ env: process.env, cwd: bin })).toMatchObject({ path: syncthingForTests(), major: 1 });
+    expect(await findSyncthing({ env: { ...process.env, KUBECTL_DEV_SYNCTHING: syncthingForTests() }, cwd: bin })).toMatchObject({ path: syncthingForTests(), major: 1 });
   });
 
   it('says how to install it when it is missing, too old, or not syncthing', async () => {
     const bin = mk('st-bin3');
-    await expect(findSyncthing({ env: { PATH: bin }, cwd: bin })).rejects.toMatchObject({ code: 'SYNCTHING_NOT_FOUND', hint: expect.stringMatching(/apt-get install syncthing.*--syncthing PATH/) });
+    await expect(findSyncthing({ env: { PATH: bin }, cwd: bin, embedded: false })).rejects.toMatchObject({ code: 'SYNCTHING_NOT_FOUND', hint: expect.stringMatching(/apt-get install syncthing.*--syncthing PATH/) });
     const old = script(bin, 'old', 'echo \'syncthing v1.12.1 "Fermium Flea"\'');
     await expect(findSyncthing({ flag: old, env: {}, cwd: bin })).rejects.toMatchObject({ code: 'SYNCTHING_TOO_OLD', message: expect.stringMatching(/v1\.12\.1 .* too old; kubectl-dev needs 1\.19/) });
     const other = script(bin, 'other', 'echo "rsync version 3.2.7"');

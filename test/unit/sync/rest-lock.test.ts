@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configXml, localConfig, sidecarConfig, FOLDER_ID, type GuiCredentials } from '../../../src/sync/config.ts';
 import { generateIdentity, randomApiKey, randomGuiCredentials } from '../../../src/sync/identity.ts';
-import { sidecarSyncthingBinary } from '../../tools/syncthing.ts';
+import { olderSyncthingBinary, sidecarSyncthingBinary } from '../../tools/syncthing.ts';
 import { ask, CALLS, csrfOf, type Target } from './rest-calls.ts';
 import { freePort, startSyncthing, syncthingForTests, tempDir, type RunningSyncthing } from './support.ts';
 
@@ -19,7 +19,7 @@ interface Setup {
 }
 
 const BINARIES: Setup[] = [
-  { name: 'Debian\'s syncthing 1.19', binary: syncthingForTests },
+  { name: 'syncthing 1.19.2 (built from its module)', binary: olderSyncthingBinary },
   { name: 'the sidecar image\'s syncthing 1.29.2', binary: sidecarSyncthingBinary },
 ];
 

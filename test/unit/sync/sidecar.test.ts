@@ -3,7 +3,7 @@
 // the official image's env, as the sidecar's user (uid 1000, gid 0) under the umask
 // a container starts with (0022), receiving from a local syncthing. With each
 // syncthing at hand: the sidecar image's 1.29.2 when built (npm run tools:syncthing),
-// and the one tests use (Debian's 1.19).
+// and an older one (1.19.2, built from its module).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -14,7 +14,7 @@ import { SIDECAR_UID, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DI
 import { configXml, FOLDER_ID, localConfig, sidecarConfig } from '../../../src/sync/config.ts';
 import { generateIdentity, randomApiKey, randomGuiCredentials } from '../../../src/sync/identity.ts';
 import { SyncthingRest } from '../../../src/sync/rest.ts';
-import { sidecarSyncthingPath } from '../../tools/syncthing.ts';
+import { olderSyncthingBinary, sidecarSyncthingBinary } from '../../tools/syncthing.ts';
 import { freePort, startSyncthing, syncthingForTests, tempDir, until } from './support.ts';
 
 const asRoot = process.getuid?.() === 0;
@@ -60,7 +60,7 @@ function refused(host: string, port: number): Promise<boolean> {
   });
 }
 
-const binaries = [...new Set([sidecarSyncthingPath(), syncthingForTests()].filter((p) => fs.existsSync(p)))];
+const binaries = [sidecarSyncthingBinary(), olderSyncthingBinary()];
 
 describe.skipIf(!asRoot).each(binaries)('the sidecar container, run with %s', (binary) => {
   const dirs: string[] = [];

@@ -1,19 +1,19 @@
 // Helpers for tests that run real syncthing processes (unit, e2e and bench).
+import { sidecarSyncthingBinary } from '../../tools/syncthing.ts';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { serveArgs, serveEnv, whichSyncthing } from '../../../src/sync/binary.ts';
+import { serveArgs, serveEnv } from '../../../src/sync/binary.ts';
 import { Supervisor } from '../../../src/sync/process.ts';
 import { SyncthingRest, unixSocketUrl } from '../../../src/sync/rest.ts';
 import { parseConfigXml } from '../../../src/sync/config.ts';
 
 /** The syncthing binary tests use: $KUBECTL_DEV_SYNCTHING or PATH. Throws with the install line when missing. */
 export function syncthingForTests(): string {
-  const found = process.env.KUBECTL_DEV_SYNCTHING ?? whichSyncthing(process.env);
-  if (!found) throw new Error('syncthing is not installed: apt-get update && apt-get install -y syncthing (tests need a real syncthing)');
-  return found;
+  // The sidecar image's version, built from its module (test/tools/syncthing.ts): the same on both sides.
+  return process.env.KUBECTL_DEV_SYNCTHING ?? sidecarSyncthingBinary();
 }
 
 export function tempDir(prefix: string): string {
