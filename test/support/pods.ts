@@ -132,7 +132,13 @@ export async function treeIn(namespace: string, pod: string, container: string, 
  */
 export async function sidecarGet<T = any>(namespace: string, pod: string, restPath: string): Promise<T> {
   const script = `key=$(sed -n 's:.*<apikey>\\(.*\\)</apikey>.*:\\1:p' ${SYNCTHING_HOME}/config.xml) && wget -q -O - --header "X-API-Key: $key" "http://127.0.0.1:${SYNCTHING_API_PORT}$1"`;
-  const r = await execInAsync(namespace, pod, SIDECAR_CONTAINER, ['sh', '-c', script, 'sh', restPath]);
+  // A Ready pod's sidecar may still be starting syncthing: a refused connection is waited out (30 s), nothing else.
+  const deadline = Date.now() + 30_000;
+  let r = await execInAsync(namespace, pod, SIDECAR_CONTAINER, ['sh', '-c', script, 'sh', restPath]);
+  while (r.code !== 0 && /can't connect to remote host.*Connection refused/.test(r.stderr) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    r = await execInAsync(namespace, pod, SIDECAR_CONTAINER, ['sh', '-c', script, 'sh', restPath]);
+  }
   if (r.code !== 0) throw new Error(`GET ${restPath} in ${pod}'s sidecar failed (${r.code}): ${r.stderr.trim()}`);
   return JSON.parse(r.stdout) as T;
 }
