@@ -1,8 +1,8 @@
 // One local sync session for one workload: the Secret's identity, the state dir,
 // two port-forward listeners (syncthing's sync port and its REST port in the dev
 // pod), the local syncthing under supervision, the fast path, and a monitor that
-// keeps the status (and session.json) current and reconnects after the dev pod
-// is replaced.
+// keeps the status (and session.json) current, reconnects after the dev pod
+// is replaced, and ends the session when its workload leaves dev mode elsewhere.
 
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
@@ -24,11 +24,13 @@ import { isAlive, realClock, signalGroup, Supervisor, type Clock, type Spawner }
 import { RestError, SyncthingRest, unixSocketUrl, type FetchLike, type SyncthingEvent } from './rest.ts';
 import { collectNow, keepYoungGenerationSmall } from './memory.ts';
 import { dropClosingWebSockets } from '../kube/websocket.ts';
+import { clusterApi, type ClusterApi } from '../kube/api.ts';
+import { presenceVerdict, sessionEndedError, type Seen } from './presence.ts';
 import { clientNodeExec, listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from './seed.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import {
   acquireLock, commandLineOf, ensurePrivateDir, readSession, statePaths, writePrivateFile, writeSession,
-  type SessionInfo, type StatePaths, type SyncTarget,
+  type SessionEnd, type SessionInfo, type StatePaths, type SyncTarget,
 } from './state.ts';
 import { snapshot, summarize, waitInSync, type SyncStatus } from './status.ts';
 import { FastPath } from './watch.ts';
@@ -84,6 +86,10 @@ export interface SyncDeps {
   onEvent?: (event: SyncEvent) => void;
   /** Status refresh period. */
   monitorIntervalMs?: number;
+  /** Reads the workload and its Secret to see whether it is still in dev mode. Defaults to src/kube/api.ts's. */
+  cluster?: Pick<ClusterApi, 'get'>;
+  /** How often that is checked (default 5 s). */
+  presenceIntervalMs?: number;
   /** Receives detailed progress (port-forward attempts, reconnects) when given. */
   debug?: (message: string) => void;
 }
@@ -105,6 +111,8 @@ export interface SyncHandle {
   stop(): Promise<void>;
   /** Settles when the session has stopped. */
   readonly done: Promise<void>;
+  /** Why the session ended itself (its workload left dev mode elsewhere, or was deleted); undefined otherwise. */
+  ended(): SessionEnd | undefined;
   /** Numbers for tests and benchmarks. */
   stats(): { streams: number; syncthingRestarts: number; scans: number; watchedDirs: number; pod: string | undefined };
 }
@@ -320,7 +328,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     // Port-forwards to the sidecar's two ports.
     let sessionError: string | undefined;
     let sessionErrorAt: string | undefined;
+    /** Set once the workload is found out of dev mode: the session then stops itself. */
+    let ended: SessionEnd | undefined;
     const noteError = (message: string) => {
+      // Once the session is ending itself, why it ends stays the last error.
+      if (ended) return;
       sessionError = message;
       sessionErrorAt = new Date(clock.now()).toISOString();
     };
@@ -383,6 +395,10 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
     });
     await supervisor.start();
     cleanups.push(() => supervisor.stop());
+    // Before syncthing stops: its connection through a listener held for a dev pod that is gone kept its stop waiting (6.5 s measured).
+    cleanups.push(async () => {
+      await Promise.all([syncForward.close(), apiForward.close()]);
+    });
     debug('local syncthing started');
 
     let localUpResolve!: () => void;
@@ -571,6 +587,7 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
           ...(status.pod !== undefined ? { pod: status.pod } : {}),
           ...(status.lastError !== undefined ? { lastError: status.lastError } : {}),
           ...(status.lastErrorAt !== undefined ? { lastErrorAt: status.lastErrorAt } : {}),
+          ...(ended ? { ended } : {}),
         };
         try {
           writeSession(paths.session, info);
@@ -695,9 +712,57 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       return status;
     };
 
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await cleanup();
+        dropClosingWebSockets();
+        publish({ ...current, state: 'stopped', connected: false, ...(ended ? { lastError: sessionError!, lastErrorAt: sessionErrorAt! } : {}) });
+        resolveDone();
+      })();
+      return stopping;
+    };
+
+    // Still in dev mode? Asked beside the status, never awaited by it (a slow API server must not hold the status back).
+    const cluster = deps.cluster ?? clusterApi(deps.kc, PRESENCE_TIMEOUT_MS);
+    const workloadRef = { apiVersion: canonicalKind(target.kind).apiVersion, kind: target.kind, name: target.name, namespace: target.namespace };
+    const secretRef = { apiVersion: 'v1', kind: 'Secret', name: material.secretName, namespace: target.namespace };
+    const seen = (read: Promise<KubeObject | undefined>): Promise<Seen> =>
+      read.then((object) => (object ? { object } : { absent: true as const }), (error: unknown) => ({ failed: (error as Error).message }));
+    let secretMissing = 0;
+    let lastPresence: number | undefined;
+    let presence: Promise<void> | undefined;
+    const checkPresence = async () => {
+      const [workload, secret] = await Promise.all([seen(cluster.get(workloadRef)), seen(cluster.get(secretRef))]);
+      if (stopSignal.signal.aborted) return;
+      const verdict = presenceVerdict({
+        kind: target.kind, name: target.name, namespace: target.namespace, secretName: material.secretName,
+        workload, secret, localCertPem: material.localCertPem, secretMissing,
+      });
+      secretMissing = verdict.secretMissing;
+      if (verdict.unknown) debug(`dev mode check: ${verdict.unknown}`);
+      if (!verdict.end) return;
+      const at = new Date(clock.now()).toISOString();
+      debug(`ending the session: ${verdict.end.reason}`);
+      sessionError = `sync ended: ${verdict.end.reason}`;
+      sessionErrorAt = at;
+      ended = { ...verdict.end, at };
+      // Recorded before anything stops, so that status never shows this session as running without the reason.
+      publish({ ...current, lastError: sessionError, lastErrorAt: at });
+      void stop();
+    };
+
     let loopDone: Promise<void> = Promise.resolve();
     const loop = async () => {
       while (!stopSignal.signal.aborted) {
+        if (presence === undefined && (lastPresence === undefined || clock.now() - lastPresence >= (deps.presenceIntervalMs ?? PRESENCE_INTERVAL_MS))) {
+          lastPresence = clock.now();
+          presence = checkPresence()
+            .catch((error: unknown) => debug(`dev mode check: ${(error as Error).message}`))
+            .finally(() => (presence = undefined));
+        }
         try {
           await tick();
         } catch (error) {
@@ -711,10 +776,6 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
       stopSignal.abort();
       await loopDone;
     });
-
-    let resolveDone!: () => void;
-    const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    let stopping: Promise<void> | undefined;
     const handle: SyncHandle = {
       target,
       paths,
@@ -730,10 +791,11 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
           reached = await waitInSync({
             local, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, clock, timeoutMs,
             sessionError: () => sessionError ?? syncForward.lastError, held: () => localFolderPaused, debug,
+            ended: () => (ended ? sessionEndedError(ended, target.kind, target.name, target.namespace) : undefined),
           });
         } catch (error) {
           // The status the caller sees next is the one that ended the wait.
-          await tick().catch(() => undefined);
+          if (!ended) await tick().catch(() => undefined);
           throw error;
         }
         debug('in sync');
@@ -744,16 +806,9 @@ export async function runSync(options: RunSyncOptions, deps: SyncDeps): Promise<
           ...(current.lastErrorAt !== undefined ? { lastErrorAt: current.lastErrorAt } : {}) });
         return current;
       },
-      stop: () => {
-        stopping ??= (async () => {
-          await cleanup();
-          dropClosingWebSockets();
-          publish({ ...current, state: 'stopped', connected: false });
-          resolveDone();
-        })();
-        return stopping;
-      },
+      stop,
       done,
+      ended: () => ended,
       stats: () => ({
         streams: syncForward.streams,
         syncthingRestarts: supervisor.restarts,
@@ -931,6 +986,11 @@ async function initialCopy(o: {
     }
   }
 }
+
+/** How often the monitor asks whether the workload is still in dev mode (two GETs). */
+const PRESENCE_INTERVAL_MS = 5_000;
+/** A check without an answer within this long tells nothing; the next one asks again. */
+const PRESENCE_TIMEOUT_MS = 10_000;
 
 /** Pause between the sidecar's scans while the initial copy runs (and before the first). */
 const SCAN_DURING_COPY_MS = 250;

@@ -3,14 +3,15 @@
 //                                                 %APPDATA%\kubectl-dev\... on Windows)
 //     home/           syncthing's home: config.xml, cert.pem, key.pem, its database
 //     sync.lock       the running session's pid (one local sync per workload)
-//     session.json    how to reach the running session (REST addresses, keys) and its last state
+//     session.json    how to reach the running session (REST addresses, keys) and its last state;
+//                     for a session that ended itself, why (its workload left dev mode)
 //     syncthing.log   syncthing's output
 //     gui.sock        the local syncthing's GUI/REST API (a unix socket; not on Windows)
 //     versions/       two-way sync: what the container deleted or replaced on this machine
 // Directories are 0700 and files 0600: they hold a private key and API keys.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DevError } from '../core/errors.ts';
@@ -158,6 +159,17 @@ export interface SessionInfo {
   pod?: string;
   lastError?: string;
   lastErrorAt?: string;
+  /** Set when the session ended itself: its workload left dev mode, was deleted, or lost its sync Secret. */
+  ended?: SessionEnd;
+}
+
+/** Why a session ended itself (src/sync/presence.ts decides it). */
+export interface SessionEnd {
+  /** deleted: the workload (or its namespace) is gone or going; the others: it is no longer in dev mode as this session knew it. */
+  cause: 'deleted' | 'left-dev-mode' | 'secret-deleted' | 'secret-replaced';
+  /** For people: "deployment/web left dev mode (kubectl dev end elsewhere?)". */
+  reason: string;
+  at: string;
 }
 
 export function readSession(path: string): SessionInfo | undefined {
@@ -170,4 +182,22 @@ export function readSession(path: string): SessionInfo | undefined {
 
 export function writeSession(path: string, info: SessionInfo): void {
   writePrivateFile(path, `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Every workload's last session.json on this machine (all clusters), with whether its session still runs. */
+export function listSessions(env: NodeJS.ProcessEnv): Array<{ dir: string; session: SessionInfo; running: boolean }> {
+  const root = join(configDir(env), 'sync');
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const dir = join(root, name);
+    const session = readSession(join(dir, 'session.json'));
+    if (!session) return [];
+    const lock = readLock(join(dir, 'sync.lock'));
+    return [{ dir, session, running: lock !== undefined && lockHolderAlive(lock) }];
+  });
 }

@@ -156,6 +156,8 @@ export interface WaitInSyncInput {
   debug?: (message: string) => void;
   /** True while the local folder is paused on purpose (the session's initial copy): nothing to read yet. */
   held?: () => boolean;
+  /** The error to end the wait with once the session has ended itself (its workload left dev mode). */
+  ended?: () => DevError | undefined;
 }
 
 /**
@@ -170,9 +172,14 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
   const heldUntil = async () => {
     while (input.held?.() && clock.now() <= deadline) await clock.sleep(20);
   };
+  const endedCheck = () => {
+    const error = input.ended?.();
+    if (error) throw error;
+  };
   // The scan may have to wait for syncthing to come up.
   for (;;) {
     await heldUntil();
+    endedCheck();
     try {
       await input.local.scan(input.folderId);
       break;
@@ -185,6 +192,7 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
   let last: SyncStatus | undefined;
   let lastSeen: string | undefined;
   for (;;) {
+    endedCheck();
     const snap = await snapshot({ ...input, sessionError: input.sessionError?.() });
     const status = summarize(snap);
     if (input.debug) {
@@ -194,6 +202,8 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
       lastSeen = seen;
     }
     last = status;
+    // A snapshot taken while the session stopped itself is not an answer.
+    endedCheck();
     if (status.state === 'idle') return status;
     if (status.state === 'error' && status.errors.length > 0) {
       errorsSince ??= clock.now();
