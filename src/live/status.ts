@@ -175,3 +175,33 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
   }));
   return rows.filter((r): r is StatusRow => r !== undefined).sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
 }
+
+/** A local sync session that ended itself (its workload left dev mode elsewhere, or was deleted), from this machine's state. */
+export interface EndedSession {
+  kind: string;
+  name: string;
+  namespace: string;
+  cause: 'deleted' | 'left-dev-mode' | 'secret-deleted' | 'secret-replaced';
+  reason: string;
+  /** ISO time of the end. */
+  at: string;
+}
+
+/** How long `status` lists a session that ended itself after its workload left dev mode. */
+export const ENDED_SHOWN_MS = 24 * 3600_000;
+
+/**
+ * The rows with one more for each ended session whose workload is not among them any more
+ * (no longer in dev mode, or gone), for a day after the end: what became of a sync that was
+ * left running, instead of nothing at all.
+ */
+export function withEndedSessions(rows: readonly StatusRow[], ended: readonly EndedSession[], now: number): StatusRow[] {
+  const listed = new Set(rows.map((r) => `${r.namespace}/${r.kind}/${r.name}`));
+  const extra = ended
+    .filter((e) => !listed.has(`${e.namespace}/${e.kind}/${e.name}`) && now - Date.parse(e.at) <= ENDED_SHOWN_MS)
+    .map((e): StatusRow => ({
+      kind: e.kind, name: e.name, namespace: e.namespace, container: '-', devPod: '-',
+      phase: e.cause === 'deleted' ? 'Deleted' : 'NotInDevMode', since: '-', sync: `ended: ${e.reason}`,
+    }));
+  return [...rows, ...extra].sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
+}

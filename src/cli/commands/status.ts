@@ -1,8 +1,9 @@
-// `kubectl dev status`: workloads in dev mode, as a table or as JSON/YAML for scripts.
+// `kubectl dev status`: workloads in dev mode, as a table or as JSON/YAML for scripts; and, for a
+// day, workloads whose sync session on this machine ended itself because they left dev mode.
 
 import type { Argv, CommandModule } from 'yargs';
 import { parseWorkloadRef } from '../../core/kinds.ts';
-import type { StatusRow } from '../../live/status.ts';
+import type { EndedSession, StatusRow } from '../../live/status.ts';
 import type { CliIO } from '../io.ts';
 import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
 
@@ -35,7 +36,7 @@ export function statusCommand(io: CliIO): CommandModule {
       const args = argv as unknown as StatusArgs;
       const { kubeTargetFromArgs } = await import('../kube-target.ts');
       const { clusterApi } = await import('../../kube/api.ts');
-      const { devModeStatus } = await import('../../live/status.ts');
+      const { devModeStatus, withEndedSessions } = await import('../../live/status.ts');
       const target = kubeTargetFromArgs(args, io);
       const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
       const sync = await import('../../sync/index.ts');
@@ -43,9 +44,21 @@ export function statusCommand(io: CliIO): CommandModule {
       const syncState = async (row: { kind: string; name: string; namespace: string }) => {
         const state = await sync.readSyncState(sync.syncTargetOf(target.kc, row.namespace, row.kind, row.name), io.env, { timeoutMs: 1500 });
         if (!state.running && !state.session) return '-';
+        if (!state.running && state.session?.ended) return `ended: ${state.session.ended.reason}`;
         return state.status.state === 'error' && state.status.lastError ? `error: ${state.status.lastError}` : state.status.state;
       };
-      const rows = await devModeStatus({ namespace: args['all-namespaces'] ? undefined : target.namespace, ...(only ? { only } : {}), syncState }, clusterApi(target.kc, target.requestTimeoutMs));
+      const namespace = args['all-namespaces'] ? undefined : target.namespace;
+      const live = await devModeStatus({ namespace, ...(only ? { only } : {}), syncState }, clusterApi(target.kc, target.requestTimeoutMs));
+      // Sessions of this cluster (their state dir is the one this cluster's target names) that ended themselves.
+      const { listSessions } = await import('../../sync/state.ts');
+      const ended: EndedSession[] = listSessions(io.env).flatMap(({ dir, session, running }) => {
+        if (running || !session.ended) return [];
+        if (namespace !== undefined && session.namespace !== namespace) return [];
+        if (only && (only.kind.kind !== session.kind || only.name !== session.name)) return [];
+        if (sync.statePaths(io.env, sync.syncTargetOf(target.kc, session.namespace, session.kind, session.name)).dir !== dir) return [];
+        return [{ kind: session.kind, name: session.name, namespace: session.namespace, ...session.ended }];
+      });
+      const rows = withEndedSessions(live, ended, Date.now());
       if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
       else if (args.output === 'yaml') io.stdout.write((await import('yaml')).stringify({ items: rows }));
       else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);

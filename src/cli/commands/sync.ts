@@ -6,6 +6,9 @@
 //   --once     sync until the dev container has the current local state, then stop
 //   --wait     make sure a sync runs (in the background if none does), return once in sync
 //
+// A session whose workload leaves dev mode elsewhere (end on another machine, deleted) ends
+// itself; the command then fails with why (SYNC_NOT_IN_DEV_MODE or NOT_FOUND: exit code 3).
+//
 // The sync module (and client-node with it) is loaded only when the command runs.
 
 import { realpathSync } from 'node:fs';
@@ -89,10 +92,20 @@ export function syncCommand(io: CliIO): CommandModule {
       const target = sync.syncTargetOf(kc, namespace, ref.kind.kind, ref.name);
       const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
       const say = (line: string) => io.stdout.write(`${line}\n`);
+      const startedAt = Date.now();
+      // A wait on a session in another process that ended itself meanwhile fails with why it ended, not with what the wait saw.
+      const orWhyEnded = async (error: unknown): Promise<never> => {
+        const { readSession } = await import('../../sync/state.ts');
+        const ended = readSession(sync.statePaths(io.env, target).session)?.ended;
+        if (ended && Date.parse(ended.at) >= startedAt) {
+          throw (await import('../../sync/presence.ts')).sessionEndedError(ended, target.kind, target.name, target.namespace);
+        }
+        throw error;
+      };
 
       // --wait / --once with a session already running (here or in another terminal): just wait for it.
       if ((args.wait || args.once) && !args.background && sync.attachSession(target, io.env)) {
-        const status = await sync.waitForSession(target, io.env, { timeoutMs });
+        const status = await sync.waitForSession(target, io.env, { timeoutMs }).catch(orWhyEnded);
         say(`${what}: in sync (${status.state})`);
         return;
       }
@@ -100,8 +113,8 @@ export function syncCommand(io: CliIO): CommandModule {
         const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, ...kubeFlags, '--local-dir', localDir, '--background',
           ...(twoWay ? ['--two-way'] : ['--no-two-way']), ...(choice.syncthingPath ? ['--syncthing', choice.syncthingPath] : []),
           ...ignores.flatMap((p) => ['--ignore', p])];
-        const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd });
-        const status = await sync.waitForSession(target, io.env, { timeoutMs });
+        const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd }).catch(orWhyEnded);
+        const status = await sync.waitForSession(target, io.env, { timeoutMs }).catch(orWhyEnded);
         say(`${what}: in sync (${status.state}); the sync keeps running in the background (pid ${pid}); kubectl dev end stops it`);
         return;
       }
@@ -161,6 +174,8 @@ export function syncCommand(io: CliIO): CommandModule {
           return;
         }
         await handle.done;
+        const ended = handle.ended();
+        if (ended) throw (await import('../../sync/presence.ts')).sessionEndedError(ended, target.kind, target.name, target.namespace);
       } finally {
         process.off('SIGINT', stopOnSignal);
         process.off('SIGTERM', stopOnSignal);
