@@ -26,6 +26,7 @@ interface OptionsFile {
   settings?: EnterOptions['settings'];
   targets?: string[];
   now?: string;
+  force?: boolean;
 }
 
 export function loadFixture(name: string): FixtureCase {
@@ -36,6 +37,7 @@ export function loadFixture(name: string): FixtureCase {
   if (file.settings) options.settings = file.settings;
   if (file.targets) options.targets = file.targets.map((t) => parseWorkloadRef(t));
   if (file.now) options.now = file.now;
+  if (file.force) options.force = true;
   const errorPath = join(dir, 'error.txt');
   const fixture: FixtureCase = {
     name, dir, inputText, options,

@@ -54,6 +54,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'VOLUME_COLLISION':
     case 'MOUNT_COLLISION':
     case 'OWNED_POD':
+    case 'NODE_CRITICAL':
     case 'ORIGINAL_TOO_LARGE':
     case 'SELECTION_EMPTY':
     case 'INVALID_INPUT':

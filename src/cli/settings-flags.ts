@@ -13,6 +13,7 @@ export interface SettingsArgs {
   'rename-container'?: string;
   'sidecar-image'?: string;
   env?: string[];
+  force?: boolean;
 }
 
 export function withSettingsFlags<T>(yargs: Argv<T>): Argv<T & SettingsArgs> {
@@ -21,10 +22,12 @@ export function withSettingsFlags<T>(yargs: Argv<T>): Argv<T & SettingsArgs> {
     .option('image', { type: 'string', describe: 'Dev image for the container (default: keep its image)' })
     .option('workdir', { type: 'string', describe: 'Where the synced source appears in the container (default: /workspace)' })
     .option('command', { type: 'string', describe: 'PID 1 of the dev container, run with /bin/sh -c (default: tail -f /dev/null)' })
-    .option('keep-security-context', { type: 'boolean', describe: "Keep the container's securityContext (default: removed)" })
+    .option('keep-security-context', { type: 'boolean', describe: "Keep all of the container's securityContext (default: keep what Pod Security checks; drop readOnlyRootFilesystem, and runAsUser/runAsGroup unless the pod must run as non-root)" })
     .option('rename-container', { type: 'string', describe: 'Rename the dev container (default: keep its name)' })
     .option('sidecar-image', { type: 'string', describe: 'Syncthing image of the sync sidecar' })
-    .option('env', { type: 'string', array: true, describe: 'NAME=VALUE set in the dev container (repeatable)' }) as Argv<T & SettingsArgs>;
+    .option('env', { type: 'string', array: true, describe: 'NAME=VALUE set in the dev container (repeatable)' })
+    // A flag only, never a dev config setting: a file in a cloned repository must not lift this guard.
+    .option('force', { type: 'boolean', describe: 'Also take over a DaemonSet that nodes may need (in kube-system, or with a system-node-critical or system-cluster-critical priority class)' }) as Argv<T & SettingsArgs>;
 }
 
 function parseEnv(pairs: readonly string[]): EnvVar[] {

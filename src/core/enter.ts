@@ -9,7 +9,7 @@ import {
   DEV_CONTAINER_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, WORKLOAD_LABEL,
 } from './marks.ts';
 import { generatedName, syncSecretName, workloadLabelValue } from './names.ts';
-import { clone, ensureObjectAt, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
+import { clone, ensureObjectAt, getPath, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
 import { containerImage, resolveSettings, rewritePodTemplate, selectContainer } from './pod.ts';
 import { validateSettings, type DevSettings, type DevSettingsInput } from './settings.ts';
 import { originalJson } from './original.ts';
@@ -21,6 +21,8 @@ export interface Target {
   namespace?: string;
   /** Settings for this workload only (from a dev config file), over the common ones. */
   settings?: DevSettingsInput;
+  /** `--force`: take over this workload even when node-critical (see refuseNodeCritical). */
+  force?: boolean;
 }
 
 export interface EnterOptions {
@@ -28,6 +30,8 @@ export interface EnterOptions {
   targets?: readonly Target[];
   /** Settings for every selected workload. */
   settings?: DevSettingsInput;
+  /** `--force`: take over node-critical workloads too (see refuseNodeCritical). */
+  force?: boolean;
   /** ISO time recorded as the start of dev mode; absent keeps output deterministic. */
   now?: string;
 }
@@ -63,6 +67,27 @@ export function isInDevMode(obj: KubeObject): boolean {
 /** True for objects dev mode generated (they go away on exit). */
 export function isGenerated(obj: KubeObject): boolean {
   return typeof obj.metadata?.labels?.[GENERATED_LABEL] === 'string';
+}
+
+/** Priority classes Kubernetes reserves for pods that nodes or the cluster cannot run without. */
+const CRITICAL_PRIORITY_CLASSES = ['system-node-critical', 'system-cluster-critical'];
+
+/**
+ * Refuses, unless `force`, a takeover that stops the workload's pods on every node when those
+ * pods are the node's own (CNI, kube-proxy, CSI): in kube-system, or with a critical priority class.
+ */
+function refuseNodeCritical(obj: KubeObject, kind: WorkloadKind, force: boolean): void {
+  if (force || kind.strategy !== 'pause-and-deployment') return;
+  const namespace = obj.metadata?.namespace;
+  const spec = getPath(obj, kind.podSpecPath);
+  const priority = isPlainObject(spec) ? spec.priorityClassName : undefined;
+  const why = namespace === 'kube-system' ? 'runs in kube-system'
+    : typeof priority === 'string' && CRITICAL_PRIORITY_CLASSES.includes(priority) ? `has priorityClassName ${priority}` : undefined;
+  if (why === undefined) return;
+  throw new DevError('NODE_CRITICAL',
+    `${objectRef(obj)} ${why}: dev mode would stop its pod on every node (it pauses a ${kind.kind} and runs one dev pod instead), and nodes may need it to run anything (networking, storage, proxies)`,
+    'develop a copy under another name in another namespace, or pass --force if no node depends on it (for example on a disposable cluster).',
+    { object: objectRef(obj) });
 }
 
 function isHelmHook(obj: KubeObject): boolean {
@@ -153,8 +178,17 @@ function generatedDeployment(source: KubeObject, template: PlainObject, workload
   };
 }
 
+export interface EnterWorkloadOptions {
+  /** ISO time recorded as the start of dev mode. */
+  now?: string;
+  store?: OriginalStore;
+  /** `--force` (or a workload already in dev mode): no node-critical guard. */
+  force?: boolean;
+}
+
 /** Enters dev mode for one workload; returns the workload and the objects generated for it. */
-export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: DevSettingsInput, now?: string, store: OriginalStore = { in: 'annotation' }): KubeObject[] {
+export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: DevSettingsInput, options: EnterWorkloadOptions = {}): KubeObject[] {
+  const { now, store = { in: 'annotation' } } = options;
   if (kind.strategy === 'recreate' && Array.isArray(source.metadata?.ownerReferences) && source.metadata.ownerReferences.length > 0) {
     const owner = source.metadata.ownerReferences[0];
     const ownerRef = isPlainObject(owner) ? `${String(owner.kind)}/${String(owner.name)}` : 'its owner';
@@ -175,6 +209,8 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
     workloadLabel: workloadLabelValue(kind.kind, name),
   };
   rewritePodTemplate(template, facts);
+  // After the pod checks: a refusal no flag lifts comes before one that --force lifts.
+  refuseNodeCritical(source, kind, options.force ?? false);
   const templateObject: PlainObject = { metadata: template.metadata, spec: template.spec };
 
   const out: KubeObject[] = [obj];
@@ -225,7 +261,10 @@ function enterOne(obj: KubeObject, options: EnterOptions, matched: Set<Target>):
   }
   if (!selected) return [obj];
   try {
-    return enterWorkload(obj, kind, { ...options.settings, ...target?.settings }, options.now);
+    return enterWorkload(obj, kind, { ...options.settings, ...target?.settings }, {
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      force: (options.force ?? false) || (target?.force ?? false),
+    });
   } catch (error) {
     throw error instanceof DevError ? error.locate({ object: objectRef(obj) }) : error;
   }

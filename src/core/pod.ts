@@ -101,8 +101,27 @@ function mergeEnv(current: unknown, overrides: EnvVar[]): EnvVar[] {
   return env;
 }
 
+/**
+ * The dev container's securityContext: what admission checks stays (no privilege escalation,
+ * dropped capabilities, seccomp, runAsNonRoot), what blocks development goes: a read-only
+ * root filesystem, and the app image's user unless the pod must run as non-root (then the
+ * user stays, so that a dev image whose USER is root still starts). `keep` keeps it all.
+ */
+export function devSecurityContext(current: unknown, podSpec: PlainObject, keep: boolean): PlainObject | undefined {
+  if (!isPlainObject(current)) return undefined;
+  const out = structuredClone(current);
+  if (keep) return out;
+  delete out.readOnlyRootFilesystem;
+  const podContext = isPlainObject(podSpec.securityContext) ? podSpec.securityContext : {};
+  if ((out.runAsNonRoot ?? podContext.runAsNonRoot) !== true) {
+    delete out.runAsUser;
+    delete out.runAsGroup;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** The selected container becomes the dev container: dev image, blocking PID 1, no probes, the work dir mounted. */
-function rewriteDevContainer(container: Container, settings: DevSettings): void {
+function rewriteDevContainer(container: Container, podSpec: PlainObject, settings: DevSettings): void {
   const mounts = Array.isArray(container.volumeMounts) ? container.volumeMounts.filter(isPlainObject) : [];
   const clash = mounts.find((m) => m.mountPath === settings.workdir || String(m.mountPath).replace(/\/+$/, '') === settings.workdir.replace(/\/+$/, ''));
   if (clash) {
@@ -119,7 +138,9 @@ function rewriteDevContainer(container: Container, settings: DevSettings): void 
   delete container.readinessProbe;
   delete container.startupProbe;
   delete container.lifecycle;
-  if (!settings.keepSecurityContext) delete container.securityContext;
+  const securityContext = devSecurityContext(container.securityContext, podSpec, settings.keepSecurityContext);
+  if (securityContext) container.securityContext = securityContext;
+  else delete container.securityContext;
   if (settings.env !== undefined) container.env = mergeEnv(container.env, settings.env);
   if (settings.resources !== undefined) container.resources = structuredClone(settings.resources);
   container.volumeMounts = [...mounts, { name: WORKDIR_VOLUME, mountPath: settings.workdir }];
@@ -159,14 +180,15 @@ function sidecarContainer(settings: DevSettings): PlainObject {
       requests: { cpu: '100m', memory: '50Mi' },
       limits: { cpu: '1', memory: '1Gi' },
     },
-    // Runs in pods that demand runAsNonRoot; gid 0 reads the Secret files (0440) when
-    // the pod sets no fsGroup, and fsGroup (a supplementary group) covers the other case.
+    // Passes Pod Security "restricted"; gid 0 reads the Secret files (0440) when the pod
+    // sets no fsGroup, and fsGroup (a supplementary group) covers the other case.
     securityContext: {
       runAsUser: SIDECAR_UID,
       runAsGroup: 0,
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     },
     volumeMounts: [
       { name: WORKDIR_VOLUME, mountPath: settings.workdir },
@@ -225,7 +247,7 @@ export function rewritePodTemplate(template: PodTemplateParts, rewrite: PodRewri
   const containers = containersOf(spec, 'containers');
   const dev = containers.find((c) => c.name === settings.container);
   if (!dev) throw new Error(`unreachable: container ${settings.container} was selected but is missing`);
-  rewriteDevContainer(dev, settings);
+  rewriteDevContainer(dev, spec, settings);
   spec.containers = [...containers, sidecarContainer(settings)];
   const volumes = Array.isArray(spec.volumes) ? spec.volumes : [];
   spec.volumes = [...volumes, ...devVolumes(rewrite.secretName)];

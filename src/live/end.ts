@@ -79,7 +79,7 @@ function asDevModeMadeIt(current: KubeObject, original: KubeObject, request: End
   const settings = recordedSettings(current);
   if (!settings) return undefined;
   try {
-    return enterWorkload(original, request.ref.kind, settingsInputOf(settings))[0];
+    return enterWorkload(original, request.ref.kind, settingsInputOf(settings), { force: true })[0];
   } catch {
     return undefined;
   }
@@ -147,7 +147,7 @@ async function describeDrift(current: KubeObject, original: KubeObject, request:
     if (String(current.metadata?.generation) !== recorded) {
       const edits = made
         ? await specEdits(current, made, request, deps, false)
-        : { exact: false, paths: compare(((enterWorkload(original, request.ref.kind, {})[0] as KubeObject).spec ?? {}) as object, (current.spec ?? {}) as object).filter((op) => op.op !== 'add').map((op) => specPath(op.path)) };
+        : { exact: false, paths: compare(((enterWorkload(original, request.ref.kind, {}, { force: true })[0] as KubeObject).spec ?? {}) as object, (current.spec ?? {}) as object).filter((op) => op.op !== 'add').map((op) => specPath(op.path)) };
       if (!edits.exact || edits.paths.length > 0) {
         problems.push(`its spec changed (generation ${recorded} → ${String(current.metadata?.generation)}${edits.paths.length ? `: ${listed(edits.paths)}` : ''})`);
       }

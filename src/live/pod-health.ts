@@ -94,7 +94,7 @@ function containerFailure(name: string, cs: ContainerStatus | undefined, spec: C
       reason: `container ${name}: the pod requires runAsNonRoot and image "${image}" runs as root (${waiting.message})`,
       hint: sidecar
         ? 'the sidecar sets its own runAsUser; something replaced it: check the pod\'s admission webhooks.'
-        : `dev mode drops the container's securityContext (and its runAsUser): pass --keep-security-context to keep it, or --image with an image whose USER is a numeric non-root uid.`,
+        : `pass --image with an image whose USER is a numeric non-root uid, or give the container a runAsUser in the workload (dev mode keeps it when the pod must run as non-root).`,
     };
   }
 

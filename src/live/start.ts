@@ -28,6 +28,8 @@ export interface StartRequest {
   dryRun?: 'client' | 'server';
   /** Wait for the dev pod to be ready (default true). */
   wait?: boolean;
+  /** `--force`: take over a node-critical workload too. */
+  force?: boolean;
 }
 
 export interface Change {
@@ -113,7 +115,8 @@ async function plan(request: StartRequest, deps: LiveDeps): Promise<Plan> {
   const now = deps.clock.now().toISOString();
   if (isInDevMode(workload)) {
     const original = await originalOf(workload, ref.namespace, deps.api);
-    const [wanted, ...generated] = enterWorkload(original, ref.kind, request.settings);
+    // Already in dev mode: the node-critical guard was passed when it started.
+    const [wanted, ...generated] = enterWorkload(original, ref.kind, request.settings, { force: true });
     const current = recordedSettings(workload);
     const wantedSettings = recordedSettings(wanted as KubeObject);
     if (!sameSettings(current, wantedSettings)) {
@@ -125,11 +128,11 @@ async function plan(request: StartRequest, deps: LiveDeps): Promise<Plan> {
   let store: OriginalStore = { in: 'annotation' };
   let entered: KubeObject[];
   try {
-    entered = enterWorkload(workload, ref.kind, request.settings, now, store);
+    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force: request.force ?? false });
   } catch (error) {
     if (!(error instanceof DevError && error.code === 'ORIGINAL_TOO_LARGE') || ref.kind.strategy === 'recreate') throw error;
     store = { in: 'configmap', name: originalConfigMapName(ref.kind.kind, ref.name) };
-    entered = enterWorkload(workload, ref.kind, request.settings, now, store);
+    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force: request.force ?? false });
   }
   const [devWorkload, ...generated] = entered as [KubeObject, ...KubeObject[]];
   let patch = compare(workload, devWorkload);

@@ -132,7 +132,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
         const failure = await creationFailure(request, deps);
         if (failure) {
           throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
-            'the namespace refuses the dev pod (Pod Security, quota, or a webhook); --keep-security-context keeps the container\'s securityContext, or ask an admin. Run kubectl dev end to restore the workload.');
+            'the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container\'s securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin. Run kubectl dev end to restore the workload.');
         }
       }
       if (deps.clock.now().getTime() >= deadline) {

@@ -29,6 +29,8 @@ export interface RenderOptions {
   settings?: DevSettingsInput;
   /** Name of the input for messages (`-` is stdin). */
   source?: string;
+  /** `--force`: node-critical DaemonSets may be selected too. */
+  force?: boolean;
 }
 
 export interface RenderOutcome {
@@ -123,7 +125,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
       entries.push({ chunk: doc.chunk, index, line, read });
     }
     const list = entries.find((e) => isPlainObject(e.read?.value) && isResourceList(e.read.value as KubeObject));
-    const selection = { selects: options.selects ?? [], settings: options.settings ?? {}, ...(options.config ? { config: options.config } : {}) };
+    const selection = { selects: options.selects ?? [], settings: options.settings ?? {}, ...(options.force ? { force: true } : {}), ...(options.config ? { config: options.config } : {}) };
     if (list) {
       if (entries.length > 1) {
         throw new DevError('INVALID_INPUT', `a ResourceList must be the only document of the input, but there are ${entries.length}`,

@@ -22,6 +22,8 @@ export interface Selection {
   config?: DevConfig;
   /** Settings from flags; they win over the config. */
   settings: DevSettingsInput;
+  /** `--force`: node-critical workloads may be selected too. */
+  force?: boolean;
 }
 
 /** Where an object sits in the input, for error messages. */
@@ -90,6 +92,7 @@ export class Selector {
       settings: settingsFor(this.selection.config, kind.kind, String(name), namespace, this.selection.settings),
     };
     if (namespace !== undefined) target.namespace = namespace;
+    if (this.selection.force) target.force = true;
     return target;
   }
 

@@ -18,6 +18,7 @@ function flagsFor(name: string): string[] {
   if (s.workdir) flags.push('--workdir', s.workdir);
   if (s.renameContainer) flags.push('--rename-container', s.renameContainer);
   if (s.keepSecurityContext) flags.push('--keep-security-context');
+  if (options.force) flags.push('--force');
   for (const t of options.targets ?? []) flags.push(`${t.kind.kind.toLowerCase()}/${t.name}`);
   return flags;
 }
@@ -50,11 +51,23 @@ describe('kubectl-dev start --local / end --local', () => {
 
   it('reads stdin with -f - and prints JSON with -o json (a List when several objects)', () => {
     const input = readFileSync(join('fixtures', 'daemonset-node-selector', 'input.yaml'), 'utf8');
-    const result = runCli(['start', '--local', '-f', '-', '-o', 'json'], { stdin: input });
+    const result = runCli(['start', '--local', '-f', '-', '-o', 'json', '--force'], { stdin: input });
     expect(result.code).toBe(0);
     const list = JSON.parse(result.stdout);
     expect(list.kind).toBe('List');
     expect(list.items.map((i: { kind: string }) => i.kind)).toEqual(['DaemonSet', 'Deployment']);
+  });
+
+  it('refuses a DaemonSet in kube-system (exit 3, nothing on stdout) unless --force', () => {
+    const input = readFileSync(join('fixtures', 'daemonset-node-selector', 'input.yaml'), 'utf8');
+    const refused = runCli(['start', '--local', '-f', '-'], { stdin: input });
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('DaemonSet/log-agent runs in kube-system: dev mode would stop its pod on every node');
+    expect(refused.stderr).toContain('pass --force if no node depends on it');
+    const forced = runCli(['start', '--local', '-f', '-', '--force'], { stdin: input });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(objectsOf(forced.stdout).map((o) => o.kind)).toEqual(['DaemonSet', 'Deployment']);
   });
 
   it('keeps comments of documents it does not change', () => {

@@ -125,7 +125,8 @@ function workloads0(plainText: string): { obj: KubeObject; container: string }[]
 }
 
 /**
- * Every workload of a rendered stream selected at once (a dev config), rendered by
+ * Every workload of a rendered stream selected at once (a dev config; --force: CNI and
+ * node-agent DaemonSets too), rendered by
  * `renderWith(configPath)`, then checked against what kubectl reads of the input.
  */
 function checkRendered(plainText: string, renderWith: (config: string) => string): { workloads: number; documents: number } {
@@ -140,7 +141,7 @@ function checkRendered(plainText: string, renderWith: (config: string) => string
   const want = new Map<string, unknown>();
   for (const [key, obj] of plain) want.set(key, normal(obj));
   for (const { obj, container } of workloads) {
-    const [workload, ...generated] = rewriteOne(structuredClone(obj), { kind: workloadKindOf(obj)!, name: String(obj.metadata?.name), settings: { container } }, { source: 'chart', document: 0, line: 1 });
+    const [workload, ...generated] = rewriteOne(structuredClone(obj), { kind: workloadKindOf(obj)!, name: String(obj.metadata?.name), settings: { container }, force: true }, { source: 'chart', document: 0, line: 1 });
     want.set(id(obj), normal(workload!));
     for (const g of generated) want.set(id(g), normal(g));
   }
@@ -154,7 +155,7 @@ function checkRendered(plainText: string, renderWith: (config: string) => string
   for (const [key, obj] of back) expect(normal(obj), key).toEqual(normal(plain.get(key)!));
 
   // In-process: what render does not rewrite is the chart's text, byte for byte.
-  const outcome = render(plainText, { config: parseDevConfig(readFileSync(config, 'utf8'), 'dev.yaml') });
+  const outcome = render(plainText, { config: parseDevConfig(readFileSync(config, 'utf8'), 'dev.yaml'), force: true });
   expect(outcome.error).toBeUndefined();
   const selected = new Set(workloads.map(({ obj }) => id(obj)));
   for (const chunk of cutStream(plainText).chunks) {
@@ -189,7 +190,7 @@ describe.skipIf(!available).each([3, 4] as const)('real charts through Helm %i w
       return r.stdout;
     };
     const plainText = template([]);
-    const { workloads, documents } = checkRendered(plainText, (config) => template(workloads0(plainText).length > 0 ? helm.postRenderer(['--config', config]) : []));
+    const { workloads, documents } = checkRendered(plainText, (config) => template(workloads0(plainText).length > 0 ? helm.postRenderer(['--config', config, '--force']) : []));
     tally.charts++;
     tally.workloads += workloads;
     tally.documents += documents;
@@ -208,7 +209,7 @@ describe.skipIf(!available)('a real install stream without Helm: Argo CD (GitOps
     if (dir === undefined) throw new Error('argo-cd is not downloadable');
     const plainText = readFileSync(join(dir, 'manifests', 'install.yaml'), 'utf8');
     const { workloads } = checkRendered(plainText, (config) => {
-      const r = run(NODE, [BIN, 'render', '--config', config], { input: plainText });
+      const r = run(NODE, [BIN, 'render', '--config', config, '--force'], { input: plainText });
       if (r.code !== 0) throw new Error(`render failed (${r.code}): ${r.stderr}`);
       return r.stdout;
     });

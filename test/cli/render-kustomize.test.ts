@@ -51,7 +51,8 @@ describe('kustomize v5 with kubectl-dev render', () => {
       writeFileSync(join(dir, name, 'kustomization.yaml'), `resources: [../base]\nnamePrefix: dev-\nlabels: [{pairs: {env: dev}, includeSelectors: true}]\ntransformers: [kubectl-dev.yaml]\n`);
       writeFileSync(join(dir, name, 'kubectl-dev.yaml'), fc);
     };
-    overlay('overlay', functionConfig([], `workloads:
+    // --force: the fluentd DaemonSet runs in kube-system.
+    overlay('overlay', functionConfig(['--force'], `workloads:
   deployment/dev-reviews-v1: {image: 'node:24', env: {LOG: debug}}
   cronjob/dev-hello: {}
   daemonset/dev-fluentd-elasticsearch: {container: fluentd-elasticsearch}

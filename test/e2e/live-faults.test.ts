@@ -287,6 +287,8 @@ describe('live mode on a real node: images, shells, securityContexts', () => {
     const pod = devPodOf('locked');
     const podName = pod.metadata.name;
     expect(pod.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 2000 });
+    // What admission checks stays on the dev container; the read-only root goes.
+    expect(pod.spec.containers.find((c: any) => c.name === 'app').securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     // The sidecar: its own user (1000, group 0) plus the pod's fsGroup, reading the Secret's files.
     expect(execIn(ns.name, podName, 'kubectl-dev-sync', ['id']).stdout).toMatch(/^uid=1000\b.* gid=0\b.*groups=.*\b2000\b/);
     expect(execIn(ns.name, podName, 'kubectl-dev-sync', ['cat', '/proc/1/cmdline']).stdout.split('\0').slice(0, 2)).toEqual(['/bin/syncthing', 'serve']);
@@ -299,23 +301,94 @@ describe('live mode on a real node: images, shells, securityContexts', () => {
     await endRestores('locked', before);
   });
 
-  it('runAsNonRoot with the user only in the container: the root dev image is named, and --keep-security-context works', async () => {
+  it('runAsNonRoot with the user only in the container: the user stays, the read-only root goes, --keep-security-context keeps it', async () => {
     applyManifests(ns.name, deployment('guarded', { securityContext: { runAsNonRoot: true, fsGroup: 2000 } }, { securityContext: { runAsUser: 1001, readOnlyRootFilesystem: true } }));
     await originalRuns('guarded');
     const before = restorable(await readDeployment('guarded'));
-    const began = Date.now();
-    const result = await devAsync(['start', 'deploy/guarded', '-n', ns.name, '--no-sync', '-q', '--timeout', '40s', '--image', 'node:24']);
-    expect(result.code, result.stderr).toBe(6);
-    expect(result.stderr).toContain('container app: the pod requires runAsNonRoot and image "node:24" runs as root (container has runAsNonRoot and image will run as root');
-    expect(result.stderr).toContain('hint: dev mode drops the container\'s securityContext (and its runAsUser): pass --keep-security-context');
-    expect(Date.now() - began).toBeLessThan(25_000);
+    // node:24 runs as root by its USER: the kept runAsUser makes it start under runAsNonRoot.
+    const started = dev(['start', 'deploy/guarded', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s', '--image', 'node:24']);
+    expect(started.code, started.stderr).toBe(0);
+    let pod = devPodOf('guarded');
+    expect(pod.spec.containers.find((c: any) => c.name === 'app').securityContext).toEqual({ runAsUser: 1001 });
+    const writable = execIn(ns.name, pod.metadata.name, 'app', ['sh', '-c', 'id -u; touch /tmp/dev && echo written; node -e "console.log(process.version)"']);
+    expect(writable.stdout, writable.stderr).toMatch(/^1001\nwritten\nv24\./);
     await endRestores('guarded', before);
 
-    // The way out the hint names.
     const kept = dev(['start', 'deploy/guarded', '-n', ns.name, '--no-sync', '-q', '--timeout', '120s', '--image', 'node:24', '--keep-security-context']);
     expect(kept.code, kept.stderr).toBe(0);
-    const pod = devPodOf('guarded');
-    expect(execIn(ns.name, pod.metadata.name, 'app', ['sh', '-c', 'id -u; node -e "console.log(process.version)"']).stdout).toMatch(/^1001\nv24\./);
+    pod = devPodOf('guarded');
+    const readOnly = execIn(ns.name, pod.metadata.name, 'app', ['sh', '-c', 'id -u; touch /tmp/dev']);
+    expect(readOnly.stdout).toBe('1001\n');
+    expect(readOnly.stderr).toMatch(/Read-only file system/);
     await endRestores('guarded', before);
+  });
+
+  it('runAsNonRoot and no user anywhere: a dev image that runs as root is named, with the ways out', async () => {
+    // The original's image runs as root too, so its pod never starts; start does not need it to.
+    applyManifests(ns.name, deployment('rootimage', { securityContext: { runAsNonRoot: true } }));
+    const before = restorable(await readDeployment('rootimage'));
+    const began = Date.now();
+    const result = await devAsync(['start', 'deploy/rootimage', '-n', ns.name, '--no-sync', '-q', '--timeout', '40s', '--image', 'node:24']);
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toContain('container app: the pod requires runAsNonRoot and image "node:24" runs as root');
+    expect(result.stderr).toContain('hint: pass --image with an image whose USER is a numeric non-root uid, or give the container a runAsUser');
+    expect(Date.now() - began).toBeLessThan(25_000);
+    const ended = dev(['end', 'deploy/rootimage', '-n', ns.name, '-q']);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(restorable(await readDeployment('rootimage'))).toEqual(before);
+  });
+
+  it('a namespace that enforces Pod Security "restricted": the dev pod, sidecar included, is admitted and runs', async () => {
+    const strict = await createTestNamespace(kc, 'restricted');
+    try {
+      expect(kubectl(['label', 'namespace', strict.name, 'pod-security.kubernetes.io/enforce=restricted']).code).toBe(0);
+      // Enforcement is on: a pod without the restricted fields is refused.
+      const bare = kubectl(['run', 'bare', '-n', strict.name, '--image', STAND_IN_IMAGE, '--restart=Never', '--', 'sleep', '1']);
+      expect(bare.code).not.toBe(0);
+      expect(bare.stderr).toMatch(/violates PodSecurity "restricted/);
+      const compliant = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+      applyManifests(strict.name, deployment('strict', { securityContext: { runAsNonRoot: true, runAsUser: 1001 } }, { securityContext: compliant }));
+      const started = dev(['start', 'deploy/strict', '-n', strict.name, '--no-sync', '-q', '--timeout', '120s']);
+      expect(started.code, started.stderr).toBe(0);
+      const pod = JSON.parse(kubectl(['get', 'pods', '-n', strict.name, '-l', 'dev.kubectl-dev.io/workload=deployment.strict', '-o', 'json']).stdout).items
+        .find((p: any) => !p.metadata.deletionTimestamp);
+      expect(pod.spec.containers.find((c: any) => c.name === 'app').securityContext).toEqual(compliant);
+      expect(pod.spec.containers.find((c: any) => c.name === 'kubectl-dev-sync').securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+      await waitFor('the sidecar\'s syncthing running', () => execIn(strict.name, pod.metadata.name, 'kubectl-dev-sync', ['cat', '/proc/1/cmdline']).stdout.startsWith('/bin/syncthing\0serve'), 60_000, 500);
+      expect(execIn(strict.name, pod.metadata.name, 'app', ['sh', '-c', 'id -u; touch /workspace/written && echo ok']).stdout).toBe('1001\nok\n');
+      const ended = dev(['end', 'deploy/strict', '-n', strict.name, '-q']);
+      expect(ended.code, ended.stderr).toBe(0);
+    } finally {
+      await strict.remove();
+    }
+  });
+
+  it('a DaemonSet in kube-system: refused before anything changes, taken over with --force, restored by end', async () => {
+    const name = `node-agent-${Date.now().toString(36)}`;
+    const ds = stringify({
+      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace: 'kube-system', labels: { app: name } },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'agent', image: STAND_IN_IMAGE, command: standInCommand() }] } } },
+    });
+    expect(kubectl(['create', '-f', '-'], ds).code).toBe(0);
+    try {
+      const before = JSON.parse(kubectl(['get', 'ds', name, '-n', 'kube-system', '-o', 'json']).stdout);
+      const refused = dev(['start', `ds/${name}`, '-n', 'kube-system', '--no-sync', '-q', '--timeout', '60s']);
+      expect(refused.code).toBe(3);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(`DaemonSet/${name} runs in kube-system: dev mode would stop its pod on every node`);
+      expect(refused.stderr).toContain('pass --force if no node depends on it');
+      // Unchanged (the DaemonSet controller still writes its status meanwhile).
+      expect(restorable(await read(kc, 'apps/v1', 'DaemonSet', name, 'kube-system'))).toEqual(restorable(before));
+      expect((await read(kc, 'apps/v1', 'DaemonSet', name, 'kube-system')).metadata.generation).toBe(before.metadata.generation);
+      expect(kubectl(['get', 'secrets,deployments', '-n', 'kube-system', '-l', 'dev.kubectl-dev.io/generated', '-o', 'name']).stdout).toBe('');
+
+      const forced = dev(['start', `ds/${name}`, '-n', 'kube-system', '--no-sync', '-q', '--timeout', '120s', '--force']);
+      expect(forced.code, forced.stderr).toBe(0);
+      const ended = dev(['end', `ds/${name}`, '-n', 'kube-system', '-q']);
+      expect(ended.code, ended.stderr).toBe(0);
+      expect(restorable(await read(kc, 'apps/v1', 'DaemonSet', name, 'kube-system'))).toEqual(restorable(before));
+    } finally {
+      kubectl(['delete', 'ds', name, '-n', 'kube-system', '--wait=false']);
+    }
   });
 });

@@ -110,7 +110,7 @@ export function renderCommand(io: CliIO): CommandModule {
         bytes = source === '-' ? await readBytes(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source));
         text = decode(bytes, source);
         const { render } = await import('../../render/index.ts');
-        outcome = render(text, { selects, settings, source, ...(config ? { config } : {}) });
+        outcome = render(text, { selects, settings, source, ...(args.force ? { force: true } : {}), ...(config ? { config } : {}) });
       } catch (error) {
         if (error instanceof DevError) log(io, [errorText(error)]);
         else if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {

@@ -62,7 +62,7 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
         const flags = settingsFromArgs(args);
         const settings = targets?.[0] ? settingsFor(config, targets[0].kind.kind, targets[0].name, args.namespace, flags) : flags;
         const { startLocal } = await import('../local.ts');
-        await startLocal({ files: [args.filename ?? []].flat(), output: args.output, enter: { settings, ...(targets ? { targets } : {}) } }, io);
+        await startLocal({ files: [args.filename ?? []].flat(), output: args.output, enter: { settings, ...(targets ? { targets } : {}), ...(args.force ? { force: true } : {}) } }, io);
         return;
       }
       if (!args.workload) {
@@ -87,7 +87,7 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
       const { liveDeps } = await import('../live-deps.ts');
       const { startLive } = await import('../../live/start.ts');
       const deps = liveDeps(target, io, { quiet: args.quiet ?? false, syncSecret: syncSecretFactory() });
-      const result = await startLive({ ref, settings, timeoutMs, ...(dryRun ? { dryRun } : {}) }, deps);
+      const result = await startLive({ ref, settings, timeoutMs, ...(dryRun ? { dryRun } : {}), ...(args.force ? { force: true } : {}) }, deps);
       if (dryRun) {
         const { formatChanges } = await import('../dry-run.ts');
         io.stdout.write(formatChanges(result.changes));

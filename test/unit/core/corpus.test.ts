@@ -51,9 +51,27 @@ describe('corpus of real manifests', () => {
       expect((caught as DevError).message).toMatch(/hostNetwork: true.*node's own loopback ports 22000 and 8384/);
       expect((caught as DevError).hint).toMatch(/delete hostNetwork/);
     });
+  // DaemonSets that nodes may need are refused unless forced (issue 17); the property below forces them.
+  const nodeCritical = (o: KubeObject) => workloadKindOf(o)!.strategy === 'pause-and-deployment'
+    && (o.metadata?.namespace === 'kube-system' || /^system-(node|cluster)-critical$/.test(String(podTemplateOf(structuredClone(o), workloadKindOf(o)!).spec.priorityClassName)));
+  it('has node-critical DaemonSets to refuse', () => expect(workloads.filter((d) => nodeCritical(d.object)).length).toBeGreaterThan(0));
+  it.each(workloads.filter((d) => nodeCritical(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
+    'refuses %s (node-critical) unless forced, with the reason and a way out', (_label, object) => {
+      let caught: unknown;
+      try {
+        enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(DevError);
+      expect((caught as DevError).code).toBe('NODE_CRITICAL');
+      expect((caught as DevError).message).toMatch(/(runs in kube-system|has priorityClassName system-(node|cluster)-critical): dev mode would stop its pod on every node/);
+      expect((caught as DevError).hint).toMatch(/--force/);
+      expect(enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' }, force: true })).toHaveLength(2);
+    });
   it.each(workloads.map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))('exit(enter(x)) == x for %s', (_label, object) => {
     const before = structuredClone(object);
-    const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
+    const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' }, force: true });
     expect(object).toEqual(before);
     expect(entered[0]).not.toEqual(object);
     expect(exit(entered)).toEqual([object]);

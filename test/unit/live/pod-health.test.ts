@@ -81,7 +81,7 @@ describe('podHealth', () => {
     const message = 'container has runAsNonRoot and image will run as root (pod: "web_ns(uid)", container: app)';
     const health = failed(podHealth(withSpec([{ name: 'app', image: 'node:24', command: [...DEFAULT_COMMAND] }, sidecarSpec], [running('app', false, { waiting: { reason: 'CreateContainerConfigError', message } })]), containers));
     expect(health.reason).toBe(`container app: the pod requires runAsNonRoot and image "node:24" runs as root (${message})`);
-    expect(health.hint).toMatch(/--keep-security-context/);
+    expect(health.hint).toMatch(/--image with an image whose USER is a numeric non-root uid, or give the container a runAsUser/);
   });
 
   it('reads a failed pod (restartPolicy Never) from its containers first', () => {

@@ -224,12 +224,13 @@ describe('render: over the corpus, every workload alone', () => {
   it('covers many workloads', () => expect(cases.length).toBeGreaterThan(40));
 
   it.each(cases.map((c) => [`${c.file} ${c.ref}`, c] as const))('%s: exit(render(x)) == x, other documents unchanged', (_name, c) => {
-    const outcome = ok(c.text, { selects: [parseWorkloadRef(c.ref, c.namespace)], settings: { container: c.container } });
+    // force: node-critical DaemonSets too (their refusal: test/unit/core/corpus.test.ts).
+    const outcome = ok(c.text, { selects: [parseWorkloadRef(c.ref, c.namespace)], settings: { container: c.container }, force: true });
     const input = objects(c.text);
     const output = objects(outcome.stdout);
     expect(exit(output)).toEqual(input);
     // Re-rendering rendered output changes nothing.
-    expect(ok(outcome.stdout, { selects: [parseWorkloadRef(c.ref, c.namespace)], settings: { container: c.container } }).stdout).toBe(outcome.stdout);
+    expect(ok(outcome.stdout, { selects: [parseWorkloadRef(c.ref, c.namespace)], settings: { container: c.container }, force: true }).stdout).toBe(outcome.stdout);
   });
 });
 
