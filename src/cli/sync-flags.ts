@@ -23,7 +23,7 @@ export function withSyncFlags<T>(y: Argv<T>): Argv<T> {
     .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
     .option('two-way', { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' })
     .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync, run, forward' })
-    .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then syncthing on PATH)' })
+    .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' })
     .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' })
     // For comparisons (bench/sync.ts, bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
     .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })

@@ -12,7 +12,9 @@ import { workloadLabelValue } from '../core/names.ts';
 import type { ForwardSpec } from '../config/forward-spec.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { displayRef, workloadObjectRef } from '../live/objects.ts';
-import { attachSession, runSync, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
+import { attachSession, runSync, statePaths, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
+import { sessionEndedError } from '../sync/presence.ts';
+import { readSession } from '../sync/state.ts';
 import { LabelPodFinder } from '../sync/portforward.ts';
 import { isAlive, realClock } from '../sync/process.ts';
 import type { SyncthingRest } from '../sync/rest.ts';
@@ -58,6 +60,8 @@ export interface RunHandle {
   readonly runner: Runner | undefined;
   /** Resolves when the sync run here stops on its own (never, for an attached one, until stop()). */
   readonly done: Promise<void>;
+  /** Why the sync run here ended itself (its workload left dev mode elsewhere, or was deleted); undefined otherwise. */
+  ended(): DevError | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,7 +93,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     // The sync: join the session that runs for the workload (another terminal, --wait), or run one here.
     const target = syncTargetOf(kc, ref.namespace, ref.kind.kind, ref.name);
     const attached = attachSession(target, io.env);
-    let sync: { local: SyncthingRest; remote: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; waitInSync(ms: number): Promise<void>; done: Promise<void> };
+    let sync: { local: SyncthingRest; remote: SyncthingRest | undefined; folderId: string; sidecarDeviceId: string; waitInSync(ms: number): Promise<void>; done: Promise<void>; ended(): DevError | undefined };
     if (attached) {
       io.say(`using the sync already running for ${displayRef(ref)} (pid ${attached.pid}, ${attached.session.localDir})`);
       sync = {
@@ -106,6 +110,11 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
           timer.unref();
           cleanups.push(async () => clearInterval(timer));
         }),
+        // An attached session that ended itself wrote why into its session file.
+        ended: () => {
+          const end = readSession(statePaths(io.env, target).session)?.ended;
+          return end ? sessionEndedError(end, ref.kind.kind, ref.name, ref.namespace) : undefined;
+        },
       };
     } else {
       const handle = await runSync({
@@ -116,7 +125,8 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
       }, { kc, env: io.env, ...(io.onSyncEvent ? { onEvent: io.onSyncEvent } : {}) });
       cleanups.push(() => handle.stop());
       io.say(`syncing ${request.sync.localDir} → ${displayRef(ref)}:${handle.material.workdir} (${request.sync.twoWay ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
-      sync = { local: handle.local, remote: handle.remote, folderId: handle.material.folderId, sidecarDeviceId: handle.material.sidecarDeviceId, waitInSync: async (ms) => void await handle.waitInSync(ms), done: handle.done };
+      sync = { local: handle.local, remote: handle.remote, folderId: handle.material.folderId, sidecarDeviceId: handle.material.sidecarDeviceId, waitInSync: async (ms) => void await handle.waitInSync(ms), done: handle.done,
+        ended: () => { const end = handle.ended(); return end ? sessionEndedError(end, ref.kind.kind, ref.name, ref.namespace) : undefined; } };
     }
 
     let runner: Runner | undefined;
@@ -155,7 +165,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
       cleanups.push(() => started.stop());
       await runner.start(request.timeoutMs);
     }
-    return { forwards, runner, done: sync.done, stop: stopAll };
+    return { forwards, runner, done: sync.done, ended: sync.ended, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

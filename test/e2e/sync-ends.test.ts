@@ -109,7 +109,7 @@ describe('a sync whose workload leaves dev mode elsewhere ends itself', () => {
 
   afterAll(async () => {
     for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-    if (kc && ns) for (const name of ['app', 'gone']) await stopLocalSync(target(name), env).catch(() => {});
+    if (kc && ns) for (const name of ['app', 'gone', 'runs']) await stopLocalSync(target(name), env).catch(() => {});
     await removeNs?.();
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
@@ -169,6 +169,18 @@ describe('a sync whose workload leaves dev mode elsewhere ends itself', () => {
     await allGone(paths, parts);
     expect(readSession(paths.session)!.ended?.cause).toBe('deleted');
     expect((await statusRows()).find((r) => r.name === 'gone')).toMatchObject({ phase: 'Deleted', sync: `ended: deployment/gone was deleted (it is not in namespace ${ns} any more)` });
+  });
+
+  it('kubectl dev run, then end on another machine: the run stops its command and exits 3 with why', async () => {
+    await startDevMode('runs');
+    const running = run(['run', 'deployment/runs', '-n', ns, '--', 'sh', '-c', 'echo started; sleep 100000']);
+    await until('the command started', () => /started/.test(running.out()), 90_000, 100);
+    const end = run(['end', 'deployment/runs', '-n', ns], elsewhere);
+    expect(await end.exited, end.all()).toBe(0);
+    const code = await Promise.race([running.exited, new Promise<string>((r) => setTimeout(() => r(`still running after ${ENDS_WITHIN_MS} ms:\n${running.all()}`), ENDS_WITHIN_MS))]);
+    expect(code, running.all()).toBe(EXIT.input);
+    expect(running.err()).toMatch(/^error: sync ended: deployment\/runs left dev mode \(kubectl dev end elsewhere\?\)/m);
+    expect(running.err()).not.toMatch(/stayed open/);
   });
 
   it('sync --wait, then the namespace is deleted: the background session ends with why', async () => {

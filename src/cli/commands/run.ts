@@ -77,6 +77,8 @@ export function runCommand(io: CliIO): CommandModule {
         // A sync run here that ends on its own (stopped by `kubectl dev end`) ends the run too.
         void handle.done.then(stop);
       });
+      const ended = handle.ended();
+      if (ended) throw ended;
     },
   };
 }

@@ -40,7 +40,7 @@ export function startCommand(io: CliIO, context: CommandContext): CommandModule 
         .option('sync', { type: 'boolean', default: true, describe: 'Hand over to sync once the dev pod is ready (--no-sync: do not)' })
         .option('run', { type: 'string', describe: 'Then run this command line in the dev container and restart it when synced changes land (as kubectl dev run; --run alone: the dev config\'s run)' })
         .option('local-dir', { type: 'string', describe: 'Local directory synced into the work dir (default: the dev config\'s sync.localDir, else the current directory)' })
-        .option('syncthing', { type: 'string', describe: 'Path of the local syncthing binary (for the sync)' })
+        .option('syncthing', { type: 'string', describe: 'Path of the local syncthing binary for the sync (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' })
         .option('two-way', { type: 'boolean', describe: 'Sync changes made in the container back too (default: send-only)' })
         .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present)' })
         .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress display' })
