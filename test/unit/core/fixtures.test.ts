@@ -1,13 +1,14 @@
 // Golden cases: enter(input, options) must equal expected.yaml (or fail with error.txt),
 // exit must give the input back, and entering twice changes nothing.
-// UPDATE_FIXTURES=1 rewrites expected.yaml from the current output (review the diff!).
+// A test run never writes a golden: a missing expected.yaml fails; `npm run fixtures:update`
+// rewrites them (review the diff).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { enter } from '../../../src/core/enter.ts';
 import { DevError } from '../../../src/core/errors.ts';
 import { exit } from '../../../src/core/exit.ts';
-import { parseManifests, printManifests } from '../../../src/core/manifests.ts';
+import { parseManifests } from '../../../src/core/manifests.ts';
 import { fixtureNames, loadFixture } from '../../fixtures.ts';
 
 describe.each(fixtureNames())('fixture %s', (name) => {
@@ -33,9 +34,7 @@ describe.each(fixtureNames())('fixture %s', (name) => {
 
   it('enters dev mode as expected.yaml says', () => {
     const output = enter(inputObjects, fixture.options);
-    if (process.env.UPDATE_FIXTURES || !existsSync(fixture.expectedPath)) {
-      writeFileSync(fixture.expectedPath, printManifests(output, 'yaml', fixture.input));
-    }
+    expect(existsSync(fixture.expectedPath), `${fixture.expectedPath} is missing: write it with npm run fixtures:update ${name}, and check it by hand`).toBe(true);
     const expected = parseManifests(readFileSync(fixture.expectedPath, 'utf8'), fixture.expectedPath).map((p) => p.object);
     expect(output).toEqual(expected);
   });
