@@ -8,7 +8,10 @@
 //  - the 10,000-document stream: ../shared/corpus repeated, a quarter of the documents selected.
 // Goal: ≤ 0.33× of parse + re-serialise, and within 3× of `cat` on the CRD-heavy stream.
 //
-//   node bench/render.ts [--docs 10000] [--runs 7] [--mb 20]
+//   node bench/render.ts [--docs 10000] [--runs 7] [--mb 20] [--stream crd|docs] [--save DIR]
+//
+// --stream runs one of the two streams only; --save DIR also writes each stream to
+// DIR/<crd|docs>.yaml (for profiling render on it alone).
 //
 // Prints a Markdown table (the rows of bench/RESULTS.md) and the runs; exits 1 when a
 // ratio is over its goal and BENCH_STRICT=1 is set.
@@ -29,7 +32,7 @@ import { render } from '../src/render/index.ts';
 
 const GOAL = 0.33;
 const CAT_GOAL = 3;
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '10000' }, runs: { type: 'string', default: '7' }, mb: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { docs: { type: 'string', default: '10000' }, runs: { type: 'string', default: '7' }, mb: { type: 'string', default: '20' }, stream: { type: 'string' }, save: { type: 'string' } } });
 const DOCS = Number(values.docs);
 const RUNS = Number(values.runs);
 const ROOT = join(import.meta.dirname, '..');
@@ -195,9 +198,14 @@ const devNull = openSync('/dev/null', 'w');
 const dir = mkdtempSync(join(tmpdir(), 'bench-render-'));
 const corpus = corpusObjects();
 
-for (const stream of [{ name: 'CRD-heavy', ...crdStream(corpus, Number(values.mb)) }, { name: '10,000 documents', sources: ['../shared/corpus'], ...corpusStream(corpus) }]) {
+const streams = [
+  ...(values.stream === undefined || values.stream === 'crd' ? [{ id: 'crd', name: 'CRD-heavy', ...crdStream(corpus, Number(values.mb)) }] : []),
+  ...(values.stream === undefined || values.stream === 'docs' ? [{ id: 'docs', name: '10,000 documents', sources: ['../shared/corpus'], ...corpusStream(corpus) }] : []),
+];
+for (const stream of streams) {
   const file = join(dir, 'stream.yaml');
   writeFileSync(file, stream.text);
+  if (values.save !== undefined) writeFileSync(join(values.save, `${stream.id}.yaml`), stream.text);
   const bytes = readFileSync(file);
   // Warm up, and check that render really changes the selected workloads.
   renderBytes(bytes, devNull);
@@ -227,7 +235,7 @@ for (const stream of [{ name: 'CRD-heavy', ...crdStream(corpus, Number(values.mb
 
 // The CLI end to end on the CRD-heavy stream (Node's start included), when dist/ is built.
 const bin = join(ROOT, 'bin', 'kubectl-dev.cjs');
-if (existsSync(join(ROOT, 'dist', 'kubectl-dev.cjs'))) {
+if (existsSync(join(ROOT, 'dist', 'kubectl-dev.cjs')) && (values.stream === undefined || values.stream === 'crd')) {
   const file = join(dir, 'crd.yaml');
   writeFileSync(file, crdStream(corpus, Number(values.mb)).text);
   const cli: number[] = [];

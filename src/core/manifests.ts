@@ -7,6 +7,7 @@
 import { LineCounter, parseAllDocuments, parseDocument, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import { DevError } from './errors.ts';
 import { isPlainObject, type KubeObject } from './objects.ts';
+import { readFast } from './yaml/fast.ts';
 import { toJson } from './yaml/json.ts';
 import { reindentQuotedScalars } from './yaml/quoted.ts';
 import { readDocument, type ReadProblem } from './yaml/read.ts';
@@ -36,10 +37,6 @@ export interface ParsedObject {
   text: string;
   /** What kubectl refuses, or reads only laxly (duplicate keys), in the document: an error where it is rewritten. */
   problems: readonly ReadProblem[];
-  /** The parsed document; its node ranges are offsets in `parsedText`. */
-  document: Document.Parsed;
-  /** The input offset of an offset in the parsed document (ranges of its nodes). */
-  toInput: (offset: number) => number;
 }
 
 /**
@@ -122,6 +119,25 @@ export function readChunk(text: string, base: number, lines: Lines, where: Where
   return { value: read.value, problems: read.problems, document, toInput };
 }
 
+/** The value of one document and its problems, without its document model. */
+export interface ReadValue {
+  value: unknown;
+  problems: readonly ReadProblem[];
+  /** Set when the library read it (the document was outside the fast reader's subset). */
+  full?: ReadDocument;
+}
+
+/**
+ * Reads one document as `readChunk` does, by src/core/yaml/fast.ts when the document is
+ * in its subset (the same value, and no problems), else by `readChunk`.
+ */
+export function readChunkValue(text: string, base: number, lines: Lines, where: Where): ReadValue {
+  const value = readFast(text);
+  if (value !== undefined) return { value, problems: [] };
+  const full = readChunk(text, base, lines, where);
+  return { value: full.value, problems: full.problems, full };
+}
+
 /** Checks that a value read from a document looks like a Kubernetes object. */
 export function checkObject(value: unknown, where: Where): KubeObject {
   if (!isPlainObject(value)) {
@@ -184,10 +200,10 @@ export function parseManifests(text: string, source: string): ParsedObject[] {
   const parsed: ParsedObject[] = [];
   for (const doc of documents) {
     const where = { source, document: parsed.length, line: lines.at(doc.content) };
-    const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, where);
+    const read = doc.read ?? readChunkValue(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, where);
     if (read.value === null) continue;
     const object = checkObject(read.value, where);
-    parsed.push({ object, index: parsed.length, line: where.line, text: bodyOf(text, doc.chunk), problems: read.problems, document: read.document, toInput: read.toInput });
+    parsed.push({ object, index: parsed.length, line: where.line, text: bodyOf(text, doc.chunk), problems: read.problems });
   }
   return parsed;
 }

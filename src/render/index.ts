@@ -5,7 +5,7 @@
 
 import { DevError } from '../core/errors.ts';
 import { WORKLOAD_KINDS, type WorkloadRef } from '../core/kinds.ts';
-import { Lines, readChunk, streamChunks, type ReadDocument } from '../core/manifests.ts';
+import { Lines, readChunk, readChunkValue, streamChunks, type ReadValue } from '../core/manifests.ts';
 import { isPlainObject, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
 import type { Chunk } from '../core/yaml/scan.ts';
@@ -61,7 +61,7 @@ interface Entry {
   chunk: Chunk;
   index: number;
   line: number;
-  read?: ReadDocument;
+  read?: ReadValue;
   /** A workload whose apiVersion and metadata can be read alone (chunk.head). */
   head?: boolean;
 }
@@ -78,7 +78,7 @@ function readHead(text: string, chunk: Chunk, lines: Lines, place: { source: str
   const regions = [head.apiVersion, head.metadata].sort((a, b) => a[0] - b[0]);
   const body = regions.map(([start, end]) => text.slice(start, end)).map((t) => (t.endsWith('\n') ? t : `${t}\n`)).join('');
   try {
-    const read = readChunk(`kind: ${String(chunk.kind)}\n${body}`, 0, new Lines(''), place);
+    const read = readChunkValue(`kind: ${String(chunk.kind)}\n${body}`, 0, new Lines(''), place);
     if (read.problems.length > 0 || !isPlainObject(read.value)) return undefined;
     return read.value as KubeObject;
   } catch (error) {
@@ -119,7 +119,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
         entries.push({ chunk: doc.chunk, index, line, head: true });
         continue;
       }
-      const read = doc.read ?? readChunk(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, { source, document: index, line });
+      const read: ReadValue = doc.read ? { value: doc.read.value, problems: doc.read.problems, full: doc.read } : readChunkValue(text.slice(doc.chunk.start, doc.chunk.end), doc.chunk.start, lines, { source, document: index, line });
       // A document of only `~` or `null` is no document (kubectl skips it too).
       if (read.value === null) continue;
       entries.push({ chunk: doc.chunk, index, line, read });
@@ -132,7 +132,10 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
           'send either one KRM ResourceList (as kustomize and kpt do) or a plain stream of objects.', { source, document: list.index, line: list.line });
       }
       mode = 'krm';
-      const krm = renderResourceList(text, list.read as ReadDocument, { source, document: list.index, line: list.line }, lines, selection, warnings);
+      const where = { source, document: list.index, line: list.line };
+      // KRM mode splices items into the input where they stand: it needs the document model.
+      const read = list.read?.full ?? readChunk(text.slice(list.chunk.start, list.chunk.end), list.chunk.start, lines, where);
+      const krm = renderResourceList(text, read, where, lines, selection, warnings);
       return outcome(mode, krm.output, warnings, krm.error);
     }
     const selector = new Selector(selection);
@@ -144,12 +147,12 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
         if (head !== undefined) {
           const target = selector.targetFor(head, place);
           if (target === undefined) continue;
-          const read = readChunk(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
+          const read = readChunkValue(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
           if (!isPlainObject(read.value)) continue;
           replaced.set(entry.chunk, rewriteOne(read.value as KubeObject, target, place, undefined, read.problems));
           continue;
         }
-        entry.read = readChunk(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
+        entry.read = readChunkValue(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
       }
       const value = entry.read?.value;
       if (!isPlainObject(value) || typeof value.kind !== 'string') continue;
