@@ -12,6 +12,7 @@ import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { DevError } from '../core/errors.ts';
 import { isAlive, realClock, signalGroup, type Clock } from './process.ts';
 import { SyncthingRest } from './rest.ts';
+import { sessionEndedError } from './presence.ts';
 import { killOrphanSyncthing, syncTargetOf } from './session.ts';
 import { lockHolderAlive, readLock, readSession, statePaths, type SessionInfo, type SyncTarget } from './state.ts';
 import { snapshot, summarize, waitInSync, type SyncStatus } from './status.ts';
@@ -115,6 +116,11 @@ export async function waitForSession(target: SyncTarget, env: NodeJS.ProcessEnv,
     clock: options.clock ?? realClock,
     timeoutMs: options.timeoutMs,
     sessionError: () => readSession(statePaths(env, target).session)?.lastError,
+    // A session that ended itself wrote why: the wait fails with it at once, not after the error grace.
+    ended: () => {
+      const end = readSession(statePaths(env, target).session)?.ended;
+      return end ? sessionEndedError(end, target.kind, target.name, target.namespace) : undefined;
+    },
   });
 }
 
