@@ -33,7 +33,7 @@ const UNUSUAL = /[\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xa0\u1680\u2000-\u200b\u20
 
 /** Characters a plain key may hold: the common ones of Kubernetes keys only. */
 const KEY_CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/$+@=%') KEY_CHAR[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/$+@=%{}[],"\'') KEY_CHAR[c.charCodeAt(0)] = 1;
 /** Characters a plain key may start with. */
 const KEY_FIRST = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/$') KEY_FIRST[c.charCodeAt(0)] = 1;
@@ -144,11 +144,15 @@ class FastReader {
     const t = this.t;
     const first = t.charCodeAt(q);
     if (first >= 128 || KEY_FIRST[first] !== 1) return -1;
-    let i = q + 1;
-    for (let c = t.charCodeAt(i); c < 128 && KEY_CHAR[c] === 1; c = t.charCodeAt(++i));
-    if (t.charCodeAt(i) !== COLON || i - q > KEY_LIMIT) return -1;
-    const after = t.charCodeAt(i + 1);
-    return after === SPACE || after === NL || i + 1 >= this.len ? i : -1;
+    for (let i = q + 1; i - q <= KEY_LIMIT; i++) {
+      const c = t.charCodeAt(i);
+      if (c < 128 && KEY_CHAR[c] === 1) continue;
+      if (c !== COLON) return -1;
+      // A `:` inside a key (managedFields' `f:spec`) is followed by more of it.
+      const after = t.charCodeAt(i + 1);
+      if (after === SPACE || after === NL || i + 1 >= this.len) return i;
+    }
+    return -1;
   }
 
   /** A one-line quoted scalar at `q`: its value and the offset after its closing quote. */

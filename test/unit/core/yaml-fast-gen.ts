@@ -23,6 +23,8 @@ const KEYS = [
   'name', 'image', 'app.kubernetes.io/name', 'helm.sh/chart', 'a-b', '$x', '_y', 'x@y', 'a%b', 'a=b', 'a+b', 'yes', 'on', 'true', 'n', '1', '-1', '0x10', '017',
   '1.5', '1.50', '1e6', '1e3', '.inf', '__proto__', 'constructor', '"quoted"', "'single'", '"<<"', '<<', '~', 'null', '"a:b"', '"a\\tb"', "'it''s'", '"yes"', 'a b',
   '.dot', '...', '?q', '-k', 'k ', 'é', '18446744073709551615', '9223372036854775807',
+  // managedFields keys, and other indicators inside keys
+  'f:spec', 'k:{"name":"web"}', 'v:"x"', 'f:a:', 'a:b:c', 'a,b', 'a[0]', 'a{b}', "a'b", 'a"b', 'a:', 'a::b', 'a: b', '{a}', '[a]',
 ];
 
 export function generateFastDocs(count: number, seed = FAST_SEED): string[] {

@@ -49,6 +49,7 @@ describe('the fast reader', () => {
       ['a:\n  - "\\x41\\u00e9\\t\\"\\\\"\n  -   k: v\n      l: w\n', { a: ['Aé\t"\\', { k: 'v', l: 'w' }] }],
       ['s: |\n  one\n\n  # two\nf: >-\n  a\n  b\n\n  c\nk: |+\n  x\nz: ~\n', { s: 'one\n\n# two\n', f: 'a b\nc', k: 'x\n', z: null }],
       ['yes: 1\n0x10: 2\n1.5: 3\n1e6: 4\n"<<": 5\n__proto__: 6\n', { true: 1, 16: 2, '1.5': 3, '1e+06': 4, '<<': 5, ['__proto__']: 6 }],
+      ['f:spec:\n  k:{"name":"web"}: {}\n  a:b: c\n', { 'f:spec': { 'k:{"name":"web"}': {}, 'a:b': 'c' } }],
       ['args: [] \ncommand:\n- sh\n- -c\n- echo http://x:80 a#b # c\n', { args: [], command: ['sh', '-c', 'echo http://x:80 a#b'] }],
     ];
     for (const [text, want] of cases) {
