@@ -31,6 +31,20 @@ export interface WorkloadKind {
   /** Whether `spec.replicas` exists and dev mode sets it to 1. */
   hasReplicas: boolean;
   strategy: DevStrategy;
+  /** The object dev mode generates to run the dev pod, for the strategies that generate one. */
+  generates?: { apiVersion: string; kind: string };
+  /** As the creator of a dev pod: how a pod is known to be of its current template (undefined: never a creator). */
+  currentPod?: 'self' | 'controller' | 'current-replicaset' | 'current-revision';
+  /** What start adds (Secret, ConfigMap) is owned by the workload; not where its lifetime is shorter than dev mode's (a Job's TTL, a Pod's replacement). */
+  ownsDevObjects: boolean;
+  /** An OnDelete update strategy keeps pods across a template change: start and end delete them. */
+  onDeleteUpdates: boolean;
+  /** The API server adds an immutable selector and template labels on create, which a restore keeps. */
+  serverGeneratedSelector: boolean;
+  /** Longest name of an object of the kind (a Job's name becomes a label value of its pods). */
+  maxNameLength: number;
+  /** Fields of `spec` that name other objects of the same namespace (kustomize renames them). */
+  nameReferences: readonly { field: string; kind: string }[];
 }
 
 const podTemplate = (...prefix: string[]) => ({
@@ -43,31 +57,39 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
     kind: 'Deployment', group: 'apps', version: 'v1', resource: 'deployments',
     aliases: ['deployment', 'deployments', 'deploy'],
     ...podTemplate('spec'), hasReplicas: true, strategy: 'in-place',
+    currentPod: 'current-replicaset', ownsDevObjects: true, onDeleteUpdates: false, serverGeneratedSelector: false, maxNameLength: 253, nameReferences: [],
   },
   {
     kind: 'StatefulSet', group: 'apps', version: 'v1', resource: 'statefulsets',
     aliases: ['statefulset', 'statefulsets', 'sts'],
     ...podTemplate('spec'), hasReplicas: true, strategy: 'in-place',
+    currentPod: 'current-revision', ownsDevObjects: true, onDeleteUpdates: true, serverGeneratedSelector: false, maxNameLength: 253,
+    nameReferences: [{ field: 'serviceName', kind: 'Service' }],
   },
   {
     kind: 'DaemonSet', group: 'apps', version: 'v1', resource: 'daemonsets',
     aliases: ['daemonset', 'daemonsets', 'ds'],
     ...podTemplate('spec'), hasReplicas: false, strategy: 'pause-and-deployment',
+    generates: { apiVersion: 'apps/v1', kind: 'Deployment' }, ownsDevObjects: true, onDeleteUpdates: false, serverGeneratedSelector: false, maxNameLength: 253, nameReferences: [],
   },
   {
     kind: 'Job', group: 'batch', version: 'v1', resource: 'jobs',
     aliases: ['job', 'jobs'],
     ...podTemplate('spec'), hasReplicas: false, strategy: 'job',
+    generates: { apiVersion: 'batch/v1', kind: 'Job' }, currentPod: 'controller',
+    ownsDevObjects: false, onDeleteUpdates: false, serverGeneratedSelector: true, maxNameLength: 63, nameReferences: [],
   },
   {
     kind: 'CronJob', group: 'batch', version: 'v1', resource: 'cronjobs',
     aliases: ['cronjob', 'cronjobs', 'cj'],
     ...podTemplate('spec', 'jobTemplate', 'spec'), hasReplicas: false, strategy: 'suspend-and-job',
+    generates: { apiVersion: 'batch/v1', kind: 'Job' }, ownsDevObjects: true, onDeleteUpdates: false, serverGeneratedSelector: false, maxNameLength: 52, nameReferences: [],
   },
   {
     kind: 'Pod', group: '', version: 'v1', resource: 'pods',
     aliases: ['pod', 'pods', 'po'],
     podMetadataPath: ['metadata'], podSpecPath: ['spec'], hasReplicas: false, strategy: 'recreate',
+    currentPod: 'self', ownsDevObjects: false, onDeleteUpdates: false, serverGeneratedSelector: false, maxNameLength: 253, nameReferences: [],
   },
 ];
 
@@ -90,6 +112,23 @@ export function workloadKindOf(obj: KubeObject): WorkloadKind | undefined {
   const group = groupOf(obj.apiVersion);
   return WORKLOAD_KINDS.find((k) => k.kind === obj.kind && k.group === group);
 }
+
+/** The kinds dev mode generates (a DaemonSet's Deployment, a Job's or CronJob's Job), once each. */
+export function generatedKinds(): { apiVersion: string; kind: string }[] {
+  const out = new Map<string, { apiVersion: string; kind: string }>();
+  for (const k of WORKLOAD_KINDS) if (k.generates) out.set(`${k.generates.apiVersion}/${k.generates.kind}`, k.generates);
+  return [...out.values()];
+}
+
+/** The table entry of what dev mode generates for a kind (undefined for in-place kinds). */
+export function generatedKindOf(kind: WorkloadKind): WorkloadKind {
+  const generated = kind.generates && WORKLOAD_KINDS.find((k) => k.kind === kind.generates!.kind && `${k.group ? `${k.group}/` : ''}${k.version}` === kind.generates!.apiVersion);
+  if (!generated) throw new Error(`unreachable: ${kind.kind} generates nothing in the table`);
+  return generated;
+}
+
+/** True when the workload object is itself the pod (live mode deletes and recreates it). */
+export const isPodKind = (kind: WorkloadKind): boolean => kind.strategy === 'recreate';
 
 /** The table entry for a name typed by a user (`deploy`, `StatefulSet`, `cj`, `deployments.apps`). */
 export function workloadKindByName(typed: string): WorkloadKind | undefined {

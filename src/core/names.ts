@@ -37,9 +37,8 @@ export function syncSecretName(kind: string, name: string): string {
 }
 
 /** The generated Deployment (for a DaemonSet) or Job (for a Job or CronJob). */
-export function generatedName(name: string, generatedKind: string): string {
-  const max = generatedKind === 'Job' ? LABEL_MAX : SUBDOMAIN_MAX;
-  return boundedName(name, '-dev', max);
+export function generatedName(name: string, generated: { maxNameLength: number }): string {
+  return boundedName(name, '-dev', generated.maxNameLength);
 }
 
 /** The ConfigMap that keeps an original too large for an annotation, or a Pod's original while it is replaced. */

@@ -11,7 +11,7 @@
 
 import { devModeNames } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import type { WorkloadRef } from '../core/kinds.ts';
+import { generatedKindOf, workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
 import { WORKLOAD_LABEL } from '../core/marks.ts';
 import { generatedName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -20,16 +20,8 @@ import { workloadObjectRef } from './objects.ts';
 
 /** The object that creates the dev pod of a workload: a generated object, or the workload itself. */
 export function devPodCreatorRef(ref: WorkloadRef & { namespace: string }): ObjectRef {
-  const name = ref.name;
-  switch (ref.kind.strategy) {
-    case 'pause-and-deployment':
-      return { apiVersion: 'apps/v1', kind: 'Deployment', name: generatedName(name, 'Deployment'), namespace: ref.namespace };
-    case 'job':
-    case 'suspend-and-job':
-      return { apiVersion: 'batch/v1', kind: 'Job', name: generatedName(name, 'Job'), namespace: ref.namespace };
-    default:
-      return workloadObjectRef(ref);
-  }
+  if (!ref.kind.generates) return workloadObjectRef(ref);
+  return { ...ref.kind.generates, name: generatedName(ref.name, generatedKindOf(ref.kind)), namespace: ref.namespace };
 }
 
 interface OwnerReference {
@@ -113,17 +105,17 @@ export function devPodMatcher(creator: KubeObject, namespace: string, api: Clust
   return {
     async accepts(pod) {
       const owner = controllerOf(pod);
-      switch (creator.kind) {
-        case 'Pod':
+      switch (workloadKindOf(creator)?.currentPod) {
+        case 'self':
           return pod.metadata?.uid === uid;
-        case 'Job':
+        case 'controller':
           return owner?.uid === uid;
-        case 'Deployment': {
+        case 'current-replicaset': {
           if (owner?.kind !== 'ReplicaSet' || !owner.name || !owner.uid) return false;
           return cached(owner.uid, () => readable({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner.name!, namespace },
             (rs) => rs.metadata?.uid === owner.uid && isCurrentReplicaSet(rs, creator)));
         }
-        case 'StatefulSet': {
+        case 'current-revision': {
           const revision = pod.metadata?.labels?.['controller-revision-hash'];
           if (owner?.uid !== uid || !revision) return false;
           return cached(revision, () => readable({ apiVersion: 'apps/v1', kind: 'ControllerRevision', name: revision, namespace },

@@ -7,7 +7,7 @@ import { controllerOwnedLabel, metadataDrift, settingsInputOf, specPath } from '
 import { devModeNames, enterWorkload, isInDevMode, recordedSettings } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
 import { exitWorkload } from '../core/exit.ts';
-import type { WorkloadRef } from '../core/kinds.ts';
+import { generatedKinds, workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
 import { GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, ORIGINAL_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -35,7 +35,7 @@ export interface EndResult {
 }
 
 /** Kinds of objects start may leave, found by the generated label. */
-const LEFTOVER_KINDS: ReadonlyArray<[string, string]> = [['apps/v1', 'Deployment'], ['batch/v1', 'Job'], ['v1', 'Secret'], ['v1', 'ConfigMap']];
+const LEFTOVER_KINDS: ReadonlyArray<[string, string]> = [...generatedKinds().map((g): [string, string] => [g.apiVersion, g.kind]), ['v1', 'Secret'], ['v1', 'ConfigMap']];
 
 async function removeLeftovers(ref: EndRequest['ref'], deps: LiveDeps, keep: (obj: KubeObject) => boolean = () => false): Promise<string[]> {
   const { workloadLabel } = devModeNames(ref.kind, ref.name);
@@ -95,7 +95,7 @@ const JOB_CONTROLLER_LABELS = ['controller-uid', 'batch.kubernetes.io/controller
  */
 function withJobServerFields(spec: unknown, current: KubeObject): unknown {
   const now = current.spec as { selector?: unknown; manualSelector?: unknown; template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
-  if (current.kind !== 'Job' || !now || spec === null || typeof spec !== 'object') return spec;
+  if (!workloadKindOf(current)?.serverGeneratedSelector || !now || spec === null || typeof spec !== 'object') return spec;
   const out = structuredClone(spec) as { selector?: unknown; template?: { metadata?: { labels?: Record<string, string> } } };
   if (out.selector === undefined && now.selector !== undefined) out.selector = structuredClone(now.selector);
   const generated = Object.entries(now.template?.metadata?.labels ?? {}).filter(([k]) => JOB_CONTROLLER_LABELS.includes(k));
@@ -195,7 +195,7 @@ export async function endLive(request: EndRequest, deps: LiveDeps): Promise<EndR
   }
   deps.progress.start(`restoring ${displayRef(ref)}`);
   const result = await restoreWithPrecondition(request, current, restored, deps);
-  if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result, ref.namespace, deps, false);
+  if (ref.kind.onDeleteUpdates) await restartOnDeletePods(result, ref.namespace, deps, false);
   deps.progress.succeed(`${displayRef(ref)} restored`);
   deps.progress.start('removing what dev mode added');
   const removed = await removeLeftovers(ref, deps);

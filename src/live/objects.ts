@@ -1,7 +1,7 @@
 // Object references and small helpers shared by start, end and status.
 
 import { controllerOwnedAnnotation } from '../core/drift.ts';
-import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
+import { isPodKind, workloadKindOf, type WorkloadKind, type WorkloadRef } from '../core/kinds.ts';
 import { GENERATED_LABEL, CLAMPED_FOR_LABEL } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { ObjectRef } from '../kube/api.ts';
@@ -34,7 +34,8 @@ export function forCreate(obj: KubeObject): KubeObject {
   const copy = structuredClone(obj);
   if (copy.metadata) for (const key of SERVER_METADATA) delete copy.metadata[key];
   delete copy.status;
-  if (copy.kind === 'Pod' && copy.spec && typeof copy.spec === 'object') delete (copy.spec as Record<string, unknown>).nodeName;
+  const kind = workloadKindOf(copy);
+  if (kind && isPodKind(kind) && copy.spec && typeof copy.spec === 'object') delete (copy.spec as Record<string, unknown>).nodeName;
   return copy;
 }
 

@@ -6,7 +6,7 @@
 import { compare, type Operation } from 'fast-json-patch';
 import { devModeNames, enterWorkload, isInDevMode, recordedSettings, type OriginalStore } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import type { WorkloadRef } from '../core/kinds.ts';
+import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
 import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
 import { restorableState } from '../core/original.ts';
@@ -57,8 +57,8 @@ function notFound(request: StartRequest): DevError {
 }
 
 /** Owner of what start adds: the workload, except where its lifetime is shorter than dev mode's (a Job's TTL, a Pod's replacement). */
-function ownerFor(workload: KubeObject): Record<string, unknown>[] {
-  return workload.kind === 'Job' || workload.kind === 'Pod' ? [] : [ownerReferenceTo(workload)];
+function ownerFor(workload: KubeObject, kind: WorkloadKind): Record<string, unknown>[] {
+  return kind.ownsDevObjects ? [ownerReferenceTo(workload)] : [];
 }
 
 function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], workloadLabel: string): KubeObject {
@@ -199,7 +199,7 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
     return result;
   }
   deps.progress.succeed(p.alreadyInDevMode ? `${displayRef(ref)} is already in dev mode with these settings` : undefined);
-  const owners = ownerFor(p.workload);
+  const owners = ownerFor(p.workload, ref.kind);
 
   deps.progress.start('preparing the sync Secret');
   // Keys are cheap (ECDSA): make them and create the Secret; one left by an interrupted start is kept.
@@ -236,7 +236,7 @@ export async function startLive(request: StartRequest, deps: LiveDeps): Promise<
     }
     deps.progress.succeed(`${displayRef(ref)} is in dev mode`);
   }
-  if (ref.kind.kind === 'StatefulSet') await restartOnDeletePods(result.workload, ns, deps, true);
+  if (ref.kind.onDeleteUpdates) await restartOnDeletePods(result.workload, ns, deps, true);
 
   const made: KubeObject[] = [];
   for (const generated of p.generated) {

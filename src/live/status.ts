@@ -13,7 +13,7 @@
 
 import { isInDevMode, recordedSettings } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import { WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
+import { isPodKind, WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
 import { DEV_CONTAINER_ANNOTATION, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -131,7 +131,7 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
       if (secretLabels.has(`${namespace}/${label}`)) continue;
       const named = request.only ?? parseWorkloadLabel(label);
       // A Pod in dev mode is its own dev pod.
-      if (named) consider(named.kind, named.name, namespace, named.kind.kind === 'Pod' && named.name === pod.metadata?.name ? { workload: pod } : {});
+      if (named) consider(named.kind, named.name, namespace, isPodKind(named.kind) && named.name === pod.metadata?.name ? { workload: pod } : {});
     }
   } else if (!direct) {
     const kinds = request.only ? [request.only.kind] : WORKLOAD_KINDS;

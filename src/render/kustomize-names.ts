@@ -94,6 +94,6 @@ export function applyPendingRenames(obj: KubeObject, renames: Renames): KubeObje
   const spec = getPath(copy, kind.podSpecPath);
   if (!isPlainObject(spec)) return obj; // no pod spec: the rewrite reports it
   fixPodSpec(spec, rename);
-  if (kind.kind === 'StatefulSet' && isPlainObject(copy.spec)) fixAt(copy.spec, 'serviceName', rename('Service'));
+  if (isPlainObject(copy.spec)) for (const ref of kind.nameReferences) fixAt(copy.spec, ref.field, rename(ref.kind));
   return changed ? copy : obj;
 }

@@ -7,6 +7,7 @@
 
 import { isInDevMode } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
+import { isPodKind, workloadKindByName } from '../core/kinds.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { SECRET_KEY_LOCAL_CERT } from './secret.ts';
 import type { SessionEnd } from './state.ts';
@@ -51,7 +52,8 @@ export function presenceVerdict(input: PresenceInput): PresenceVerdict {
   if ('failed' in workload) return { unknown: `reading ${what}: ${workload.failed}`, secretMissing: input.secretMissing };
   if ('absent' in workload) {
     // `end` of a Pod deletes it and creates the original again.
-    const reason = input.kind === 'Pod'
+    const kind = workloadKindByName(input.kind);
+    const reason = kind && isPodKind(kind)
       ? `${what} was deleted or replaced (kubectl dev end elsewhere?)`
       : `${what} was deleted (it is not in namespace ${input.namespace} any more)`;
     return { end: { cause: 'deleted', reason }, secretMissing: 0 };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { enter, enterWorkload } from '../../../src/core/enter.ts';
 import { DevError } from '../../../src/core/errors.ts';
 import { exit } from '../../../src/core/exit.ts';
-import { parseWorkloadRef, WORKLOAD_KINDS, workloadKindByName } from '../../../src/core/kinds.ts';
+import { generatedKindOf, generatedKinds, parseWorkloadRef, WORKLOAD_KINDS, workloadKindByName } from '../../../src/core/kinds.ts';
 import { parseManifests } from '../../../src/core/manifests.ts';
 import { boundedName, generatedName, stableHash, syncSecretName, workloadLabelValue } from '../../../src/core/names.ts';
 
@@ -24,14 +24,26 @@ function errorOf(fn: () => unknown): DevError {
   throw new Error('expected a DevError');
 }
 
+describe('the kinds table', () => {
+  it('names, for every kind that generates an object, a kind of the table', () => {
+    const generating = WORKLOAD_KINDS.filter((k) => k.generates);
+    expect(generating.map((k) => k.kind)).toEqual(['DaemonSet', 'Job', 'CronJob']);
+    expect(generating.map((k) => generatedKindOf(k).kind)).toEqual(['Deployment', 'Job', 'Job']);
+    expect(generatedKinds()).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment' }, { apiVersion: 'batch/v1', kind: 'Job' }]);
+    expect(() => generatedKindOf(workloadKindByName('deploy')!)).toThrow(/generates nothing/);
+  });
+});
+
 describe('names', () => {
   it('are stable and bounded', () => {
     expect(stableHash('deployment.web')).toBe(stableHash('deployment.web'));
     expect(stableHash('deployment.web')).not.toBe(stableHash('deployment.wed'));
     const long = 'a'.repeat(300);
     expect(syncSecretName('Deployment', long).length).toBeLessThanOrEqual(253);
-    expect(generatedName(long, 'Job').length).toBeLessThanOrEqual(63);
-    expect(generatedName(long, 'Job')).toMatch(/-dev$/);
+    const job = workloadKindByName('job')!;
+    expect(generatedName(long, job).length).toBeLessThanOrEqual(63);
+    expect(generatedName(long, job)).toMatch(/-dev$/);
+    expect(generatedName(long, workloadKindByName('deployment')!).length).toBe(253);
     expect(workloadLabelValue('StatefulSet', long)).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
     expect(workloadLabelValue('StatefulSet', long).length).toBeLessThanOrEqual(63);
     expect(boundedName('web', '-dev', 63)).toBe('web-dev');
