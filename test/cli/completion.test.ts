@@ -1,6 +1,6 @@
 // Shell completion: the __complete engine (cobra's format, as kubectl's plugin completion
 // expects), the bash and zsh scripts, and `kubectl __complete dev …` through a real kubectl 1.35
-// with kubectl_complete-dev on PATH. No cluster here: workload names are in test/e2e/completion.test.ts.
+// with kubectl_complete-dev on PATH. No cluster here: workload names from the cluster are in test/e2e/completion.test.ts.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,16 @@ describe('__complete', () => {
     expect(values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/']);
     expect(directive & 2).toBe(2);
     expect(complete('end', 'st').values).toEqual(['statefulset/', 'sts/']);
+  });
+
+  it('knows from the declarations which flags take a value: a workload after -p PORT, and run takes one', () => {
+    expect(complete('sync', '-p', '8080', '').values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/']);
+    expect(complete('run', '--forward', '3000:3000', '--local-dir', '.', '').values).toContain('deployment/');
+    expect(complete('run', '').values).toContain('cronjob/');
+    // A boolean flag takes no value: the next word is the workload.
+    expect(complete('start', '--keep-security-context', 'st').values).toEqual(['statefulset/', 'sts/']);
+    // After the workload, no kinds again.
+    expect(complete('sync', 'deploy/web', '').values).not.toContain('deployment/');
   });
 
   it('offers flags of the command', () => {

@@ -4,7 +4,8 @@
 //                                     runs `kubectl_complete-dev WORDS…` from PATH)
 //   kubectl-dev __complete -- WORDS…  the engine: prints cobra-style completions, one per line
 //                                     (`value<TAB>description`), then `:<directive>`, as kubectl expects.
-// Command and flag names come from yargs' own completion (the parser of src/cli/main.ts);
+// Command and flag names come from yargs' own completion (the parser of src/cli/main.ts), and
+// which flags take a value and which commands take a workload from the same declarations;
 // workload names come from the cluster with one LIST (kind/name after KIND/), namespaces
 // with one LIST, contexts from the kubeconfig. Cluster errors give no completions, never text.
 
@@ -20,17 +21,45 @@ export interface Completions {
   directive: number;
 }
 
-/** Commands whose first positional is a workload (KIND/NAME). */
-const WORKLOAD_COMMANDS = new Set(['start', 'end', 'status', 'exec', 'sync']);
 /** Commands that act on workloads already in dev mode: their names come from the dev-mode label. */
-const IN_DEV_MODE_COMMANDS = new Set(['end', 'status', 'exec', 'sync']);
+const IN_DEV_MODE_COMMANDS = new Set(['end', 'status', 'exec', 'sync', 'run']);
 /** Flags whose value is a path: the shell completes files. */
 const PATH_FLAGS = new Set(['--kubeconfig', '--config', '-f', '--filename', '--local-dir', '--syncthing']);
-/** Flags that take a value (so the next word is not a positional). */
-const VALUE_FLAGS = new Set([
-  ...PATH_FLAGS, '-n', '--namespace', '--context', '--cluster', '--user', '--request-timeout', '--timeout', '-c', '--container',
-  '--image', '--workdir', '--dry-run', '-o', '--output', '--select', '--ignore', '--env', '--command', '--watcher', '--watcher-delay',
-]);
+
+/** What completion needs of a command, read from its own declaration (the yargs builder). */
+interface CommandShape {
+  /** Its first positional is a workload (KIND/NAME). */
+  workload: boolean;
+  /** Its flags that take a value (so the next word is not a positional), as typed: `--namespace`, `-n`. */
+  valueFlags: Set<string>;
+}
+
+const flagWord = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+
+/** Every command's shape, from the declarations in src/cli/main.ts's COMMANDS. */
+async function commandShapes(io: CliIO): Promise<Map<string, CommandShape>> {
+  const { default: yargs } = await import('yargs');
+  const { COMMANDS } = await import('../main.ts');
+  const shapes = new Map<string, CommandShape>();
+  for (const declare of COMMANDS) {
+    const module = declare(io, { setExitCode: () => {} });
+    const declaration = String(module.command);
+    const [name, ...positionals] = declaration.split(' ');
+    const positionalNames = new Set(positionals.map((p) => p.replace(/[<>[\].]/g, '')));
+    const parser = typeof module.builder === 'function' ? ((module.builder as (y: Argv) => Argv)(yargs([])) ?? yargs([])) : yargs([]);
+    // yargs' own record of the declared options (on the instance, not in its type declarations).
+    const options = (parser as unknown as { getOptions(): { boolean: string[]; key: Record<string, unknown>; alias: Record<string, string[] | undefined> } }).getOptions();
+    const booleans = new Set(options.boolean);
+    const valueFlags = new Set<string>();
+    for (const key of Object.keys(options.key)) {
+      if (booleans.has(key) || positionalNames.has(key)) continue;
+      valueFlags.add(flagWord(key));
+      for (const alias of options.alias[key] ?? []) valueFlags.add(flagWord(alias));
+    }
+    shapes.set(name as string, { workload: positionalNames.has('workload'), valueFlags });
+  }
+  return shapes;
+}
 /** How long completion waits for the cluster before giving up (a TAB must not hang). */
 const CLUSTER_TIMEOUT_MS = 2_000;
 
@@ -67,15 +96,17 @@ function kubeWords(words: readonly string[]): KubeWords {
   return out;
 }
 
-/** The command word and the positionals typed after it (flag values skipped). */
-function commandAndPositionals(words: readonly string[]): { command?: string; positionals: string[] } {
+/** The command word and the positionals typed after it (flag values skipped: the command's, or any command's before it). */
+function commandAndPositionals(words: readonly string[], shapes: Map<string, CommandShape>): { command?: string; positionals: string[] } {
+  const anyCommand = new Set([...shapes.values()].flatMap((s) => [...s.valueFlags]));
   let command: string | undefined;
   const positionals: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
     if (word === '--') break;
     if (word.startsWith('-')) {
-      if (!word.includes('=') && VALUE_FLAGS.has(word)) i++;
+      const valueFlags = (command !== undefined ? shapes.get(command)?.valueFlags : undefined) ?? anyCommand;
+      if (!word.includes('=') && valueFlags.has(word)) i++;
       continue;
     }
     if (command === undefined) command = word;
@@ -173,8 +204,11 @@ export async function complete(input: readonly string[], io: CliIO): Promise<Com
   const before = words.slice(0, -1);
   const previous = before[before.length - 1];
   try {
+    const shapes = await commandShapes(io);
+    const { command, positionals } = commandAndPositionals(before, shapes);
+    const valueFlags = (command !== undefined ? shapes.get(command)?.valueFlags : undefined) ?? new Set([...shapes.values()].flatMap((s) => [...s.valueFlags]));
     // A flag's value.
-    if (previous !== undefined && !previous.includes('=') && VALUE_FLAGS.has(previous)) {
+    if (previous !== undefined && !previous.includes('=') && valueFlags.has(previous)) {
       if (PATH_FLAGS.has(previous)) return { items: [], directive: DIRECTIVE.default };
       if (previous === '-n' || previous === '--namespace') return await namespaces('', current, before, io);
       if (previous === '--context') return await contexts('', current, before, io);
@@ -190,8 +224,7 @@ export async function complete(input: readonly string[], io: CliIO): Promise<Com
       if (PATH_FLAGS.has(flag.slice(0, -1))) return { items: [], directive: DIRECTIVE.default };
       return { items: [], directive: DIRECTIVE.noFileComp };
     }
-    const { command, positionals } = commandAndPositionals(before);
-    if (command !== undefined && WORKLOAD_COMMANDS.has(command) && positionals.length === 0 && !current.startsWith('-')) {
+    if (command !== undefined && shapes.get(command)?.workload && positionals.length === 0 && !current.startsWith('-')) {
       if (current.includes('/')) return await workloadNames(current, command, before, io);
       // The kind's first name when nothing is typed; every singular name and short name that fits otherwise (sts → sts/).
       const items = current === ''
