@@ -8,16 +8,13 @@
 //  - in-process, documents render passes through are the chart's bytes.
 // The charts come from their projects' Go modules (`go mod download`, the module
 // cache); sources and licenses: fixtures/CHARTS.md. Without Go or the
-// module proxy the test is skipped. The API server's --dry-run=server is in the e2e
-// suite's domain (it needs the cluster), not here.
+// module proxy the test is skipped. The API server's --dry-run=server of the same
+// renders: test/e2e/charts-server.test.ts.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exit } from '../../src/core/exit.ts';
-import { podTemplateOf, workloadKindOf } from '../../src/core/kinds.ts';
+import { workloadKindOf } from '../../src/core/kinds.ts';
 import { parseManifests, printManifests } from '../../src/core/manifests.ts';
 import { ORIGINAL_ANNOTATION } from '../../src/core/marks.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
@@ -27,39 +24,21 @@ import { parseDevConfig } from '../../src/config/devconfig.ts';
 import { render } from '../../src/render/index.ts';
 import { rewriteOne } from '../../src/render/select.ts';
 import { isTransportAnnotation } from '../../src/render/transport.ts';
-import { goRead } from '../tools/goyaml.ts';
-import { helmSetup, NODE, run, type HelmSetup } from './render-support.ts';
-import { BIN } from './run-cli.ts';
-
-/** module@version, the chart's path in it, what it is. */
-export const CHARTS: readonly { module: string; path: string; what: string }[] = [
-  { module: 'github.com/cert-manager/cert-manager@v1.21.2', path: 'deploy/charts/cert-manager', what: 'certificates' },
-  { module: 'github.com/cert-manager/trust-manager@v0.25.0', path: 'deploy/charts/trust-manager', what: 'certificates' },
-  { module: 'k8s.io/ingress-nginx@v0.0.0-20240708192948-52c50467d67d', path: 'charts/ingress-nginx', what: 'ingress' },
-  { module: 'sigs.k8s.io/metrics-server@v0.9.0', path: 'charts/metrics-server', what: 'monitoring' },
-  { module: 'github.com/open-policy-agent/gatekeeper/v3@v3.23.1', path: 'charts/gatekeeper', what: 'policy (CRD-heavy)' },
-  { module: 'github.com/dapr/dapr@v1.14.0', path: 'charts/dapr', what: 'runtime, seven subcharts' },
-  { module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad', path: 'manifests/charts/base', what: 'service mesh CRDs (no workload)' },
-  { module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad', path: 'manifests/charts/istio-control/istio-discovery', what: 'service mesh control plane' },
-  { module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad', path: 'manifests/charts/gateway', what: 'ingress gateway' },
-  { module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad', path: 'manifests/charts/istio-cni', what: 'CNI DaemonSet' },
-  { module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad', path: 'manifests/charts/ztunnel', what: 'ambient DaemonSet' },
-  { module: 'sigs.k8s.io/descheduler@v0.36.0', path: 'charts/descheduler', what: 'CronJob' },
-  { module: 'github.com/bitnami-labs/sealed-secrets@v0.40.0', path: 'helm/sealed-secrets', what: 'secrets' },
-  { module: 'github.com/rancher/local-path-provisioner@v0.0.30', path: 'deploy/chart/local-path-provisioner', what: 'storage' },
-  { module: 'sigs.k8s.io/external-dns@v0.15.0', path: 'charts/external-dns', what: 'DNS' },
-];
-
-/** A module's directory, or undefined without Go or the module proxy. */
-function moduleDir(module: string): string | undefined {
-  try {
-    const out = execFileSync('go', ['mod', 'download', '-json', module], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 300_000, cwd: tmpdir() });
-    const dir = (JSON.parse(out) as { Dir?: string }).Dir;
-    return dir && existsSync(dir) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import {
+  ARGO_CD,
+  cliRenderForce,
+  goObjects,
+  helmAllInDevMode,
+  helmSetup,
+  objectId,
+  PUBLIC_CHARTS,
+  publicChartPath,
+  publicChartsAvailable,
+  publicChartTitle,
+  renderAllInDevMode,
+  type ChosenWorkload,
+  type HelmSetup,
+} from './render-support.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -97,44 +76,14 @@ function normal(obj: KubeObject): unknown {
   return canon({ ...obj, metadata: plain(metadata) });
 }
 
-const id = (o: KubeObject) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
-
-/** What kubectl reads of a stream, by object. */
-function goObjects(text: string): Map<string, KubeObject> {
-  const [result] = goRead([text]);
-  const reading = fromJson(result!.raw) as { docs?: KubeObject[]; error?: string };
-  if (reading.error !== undefined) throw new Error(`kubectl cannot read it: ${reading.error}`);
-  return new Map((reading.docs ?? []).map((d) => [id(d), d]));
-}
-
-function workloadsOf(objects: Iterable<KubeObject>): { obj: KubeObject; container: string }[] {
-  return [...objects].flatMap((obj) => {
-    const kind = workloadKindOf(obj);
-    if (!kind || obj.metadata?.annotations?.['helm.sh/hook'] || obj.metadata?.ownerReferences) return [];
-    const containers = podTemplateOf(structuredClone(obj), kind).spec.containers as { name: string }[] | undefined;
-    return containers?.[0] ? [{ obj, container: containers[0].name }] : [];
-  });
-}
-
-function devConfig(workloads: readonly { obj: KubeObject; container: string }[]): string {
-  return `workloads:\n${workloads.map(({ obj, container }) => `  ${String(obj.kind).toLowerCase()}/${obj.metadata?.name}:\n    container: ${container}\n${obj.metadata?.namespace ? `    namespace: ${obj.metadata.namespace}\n` : ''}`).join('')}`;
-}
-
-function workloads0(plainText: string): { obj: KubeObject; container: string }[] {
-  return workloadsOf(goObjects(plainText).values());
-}
-
 /**
  * Every workload of a rendered stream selected at once (a dev config; --force: CNI and
- * node-agent DaemonSets too), rendered by
- * `renderWith(configPath)`, then checked against what kubectl reads of the input.
+ * node-agent DaemonSets too), as `renderAllInDevMode` rendered it, checked against what
+ * kubectl reads of the input.
  */
-function checkRendered(plainText: string, renderWith: (config: string) => string): { workloads: number; documents: number } {
+function checkRendered(plainText: string, rendered: { workloads: readonly ChosenWorkload[]; config: string; dev: string }): { workloads: number; documents: number } {
   const plain = goObjects(plainText);
-  const workloads = workloadsOf(plain.values());
-  const config = join(mkdtempSync(join(tmpdir(), 'charts-')), 'dev.yaml');
-  writeFileSync(config, devConfig(workloads));
-  const outText = renderWith(config);
+  const { workloads, config, dev: outText } = rendered;
   const out = goObjects(outText);
 
   // What kubectl should read: every workload rewritten as kubectl read it, everything else as rendered.
@@ -142,8 +91,8 @@ function checkRendered(plainText: string, renderWith: (config: string) => string
   for (const [key, obj] of plain) want.set(key, normal(obj));
   for (const { obj, container } of workloads) {
     const [workload, ...generated] = rewriteOne(structuredClone(obj), { kind: workloadKindOf(obj)!, name: String(obj.metadata?.name), settings: { container }, force: true }, { source: 'chart', document: 0, line: 1 });
-    want.set(id(obj), normal(workload!));
-    for (const g of generated) want.set(id(g), normal(g));
+    want.set(objectId(obj), normal(workload!));
+    for (const g of generated) want.set(objectId(g), normal(g));
   }
   expect([...out.keys()].sort()).toEqual([...want.keys()].sort());
   for (const [key, obj] of out) expect(normal(obj), key).toEqual(want.get(key));
@@ -157,22 +106,16 @@ function checkRendered(plainText: string, renderWith: (config: string) => string
   // In-process: what render does not rewrite is the chart's text, byte for byte.
   const outcome = render(plainText, { config: parseDevConfig(readFileSync(config, 'utf8'), 'dev.yaml'), force: true });
   expect(outcome.error).toBeUndefined();
-  const selected = new Set(workloads.map(({ obj }) => id(obj)));
+  const selected = new Set(workloads.map(({ obj }) => objectId(obj)));
   for (const chunk of cutStream(plainText).chunks) {
     const text = plainText.slice(chunk.start, chunk.end);
     const objects = chunk.content < 0 ? [] : parseManifests(text, 'chunk').map((p) => ({ ...p.object, metadata: { ...p.object.metadata, namespace: p.object.metadata?.namespace ?? 'apps' } }));
-    if (!objects.some((o) => selected.has(id(o)) || selected.has(id({ ...o, metadata: { ...o.metadata, namespace: undefined } })))) expect(outcome.stdout.includes(text)).toBe(true);
+    if (!objects.some((o) => selected.has(objectId(o)) || selected.has(objectId({ ...o, metadata: { ...o.metadata, namespace: undefined } })))) expect(outcome.stdout.includes(text)).toBe(true);
   }
   return { workloads: workloads.length, documents: plain.size };
 }
 
-const dirs = new Map<string, string | undefined>();
-const chartDir = (c: (typeof CHARTS)[number]) => {
-  if (!dirs.has(c.module)) dirs.set(c.module, moduleDir(c.module));
-  const dir = dirs.get(c.module);
-  return dir ? join(dir, c.path) : undefined;
-};
-const available = moduleDir(CHARTS[0]!.module) !== undefined;
+const available = publicChartsAvailable();
 
 describe.skipIf(!available).each([3, 4] as const)('real charts through Helm %i with kubectl-dev as post-renderer', (major) => {
   let helm: HelmSetup;
@@ -181,16 +124,11 @@ describe.skipIf(!available).each([3, 4] as const)('real charts through Helm %i w
     helm = helmSetup(major);
   });
 
-  it.each(CHARTS.map((c) => [`${c.path.split('/').at(-1)} (${c.what}) from ${c.module}`, c] as const))('%s', { timeout: 300_000 }, (_name, chart) => {
-    const dir = chartDir(chart);
+  it.each(PUBLIC_CHARTS.map((c) => [publicChartTitle(c), c] as const))('%s', { timeout: 300_000 }, (_name, chart) => {
+    const dir = publicChartPath(chart);
     if (dir === undefined) throw new Error(`${chart.module} is not downloadable`);
-    const template = (extra: readonly string[]) => {
-      const r = run(helm.bin, ['template', 'rel', dir, '-n', 'apps', '--include-crds', ...extra], { env: helm.env, timeout: 240_000 });
-      if (r.code !== 0) throw new Error(`helm ${major} template failed (${r.code}): ${r.stderr}`);
-      return r.stdout;
-    };
-    const plainText = template([]);
-    const { workloads, documents } = checkRendered(plainText, (config) => template(workloads0(plainText).length > 0 ? helm.postRenderer(['--config', config, '--force']) : []));
+    const rendered = helmAllInDevMode(helm, dir, 'apps');
+    const { workloads, documents } = checkRendered(rendered.plain, rendered);
     tally.charts++;
     tally.workloads += workloads;
     tally.documents += documents;
@@ -198,21 +136,17 @@ describe.skipIf(!available).each([3, 4] as const)('real charts through Helm %i w
 
   it('covers a dozen charts and their workloads', () => {
     console.log(`Helm ${major}: ${tally.charts} charts, ${tally.documents} documents, ${tally.workloads} workloads put in dev mode at once, read back by the Go reader`);
-    expect(tally.charts).toBe(CHARTS.length);
+    expect(tally.charts).toBe(PUBLIC_CHARTS.length);
     expect(tally.workloads).toBeGreaterThanOrEqual(20);
   });
 });
 
 describe.skipIf(!available)('a real install stream without Helm: Argo CD (GitOps), through the CLI', () => {
-  it('argo-cd manifests/install.yaml from github.com/argoproj/argo-cd/v2@v2.14.21', { timeout: 300_000 }, () => {
-    const dir = moduleDir('github.com/argoproj/argo-cd/v2@v2.14.21');
-    if (dir === undefined) throw new Error('argo-cd is not downloadable');
-    const plainText = readFileSync(join(dir, 'manifests', 'install.yaml'), 'utf8');
-    const { workloads } = checkRendered(plainText, (config) => {
-      const r = run(NODE, [BIN, 'render', '--config', config, '--force'], { input: plainText });
-      if (r.code !== 0) throw new Error(`render failed (${r.code}): ${r.stderr}`);
-      return r.stdout;
-    });
+  it(`argo-cd ${ARGO_CD.path} from ${ARGO_CD.module}`, { timeout: 300_000 }, () => {
+    const file = publicChartPath(ARGO_CD);
+    if (file === undefined) throw new Error('argo-cd is not downloadable');
+    const plainText = readFileSync(file, 'utf8');
+    const { workloads } = checkRendered(plainText, renderAllInDevMode(plainText, (config) => cliRenderForce(plainText, config)));
     expect(workloads).toBeGreaterThanOrEqual(6);
   });
 });
