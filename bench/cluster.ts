@@ -2,7 +2,7 @@
 // $KUBECONFIG_TEST; its run directory --cluster-dir=DIR, else the kubeconfig's directory, is
 // where a real node's containerd socket is found), else a fresh one in a temp dir, stopped when
 // the benchmark ends (also on Ctrl-C). A fresh one has KWOK nodes only unless the benchmark asks
-// for the real node (the benchmarks written for KWOK fake sidecars keep KWOK).
+// for the real node (sync, copy and hot-reload do: they run the product's dev pod and sidecar).
 
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -13,7 +13,6 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, freemem, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,15 +21,14 @@ const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench', 'RESULTS.md') } } });
 
 /** Every benchmark, in the order they run; the lead's start/status benchmarks join when present. */
-const BENCHMARKS: Array<{ name: string; file: string; what: string; args?: string[]; ports?: number[] }> = [
+const BENCHMARKS: Array<{ name: string; file: string; what: string; args?: string[] }> = [
   { name: 'cold-start', file: 'bench/cold-start.ts', what: 'single binary cold start vs kubectl, RSS' },
   { name: 'render', file: 'bench/render.ts', what: 'render throughput vs yaml parse + re-serialise' },
   { name: 'start', file: 'bench/start.ts', what: 'start --no-sync to dev pod Ready vs kubectl patch + rollout status' },
   { name: 'status', file: 'bench/status.ts', what: 'status -A with 2,000 Deployments vs one labelled LIST' },
-  // Its stand-in sidecar listens where the real one does in its pod.
-  { name: 'sync', file: 'bench/sync.ts', what: 'save latency, initial sync, RSS vs syncthing watcher and tar', ports: [22000, 8384] },
+  { name: 'sync', file: 'bench/sync.ts', what: 'save latency, initial sync, RSS vs syncthing watcher and tar' },
   // The initial sync alone, several runs for a median (the row in 'sync' is one run).
-  { name: 'sync-initial', file: 'bench/sync.ts', args: ['--only=initial', '--runs=5'], what: 'initial sync of 115 MB vs tar, median of 5 runs', ports: [22000, 8384] },
+  { name: 'sync-initial', file: 'bench/sync.ts', args: ['--only=initial', '--runs=5'], what: 'initial sync of 115 MB vs tar, median of 5 runs' },
   { name: 'hot-reload', file: 'bench/hot-reload.ts', what: 'the coding loop on real containers: edit → HTTP response with `run` vs the image rebuild loop, zero → first response, save → container' },
 ];
 
@@ -73,29 +71,6 @@ function plainRow(name: string, output: string): string[] {
   const base = medians.find((m) => !/kubectl-dev/.test(m.what));
   const first = output.split('\n').find((l) => l.trim() !== '') ?? '';
   return [`| ${name} (${first.trim()}) | ${ours?.ms ?? '?'} | ${base ? `${base.ms} (${base.what})` : '?'} | ${Number(ratio[1]).toFixed(2)}× | ≤ ${ratio[2]}× |`];
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once('error', () => resolvePromise(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
-  });
-}
-
-/** Waits (up to 10 minutes) for fixed ports a benchmark needs, e.g. while e2e tests hold them. */
-async function waitForPorts(ports: readonly number[]): Promise<void> {
-  const deadline = Date.now() + 600_000;
-  let told = false;
-  for (;;) {
-    const busy = [];
-    for (const port of ports) if (!(await portIsFree(port))) busy.push(port);
-    if (busy.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`127.0.0.1 ports ${busy.join(', ')} stayed in use`);
-    if (!told) process.stderr.write(`waiting for 127.0.0.1 ports ${busy.join(', ')} to be free…\n`);
-    told = true;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
 }
 
 /** The existing file's header (machine lines) and its sections by benchmark name, to keep what --only did not run. */
@@ -151,7 +126,6 @@ async function main(): Promise<void> {
       continue;
     }
     process.stderr.write(`\n=== ${bench.file}\n`);
-    if (bench.ports) await waitForPorts(bench.ports);
     const { code, output, seconds } = await runOne(bench.file, bench.args ?? []);
     outcomes.push({ name: bench.name, what: bench.what, code, seconds, output });
   }
