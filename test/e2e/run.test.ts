@@ -336,10 +336,15 @@ describe('kubectl dev run on its own, on a real node: dev config, an already run
     await core.deleteNamespacedPod({ name: oldPod, namespace: ns, gracePeriodSeconds: 0 });
     const newPod = await devPod(oldPod);
     await until(`the command started in ${newPod}`, () => new RegExp(`started in ${newPod}: `).test(run.err()), 150_000);
-    const after = await answer(/^v2 pid=\d+/);
+    // The answer of the process that runs now (on a loaded node, the copy's last changes may land
+    // just after the start and restart it once more: that answer's process is then gone).
+    const after = await until('an answer from the process running in the new pod', async () => {
+      const body = await answer(/^v2 pid=\d+/);
+      return (await runningIn(ns, newPod, pidOf(body))) ? body : undefined;
+    }, 60_000, 200);
     expect(run.err()).toMatch(new RegExp(`lost the command in ${oldPod} \\(pod ${oldPod} is gone\\); it starts again once the dev pod is back and in sync`));
     expect(podOf(run)).toBe(newPod);
-    expect(await runningIn(ns, newPod, pidOf(after))).toBe(true);
+    expect([...run.err().matchAll(new RegExp(`started in ${newPod}: `, 'g'))].length).toBeLessThanOrEqual(2);
     expect(await fileIn(ns, newPod, 'message.txt')).toBe('v2\n');
     expect(before).toMatch(/^v2 pid=\d+/);
   }, 240_000);
