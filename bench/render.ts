@@ -220,17 +220,24 @@ for (const stream of streams) {
     // Alternate, so drift (GC, CPU frequency) hits all.
     baseTimes.push(time(() => baseline(stream.text)));
     renderTimes.push(time(() => renderBytes(readFileSync(file), devNull)));
+  }
+  // Against cat, render and cat alternate on their own: the parse + re-serialise run between
+  // them leaves hundreds of MB of garbage whose collection would land in render's time.
+  const renderVsCat: number[] = [];
+  for (let i = 0; i < RUNS && stream.name === 'CRD-heavy'; i++) {
+    renderVsCat.push(time(() => renderBytes(readFileSync(file), devNull)));
     catTimes.push(time(() => spawnSync('cat', [file], { stdio: ['ignore', devNull, 'ignore'] })));
   }
   const r = median(renderTimes);
   const b = median(baseTimes);
   const c = median(catTimes);
   rows.push({ measure: `render, ${stream.name} stream (${stream.label}), median of ${RUNS}`, ours: r, base: b, baseWhat: 'yaml parse + re-serialise', goal: GOAL });
-  if (stream.name === 'CRD-heavy') rows.push({ measure: `render, ${stream.name} stream, bytes in → bytes out`, ours: r, base: c, baseWhat: '`cat FILE > /dev/null`, a process', goal: CAT_GOAL });
+  if (stream.name === 'CRD-heavy') rows.push({ measure: `render, ${stream.name} stream, bytes in → bytes out`, ours: median(renderVsCat), base: c, baseWhat: '`cat FILE > /dev/null`, a process', goal: CAT_GOAL });
   details.push(`${stream.name} stream: ${stream.label}; from ${stream.sources.join(', ')}`,
     `  yaml parse + re-serialise: median ${ms(b)} ms (${baseTimes.map(ms).join(', ')})`,
     `  kubectl-dev render:        median ${ms(r)} ms (${renderTimes.map(ms).join(', ')})`,
-    `  cat:                       median ${ms(c)} ms (${catTimes.map(ms).join(', ')})`);
+    ...(catTimes.length > 0 ? [`  kubectl-dev render, alternating with cat: median ${ms(median(renderVsCat))} ms (${renderVsCat.map(ms).join(', ')})`,
+      `  cat:                       median ${ms(c)} ms (${catTimes.map(ms).join(', ')})`] : []));
 }
 
 // The CLI end to end on the CRD-heavy stream (Node's start included), when dist/ is built.
