@@ -336,8 +336,8 @@ describe('kubectl dev run on its own, on a real node: dev config, an already run
     await core.deleteNamespacedPod({ name: oldPod, namespace: ns, gracePeriodSeconds: 0 });
     const newPod = await devPod(oldPod);
     await until(`the command started in ${newPod}`, () => new RegExp(`started in ${newPod}: `).test(run.err()), 150_000);
-    // The answer of the process that runs now (on a loaded node, the copy's last changes may land
-    // just after the start and restart it once more: that answer's process is then gone).
+    // The answer of the process that runs now: seen once on a loaded node, the command restarted
+    // once more just after its first start there, and that answer's process was gone.
     const after = await until('an answer from the process running in the new pod', async () => {
       const body = await answer(/^v2 pid=\d+/);
       return (await runningIn(ns, newPod, pidOf(body))) ? body : undefined;

@@ -28,6 +28,17 @@ function containerFor(obj: KubeObject): string {
   return fromAnnotation ?? String((template.spec.containers as { name: string }[])[0]!.name);
 }
 
+/** The error enter gives for the workload alone (fails the test when it enters dev mode). */
+function refusalOf(object: KubeObject): DevError {
+  try {
+    enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
+  } catch (error) {
+    expect(error).toBeInstanceOf(DevError);
+    return error as DevError;
+  }
+  throw new Error(`${object.kind}/${object.metadata?.name} entered dev mode; a refusal was expected`);
+}
+
 describe('corpus of real manifests', () => {
   it('holds the 61 workload documents SOURCES.md lists', () => {
     expect(files.length).toBe(30);
@@ -40,16 +51,10 @@ describe('corpus of real manifests', () => {
 
   it.each(documents.filter((d) => workloadKindOf(d.object) !== undefined && onHostNetwork(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
     'refuses %s (hostNetwork: true) with the reason and a way out', (_label, object) => {
-      let caught: unknown;
-      try {
-        enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(DevError);
-      expect((caught as DevError).code).toBe('INVALID_INPUT');
-      expect((caught as DevError).message).toMatch(/hostNetwork: true.*node's own loopback ports 22000 and 8384/);
-      expect((caught as DevError).hint).toMatch(/delete hostNetwork/);
+      const caught = refusalOf(object);
+      expect(caught.code).toBe('INVALID_INPUT');
+      expect(caught.message).toMatch(/hostNetwork: true.*node's own loopback ports 22000 and 8384/);
+      expect(caught.hint).toMatch(/delete hostNetwork/);
     });
   // DaemonSets that nodes may need are refused unless forced (issue 17); the property below forces them.
   const nodeCritical = (o: KubeObject) => workloadKindOf(o)!.strategy === 'pause-and-deployment'
@@ -57,16 +62,10 @@ describe('corpus of real manifests', () => {
   it('has node-critical DaemonSets to refuse', () => expect(workloads.filter((d) => nodeCritical(d.object)).length).toBeGreaterThan(0));
   it.each(workloads.filter((d) => nodeCritical(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
     'refuses %s (node-critical) unless forced, with the reason and a way out', (_label, object) => {
-      let caught: unknown;
-      try {
-        enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' } });
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(DevError);
-      expect((caught as DevError).code).toBe('NODE_CRITICAL');
-      expect((caught as DevError).message).toMatch(/(runs in kube-system|has priorityClassName system-(node|cluster)-critical): dev mode would stop its pod on every node/);
-      expect((caught as DevError).hint).toMatch(/--force/);
+      const caught = refusalOf(object);
+      expect(caught.code).toBe('NODE_CRITICAL');
+      expect(caught.message).toMatch(/(runs in kube-system|has priorityClassName system-(node|cluster)-critical): dev mode would stop its pod on every node/);
+      expect(caught.hint).toMatch(/--force/);
       expect(enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' }, force: true })).toHaveLength(2);
     });
   it.each(workloads.map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))('exit(enter(x)) == x for %s', (_label, object) => {
