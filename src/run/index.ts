@@ -12,9 +12,8 @@ import { workloadLabelValue } from '../core/names.ts';
 import type { ForwardSpec } from '../config/forward-spec.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { displayRef, workloadObjectRef } from '../live/objects.ts';
-import { attachSession, runSync, statePaths, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
+import { attachSession, recordedEnd, runSync, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
 import { sessionEndedError } from '../sync/presence.ts';
-import { readSession } from '../sync/state.ts';
 import { LabelPodFinder } from '../sync/portforward.ts';
 import { isAlive, realClock } from '../sync/process.ts';
 import type { SyncthingRest } from '../sync/rest.ts';
@@ -111,10 +110,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
           cleanups.push(async () => clearInterval(timer));
         }),
         // An attached session that ended itself wrote why into its session file.
-        ended: () => {
-          const end = readSession(statePaths(io.env, target).session)?.ended;
-          return end ? sessionEndedError(end, ref.kind.kind, ref.name, ref.namespace) : undefined;
-        },
+        ended: () => recordedEnd(target, io.env),
       };
     } else {
       const handle = await runSync({

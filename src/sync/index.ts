@@ -117,11 +117,14 @@ export async function waitForSession(target: SyncTarget, env: NodeJS.ProcessEnv,
     timeoutMs: options.timeoutMs,
     sessionError: () => readSession(statePaths(env, target).session)?.lastError,
     // A session that ended itself wrote why: the wait fails with it at once, not after the error grace.
-    ended: () => {
-      const end = readSession(statePaths(env, target).session)?.ended;
-      return end ? sessionEndedError(end, target.kind, target.name, target.namespace) : undefined;
-    },
+    ended: () => recordedEnd(target, env),
   });
+}
+
+/** Why the session of `target` ended itself, from its session file (undefined when it did not). */
+export function recordedEnd(target: SyncTarget, env: NodeJS.ProcessEnv): DevError | undefined {
+  const end = readSession(statePaths(env, target).session)?.ended;
+  return end ? sessionEndedError(end, target.kind, target.name, target.namespace) : undefined;
 }
 
 /**
