@@ -23,15 +23,16 @@
 //       forward: ['8080:9080', ':9229']      # LOCAL:REMOTE, :REMOTE (free local port) or PORT
 //       run: npm run dev                      # the command `kubectl dev run` restarts
 //
-// Command-line flags override the file (see `mergeSettings`).
+// Command-line flags override the file (see resolve.ts).
 
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { DevError, type ErrorLocation } from '../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
-import { validateSettings, type DevSettingsInput, type EnvVar } from '../core/settings.ts';
+import { validateSettings, type EnvVar } from '../core/settings.ts';
 import { parseForwardSpec } from './forward-spec.ts';
 import { staysInside } from './paths.ts';
+import { settingsOf } from './resolve.ts';
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -399,55 +400,5 @@ export function parseDevConfig(text: string, source: string): DevConfig {
   return devConfigFromValue(value, source, locate, scalarText);
 }
 
-/** The rewrite settings of a workload config (sync, forward and run are not the rewrite's business). */
-export function settingsOf(config: WorkloadConfig): DevSettingsInput {
-  const out: DevSettingsInput = {};
-  if (config.container !== undefined) out.container = config.container;
-  if (config.image !== undefined) out.image = config.image;
-  if (config.workdir !== undefined) out.workdir = config.workdir;
-  if (config.command !== undefined) out.command = [...config.command];
-  if (config.env !== undefined) out.env = config.env.map((e) => ({ ...e }));
-  if (config.resources !== undefined) out.resources = structuredClone(config.resources);
-  if (config.keepSecurityContext !== undefined) out.keepSecurityContext = config.keepSecurityContext;
-  if (config.renameContainer !== undefined) out.renameContainer = config.renameContainer;
-  if (config.sidecarImage !== undefined) out.sidecarImage = config.sidecarImage;
-  return out;
-}
-
-/**
- * Settings layered left to right (defaults, then the workload's entry, then flags): later
- * layers win field by field; env is merged by variable name, so a flag replaces one variable.
- */
-export function mergeSettings(...layers: readonly DevSettingsInput[]): DevSettingsInput {
-  const out: DevSettingsInput = {};
-  let env: EnvVar[] | undefined;
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer) as [keyof DevSettingsInput, unknown][]) {
-      if (value === undefined || key === 'env') continue;
-      (out as Record<string, unknown>)[key] = value;
-    }
-    if (layer.env !== undefined) {
-      env = [...(env ?? [])];
-      for (const e of layer.env) {
-        const at = env.findIndex((x) => x.name === e.name);
-        if (at >= 0) env[at] = { ...e };
-        else env.push({ ...e });
-      }
-    }
-  }
-  if (env !== undefined) out.env = env;
-  return out;
-}
-
-/** The config entry for a workload, matched by kind and name (and namespace when the entry names one). */
-export function workloadEntryFor(config: DevConfig, kind: string, name: string, namespace: string | undefined): WorkloadEntry | undefined {
-  return config.workloads.find((w) => w.ref.kind.kind === kind && w.ref.name === name
-    && (w.ref.namespace === undefined || namespace === undefined || w.ref.namespace === namespace));
-}
-
-/** Settings for one workload from the config and the flags (flags win). */
-export function settingsFor(config: DevConfig | undefined, kind: string, name: string, namespace: string | undefined, flags: DevSettingsInput): DevSettingsInput {
-  if (!config) return mergeSettings(flags);
-  const entry = workloadEntryFor(config, kind, name, namespace);
-  return mergeSettings(settingsOf(config.defaults), entry ? settingsOf(entry) : {}, flags);
-}
+// Settings for a workload (and its entry) come from resolve.ts, the one place that merges layers.
+export { entryFor as workloadEntryFor, mergeSettings, settingsFor, settingsOf } from './resolve.ts';
