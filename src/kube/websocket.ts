@@ -1,5 +1,9 @@
 // The WebSockets of exec and port-forward (client-node opens them with ws): how
-// the bulk ones are opened, and how any of them ends.
+// the bulk ones are opened, how any of them ends, and how their errors read.
+import { PassThrough } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+// Private path: client-node's index does not export WebSocketHandler, the only way to give Exec/PortForward a socket factory.
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
 
 /**
@@ -18,6 +22,37 @@ export function zeroMask(mask: Buffer): void {
 /** client-node's socket factory (WebSocketHandler's second argument): unmasked frames over wss, random masks otherwise. */
 export function unmaskedOverTls(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
   return new WebSocket(uri, protocols, uri.startsWith('wss:') ? { ...opts, generateMask: zeroMask } : opts);
+}
+
+type SocketFactory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions) => WebSocket;
+
+/**
+ * client-node's WebSocket handler with `socketFactory` and streams of its own: its default
+ * ones are process.stdin/stdout/stderr, which it ends when the server closes a stream.
+ */
+export function handlerWithOwnStreams(kc: KubeConfig, socketFactory: SocketFactory): WebSocketHandler {
+  const sink = () => new PassThrough().resume();
+  return new WebSocketHandler(kc, socketFactory, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+}
+
+/** One line for an error of client-node (HTTP status and the API server's message) or of a WebSocket. */
+export function describeKubeError(error: unknown): string {
+  const e = error as { code?: number; body?: unknown; message?: string };
+  if (typeof e.code === 'number' && e.body !== undefined) {
+    let message = '';
+    try {
+      const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+      message = (body as { message?: string }).message ?? '';
+    } catch {
+      message = String(e.body).slice(0, 200);
+    }
+    return `HTTP ${e.code}${message ? `: ${message}` : ''}`;
+  }
+  if (e && typeof e === 'object' && 'message' in e && e.message) return e.message;
+  // ws ErrorEvent
+  const inner = (error as { error?: Error }).error;
+  if (inner?.message) return inner.message;
+  return String(error);
 }
 
 // Ending a WebSocket that is no longer needed. ws's close() sends a close frame and

@@ -16,28 +16,12 @@
 
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { realClock, type Clock } from '../kube/clock.ts';
+
+// The one clock type is src/kube/clock.ts's; re-exported for this module's importers.
+export { realClock, type Clock };
 
 export type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        signal?.removeEventListener('abort', done);
-        clearTimeout(timer);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};
 
 /** syncthing's exit code when it wants to be restarted (config change needing a restart, reset). */
 export const EXIT_RESTART = 3;
