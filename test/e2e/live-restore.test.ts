@@ -325,10 +325,13 @@ describe('an interrupted start, then start with another work dir; exec without a
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, readFileSync(testKubeconfigPath(), 'utf8').replace(target.origin, `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`));
     try {
-      const running = devAsync(['exec', 'deploy/wd', '-n', ns.name, '--', 'sh', '-c', 'touch /tmp/exec-started; exec sleep 30'], { KUBECONFIG: kubeconfig }, 60_000);
-      await waitFor('the command running', () => execIn(ns.name, pod, 'wd', ['test', '-f', '/tmp/exec-started']).code === 0, 30_000, 200);
-      // Once the client has the stream open too (its upgrade answer may trail the command's start).
-      await new Promise((r) => setTimeout(r, 1000));
+      // The marker: the command's first line has come back through the client's open stream.
+      let printed!: () => void;
+      const started = new Promise<void>((resolve) => (printed = resolve));
+      const running = devAsync(['exec', 'deploy/wd', '-n', ns.name, '--', 'sh', '-c', 'echo exec-started; exec sleep 30'], { KUBECONFIG: kubeconfig }, 60_000,
+        (soFar) => soFar.includes('exec-started\n') && printed());
+      const first = await Promise.race([started.then(() => undefined), running]);
+      if (first !== undefined) throw new Error(`exec ended before it printed: ${first.code} ${first.stderr}`);
       const cut = Date.now();
       for (const s of sockets) s.destroy();
       const result = await running;

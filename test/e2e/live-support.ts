@@ -155,13 +155,17 @@ export function restorable(obj: any): unknown {
 }
 
 /** The CLI under test, without blocking this process (so that the test can watch the cluster meanwhile). */
-export function devAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000): Promise<CliResult> {
+/** `onStdout` sees the output so far, on each chunk: a test can wait for a line the command printed. */
+export function devAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 180_000, onStdout?: (soFar: string) => void): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', KUBECONFIG: testKubeconfigPath(), ...env } });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      onStdout?.(stdout);
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
       clearTimeout(timer);
