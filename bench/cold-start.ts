@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubectlBinary } from '../test/support/binaries.ts';
 
-const GOAL = 1.0;
+const GOAL = 1.1; // issue 18: the embedded syncthing may cost no more than this
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '40' }, binary: { type: 'string', default: join(ROOT, 'dist', 'kubectl-dev') } } });
 const RUNS = Number(values.runs);
@@ -80,7 +80,7 @@ const lines = [
   '',
   '| measure | kubectl-dev | baseline | ratio | goal |',
   '|---|---|---|---|---|',
-  `| cold start, \`kubectl-dev version\` (SEA binary), median | ${f(d)} | ${f(b)} (\`kubectl version --client\`) | ${ratio.toFixed(2)}× | ≤ ${GOAL.toFixed(1)}× |`,
+  `| cold start, \`kubectl-dev version\` (SEA binary), median | ${f(d)} | ${f(b)} (\`kubectl version --client\`) | ${ratio.toFixed(2)}× | ≤ ${GOAL.toFixed(1)}× ${ratio <= GOAL ? 'met' : 'NOT met'} |`,
   `| cold start, \`kubectl-dev --help\`, median | ${f(median(help))} | ${f(b)} | ${(median(help) / b).toFixed(2)}× | |`,
   ...(rssDev !== undefined && rssBase !== undefined ? [`| peak RSS, \`version\` | ${rssDev.toFixed(0)} MB | ${rssBase.toFixed(0)} MB (kubectl) | ${(rssDev / rssBase).toFixed(2)}× | |`] : []),
   '',

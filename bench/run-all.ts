@@ -11,7 +11,7 @@
 // Benchmarks that need a cluster start their own on a temp dir (or use $KUBECONFIG_TEST).
 // A benchmark that fails is reported as failed in the file; the run goes on; exit code 1.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,6 +97,13 @@ function rowsOfSection(name: string, section: string): string[] {
   return plainRow(name, fenced);
 }
 
+/** The commit measured, and whether the work tree had changes beside it. */
+function commitOf(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']).stdout.trim() || 'unknown';
+  return git(['status', '--porcelain', '--untracked-files=no']).stdout.trim() === '' ? head : `${head} with uncommitted changes`;
+}
+
 function machine(): string[] {
   let cpuModel = cpus()[0]?.model ?? '?';
   cpuModel = cpuModel.replace(/\s+/g, ' ').trim();
@@ -108,6 +115,7 @@ function machine(): string[] {
   }
   return [
     `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- commit: ${commitOf()}`,
     `- CPU: ${cpus().length} cores (${cpuModel})`,
     `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
     `- OS: ${distro || process.platform} (kernel ${release()})`,
