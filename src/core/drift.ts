@@ -71,6 +71,8 @@ export function settingsInputOf(settings: DevSettings): DevSettingsInput {
   if (settings.devContainer !== settings.container) input.renameContainer = settings.devContainer;
   if (settings.env !== undefined) input.env = settings.env;
   if (settings.resources !== undefined) input.resources = settings.resources;
+  if (settings.cpu !== undefined) input.cpu = settings.cpu;
+  if (settings.memory !== undefined) input.memory = settings.memory;
   return input;
 }
 

@@ -13,6 +13,7 @@ import {
   type DevSettings, type DevSettingsInput, type EnvVar,
 } from './settings.ts';
 import type { PodTemplateParts } from './kinds.ts';
+import { withOverrides } from './resources.ts';
 
 type Container = PlainObject & { name?: unknown };
 
@@ -67,6 +68,8 @@ export function resolveSettings(input: DevSettingsInput, container: string, curr
   };
   if (input.env !== undefined) resolved.env = input.env.map((e) => ({ ...e }));
   if (input.resources !== undefined) resolved.resources = structuredClone(input.resources);
+  if (input.cpu !== undefined) resolved.cpu = { ...input.cpu };
+  if (input.memory !== undefined) resolved.memory = { ...input.memory };
   return resolved;
 }
 
@@ -143,6 +146,9 @@ function rewriteDevContainer(container: Container, podSpec: PlainObject, setting
   else delete container.securityContext;
   if (settings.env !== undefined) container.env = mergeEnv(container.env, settings.env);
   if (settings.resources !== undefined) container.resources = structuredClone(settings.resources);
+  if (settings.cpu !== undefined || settings.memory !== undefined) {
+    container.resources = withOverrides(container.resources, { ...(settings.cpu ? { cpu: settings.cpu } : {}), ...(settings.memory ? { memory: settings.memory } : {}) });
+  }
   container.volumeMounts = [...mounts, { name: WORKDIR_VOLUME, mountPath: settings.workdir }];
 }
 

@@ -2,6 +2,7 @@
 
 import { DevError } from './errors.ts';
 import { isPlainObject } from './objects.ts';
+import { quantityValue, type RequestAndLimit } from './resources.ts';
 
 /** The dev container's PID 1 when none is given: blocks forever, and ends on SIGTERM/SIGINT (PID 1 has no default handlers, so sh alone would ignore them). */
 export const DEFAULT_COMMAND: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; tail -f /dev/null & wait"];
@@ -41,6 +42,9 @@ export interface DevSettingsInput {
   env?: readonly EnvVar[];
   /** Replaces the dev container's resources. */
   resources?: Record<string, unknown>;
+  /** CPU and memory of the dev container (`--cpu`, `--memory`), set over its resources. */
+  cpu?: RequestAndLimit;
+  memory?: RequestAndLimit;
 }
 
 /** Settings after defaults, as recorded on the workload. */
@@ -54,6 +58,8 @@ export interface DevSettings {
   sidecarImage: string;
   env?: EnvVar[];
   resources?: Record<string, unknown>;
+  cpu?: RequestAndLimit;
+  memory?: RequestAndLimit;
 }
 
 /** Checks the shape of settings; collects every problem before failing. */
@@ -69,6 +75,13 @@ export function validateSettings(input: DevSettingsInput): void {
     if (!isPlainObject(env) || typeof env.name !== 'string' || env.name === '') problems.push('every env entry needs a name');
   }
   if (input.resources !== undefined && !isPlainObject(input.resources)) problems.push('resources must be a mapping');
+  for (const name of ['cpu', 'memory'] as const) {
+    const given = input[name];
+    if (given === undefined) continue;
+    const request = quantityValue(String(given.request));
+    const limit = quantityValue(String(given.limit));
+    if (request === undefined || limit === undefined || request <= 0 || request > limit) problems.push(`${name} needs a request and a limit that are quantities above zero, the request not above the limit`);
+  }
   if (problems.length > 0) {
     throw new DevError('INVALID_OPTION', problems.join('; '), 'fix the options (flags or dev config file) and run again.');
   }
