@@ -4,12 +4,13 @@
 // restarted, or the connection cut), never exit 0.
 
 import type { Readable, Writable } from 'node:stream';
-import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { isInDevMode, recordedSettings } from '../core/enter.ts';
 import type { WorkloadRef } from '../core/kinds.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { ClusterApi } from '../kube/api.ts';
+import { clientNodeExec, exitCodeOf, type ExecFn } from '../kube/exec.ts';
 import { devPodCreatorRef, devPodMatcher, devPodSelector } from './dev-pod.ts';
 import { displayRef, workloadObjectRef } from './objects.ts';
 import { podHealth } from './pod-health.ts';
@@ -22,13 +23,6 @@ export interface ExecRequest {
   stdout: Writable;
   stderr: Writable;
   tty: boolean;
-}
-
-/** The exit code in the status the API server sends at the end of an exec. */
-export function exitCodeOf(status: V1Status): number {
-  if (status.status === 'Success') return 0;
-  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  return cause?.message !== undefined ? Number(cause.message) : 1;
 }
 
 export async function devPodFor(ref: WorkloadRef & { namespace: string }, api: ClusterApi): Promise<{ pod: string; container: string; object: KubeObject }> {
@@ -84,7 +78,7 @@ export async function lostExecError(namespace: string, before: KubeObject, conta
     'the command may still run or may have been stopped: check the connection to the API server (a proxy or load balancer idle timeout can cut it) and run the command again.');
 }
 
-export async function execInDevPod(request: ExecRequest, kc: KubeConfig, api: ClusterApi): Promise<number> {
+export async function execInDevPod(request: ExecRequest, kc: KubeConfig, api: ClusterApi, exec: ExecFn = clientNodeExec(kc)): Promise<number> {
   const target = await devPodFor(request.ref, api);
   const container = request.container ?? target.container;
   return new Promise<number>((resolve, reject) => {
@@ -100,8 +94,11 @@ export async function execInDevPod(request: ExecRequest, kc: KubeConfig, api: Cl
       if (settled) return;
       void lostExecError(request.ref.namespace, target.object, container, api, cause).then((error) => settle(() => reject(error)));
     };
-    new Exec(kc)
-      .exec(request.ref.namespace, target.pod, container, request.command, request.stdout, request.stderr, request.stdin, request.tty, (status) => settle(() => resolve(exitCodeOf(status))))
+    exec({
+      namespace: request.ref.namespace, pod: target.pod, container, command: request.command,
+      stdout: request.stdout, stderr: request.stderr, stdin: request.stdin, tty: request.tty,
+      onStatus: (status) => settle(() => resolve(exitCodeOf(status))),
+    })
       .then((socket) => {
         let error: string | undefined;
         socket.on('error', (e: Error) => (error = e.message));

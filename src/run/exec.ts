@@ -1,16 +1,15 @@
-// The runner's exec edge: client-node's Exec (WebSocket through the API server), no TTY,
-// stdin only when given (a standby start, released by a line on it); the end is the exit
-// code from the status channel, or "lost" when the connection closes without one (the pod
-// went away, the API server dropped it).
+// The runner's exec: the exec edge (src/kube/exec.ts) as the runner uses it — no TTY, stdin
+// only when given (a standby start, released by a line on it); the end is the exit code from
+// the status channel, or "lost" when the connection closes without one (the pod went away,
+// the API server dropped it).
 
-import { Exec, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError } from '../sync/portforward.ts';
-import { exitCodeOf } from '../live/exec.ts';
-import { closeWebSocket } from '../kube/websocket.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { clientNodeExec as kubeExec, exitCodeOf, type ExecFn as KubeExecFn, type ExecSocket } from '../kube/exec.ts';
+import { closeWebSocket, describeKubeError } from '../kube/websocket.ts';
 import type { ExecEnd, ExecFn } from './runner.ts';
 
-export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
-  const exec = new Exec(kc);
+/** The runner's exec in `namespace` on top of `exec`. */
+export function runnerExec(exec: KubeExecFn, namespace: string): ExecFn {
   return async (pod, container, argv, out, stdin) => {
     let settle!: (end: ExecEnd) => void;
     let settled = false;
@@ -20,9 +19,12 @@ export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
         resolve(end);
       }
     }));
-    let socket;
+    let socket: ExecSocket;
     try {
-      socket = await exec.exec(namespace, pod, container, argv, out.stdout, out.stderr, stdin ?? null, false, (status) => settle({ kind: 'exited', code: exitCodeOf(status) }));
+      socket = await exec({
+        namespace, pod, container, command: argv, stdout: out.stdout, stderr: out.stderr, stdin: stdin ?? null, tty: false,
+        onStatus: (status) => settle({ kind: 'exited', code: exitCodeOf(status) }),
+      });
     } catch (error) {
       throw new Error(describeKubeError(error));
     }
@@ -34,4 +36,9 @@ export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
       close: () => closeWebSocket(socket),
     };
   };
+}
+
+/** The runner's exec through client-node. */
+export function clientNodeExec(kc: KubeConfig, namespace: string): ExecFn {
+  return runnerExec(kubeExec(kc), namespace);
 }

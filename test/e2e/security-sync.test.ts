@@ -217,9 +217,9 @@ describe('the initial copy into the real sidecar never follows a link swapped in
     let leaked = false;
     let tail = Buffer.alloc(0);
     const real = clientNodeExec(kc);
-    const swapping: ExecFn = async (namespace, p, container, cmd, ...rest) => {
-      const socket = (await real(namespace, p, container, cmd, ...rest)) as ExecSocket;
-      if (cmd[2]?.includes('| tar -x')) {
+    const swapping: ExecFn = async (request) => {
+      const socket = await real(request);
+      if (request.command[2]?.includes('| tar -x')) {
         const send = socket.send.bind(socket);
         socket.send = (data, done) => {
           if (!swapped) {

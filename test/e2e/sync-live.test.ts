@@ -212,9 +212,8 @@ describe('sync through the API server to the real sidecar of a dev pod on the re
     await inDev(`echo 'changed in the container' > ${WORKDIR}/src/main.ts && echo x > ${WORKDIR}/made-in-container.txt && rm ${WORKDIR}/new.txt`);
     // The sidecar notices (its watcher) and records them as its own changes.
     await until('the sidecar sees the container\'s changes', async () => ((await sidecarStatus()).receiveOnlyTotalItems ?? 0) >= 3, 30_000, 250);
-    await new Promise((r) => setTimeout(r, 2_000)); // time for anything to come back, which must not
-    expect(treeOf(localDir)).toEqual(before);
-    // A later local change still wins in the container.
+    // A later local change still wins in the container. Its round trip over the same connection
+    // (after the sidecar recorded the container's changes) is the marker: nothing came back meanwhile.
     fs.writeFileSync(path.join(localDir, 'src', 'main.ts'), 'console.log(3);\n');
     await arrived('src/main.ts', 'console.log(3);\n');
     expect(treeOf(localDir)).toEqual({ ...before, 'src/main.ts': 'console.log(3);\n' });
@@ -421,9 +420,9 @@ describe('the initial copy into a new dev pod (tar through exec in the real side
   /** Wraps the product's exec: `change` is applied to the socket of the copy's exec (the `… | tar -x` one) only. */
   const wrapCopyExec = (change: (socket: ExecSocket) => void, command?: (original: string[]) => string[]): ExecFn => {
     const real = clientNodeExec(kc);
-    return async (namespace, p, container, cmd, ...rest) => {
-      const isCopy = cmd[2]?.includes('| tar -x') ?? false;
-      const socket = (await real(namespace, p, container, isCopy && command ? command(cmd) : cmd, ...rest)) as ExecSocket;
+    return async (request) => {
+      const isCopy = request.command[2]?.includes('| tar -x') ?? false;
+      const socket = await real(isCopy && command ? { ...request, command: command(request.command) } : request);
       if (isCopy) change(socket);
       return socket;
     };
@@ -561,7 +560,12 @@ describe('the initial copy into a new dev pod (tar through exec in the real side
       // Connected while the copy runs (syncthing 1.28+ uses a connection only a second after
       // it came up), but the sidecar has no file of the local index: no pull can race the copy.
       expect(debug.join('\n')).toMatch(/local scan done: connecting to the sidecar/);
-      await new Promise((r) => setTimeout(r, 1_000)); // a second more connected: still nothing may reach the sidecar
+      // The marker: the sidecar has processed the local device's cluster config (after which an
+      // index would follow at once); the local folder is still paused, and the sidecar has no file.
+      await until('the sidecar received the local cluster config', async () =>
+        (await sidecarGet<{ data: { device: string } }[]>(ns, pod, '/rest/events?events=ClusterConfigReceived&since=0&timeout=1'))
+          .some((e) => e.data.device === sync.material.localDeviceId), 30_000, 250);
+      expect((await sync.local.getFolder(FOLDER_ID)).paused).toBe(true);
       expect((await sidecarStatus()).globalFiles).toBe(0);
       expect((await sync.refresh()).state).toBe('syncing');
     } finally {

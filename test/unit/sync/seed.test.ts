@@ -3,7 +3,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyMatcher, ignoreMatcher } from '../../../src/sync/ignores.ts';
 import { matcherCovers } from '../../../src/sync/session.ts';
@@ -55,7 +55,7 @@ const asSidecarExec = (command: string[]) => ['/bin/sh', '-c', 'umask 0022 && ex
 /** An exec stand-in: runs the command here; stdin frames (channel byte 0) go to its stdin. */
 function localExec(options: { protocol?: string; breakAfterBytes?: number; env?: NodeJS.ProcessEnv; wrap?: (command: string[]) => string[]; noStatus?: boolean } = {}): ExecFn & { commands: string[][] } {
   const commands: string[][] = [];
-  const fn = (async (_ns: string, _pod: string, _container: string, command: string[], stdout: Writable, stderr: Writable, _stdin: PassThrough, onStatus: (s: ExecStatus) => void) => {
+  const fn = (async ({ command, stdout, stderr, onStatus }: { command: string[]; stdout: Writable; stderr: Writable; onStatus: (s: ExecStatus) => void }) => {
     commands.push(command);
     const argv = options.wrap ? options.wrap(command) : command;
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
@@ -79,6 +79,7 @@ function localExec(options: { protocol?: string; breakAfterBytes?: number; env?:
       }, 10);
     });
     return {
+      readyState: 1,
       bufferedAmount: 0,
       protocol: options.protocol ?? 'v5.channel.k8s.io',
       // Like ws with unmasked frames: the buffer is used as it is until `done`.
@@ -95,11 +96,11 @@ function localExec(options: { protocol?: string; breakAfterBytes?: number; env?:
         child.stdin.write(data.subarray(1), () => done());
       },
       close,
-      on: (event: string, listener: () => void) => {
+      on(event: string, listener: () => void) {
         if (event === 'close') closeListeners.push(listener);
       },
     };
-  }) as ExecFn & { commands: string[][] };
+  }) as unknown as ExecFn & { commands: string[][] };
   fn.commands = commands;
   return fn;
 }
