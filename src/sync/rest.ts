@@ -258,6 +258,16 @@ export class SyncthingRest {
       (timeoutS + 10) * 1000);
   }
 
+  /** The latest `limit` events of the given types, at once (the id to follow them from). */
+  recentEvents(types: readonly string[], limit = 1): Promise<SyncthingEvent[]> {
+    return this.request('GET', '/rest/events', { since: 0, limit, timeout: 0, events: types.length > 0 ? types.join(',') : undefined });
+  }
+
+  /** What this side's index holds for one file of the folder (RestError status 404: it never indexed it). */
+  fileInfo(folder: string, file: string): Promise<unknown> {
+    return this.request('GET', '/rest/db/file', { folder, file });
+  }
+
   pauseDevice(device: string): Promise<void> {
     return this.request('POST', '/rest/system/pause', { device });
   }
