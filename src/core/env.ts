@@ -79,7 +79,7 @@ function podField(pod: KubeObject, path: string): string | undefined {
   switch (path) {
     case 'metadata.name': return meta.name;
     case 'metadata.namespace': return meta.namespace;
-    case 'metadata.uid': return meta.uid;
+    case 'metadata.uid': return meta.uid === undefined ? undefined : String(meta.uid);
     case 'spec.nodeName': return spec.nodeName === undefined ? '' : String(spec.nodeName);
     case 'spec.serviceAccountName': return spec.serviceAccountName === undefined ? '' : String(spec.serviceAccountName);
     case 'status.hostIP': return status.hostIP === undefined ? '' : String(status.hostIP);
