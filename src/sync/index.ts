@@ -13,12 +13,13 @@ import { DevError } from '../core/errors.ts';
 import { isAlive, realClock, signalGroup, type Clock } from './process.ts';
 import { SyncthingRest } from './rest.ts';
 import { sessionEndedError } from './presence.ts';
-import { killOrphanSyncthing, syncTargetOf } from './session.ts';
-import { lockHolderAlive, readLock, readSession, statePaths, type SessionInfo, type SyncTarget } from './state.ts';
+import { killOrphanSyncthing, lockHolderAlive, readLock, readSession, statePaths, type SessionInfo, type SyncTarget } from './state.ts';
+import { syncTargetOf } from './target.ts';
 import { snapshot, summarize, waitInSync, type SyncStatus } from './status.ts';
 
 export { prepareSyncSecret, readSyncSecret, buildSyncSecret, generateSyncIdentities, workdirOf, type SyncSecret, type SyncMaterial, type PreparedSyncSecret, type PrepareSyncSecretInput } from './secret.ts';
-export { runSync, syncTargetOf, clusterOf, loadOrCreateSecret, type RunSyncOptions, type SyncDeps, type SyncHandle, type SyncEvent } from './session.ts';
+export { runSync, type RunSyncOptions, type SyncDeps, type SyncHandle, type SyncEvent } from './session.ts';
+export { syncTargetOf, clusterOf, loadOrCreateSecret } from './target.ts';
 export { findSyncthing, INSTALL_HINT, MIN_SYNCTHING, type SyncthingBinary } from './binary.ts';
 export { workloadKey, statePaths, configDir, type SyncTarget, type SessionInfo, type SyncStateName } from './state.ts';
 export { deviceIdFromPem, deviceIdFromDer, isValidDeviceId } from './deviceid.ts';

@@ -16,7 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DevError } from '../core/errors.ts';
 import { boundedName, stableHash } from '../core/names.ts';
-import { isAlive } from './process.ts';
+import { isAlive, signalGroup } from './process.ts';
 
 export interface SyncTarget {
   /** API server URL of the cluster (tells two clusters' workloads apart). */
@@ -51,6 +51,11 @@ export interface StatePaths {
 export function statePaths(env: NodeJS.ProcessEnv, target: SyncTarget): StatePaths {
   const dir = join(configDir(env), 'sync', workloadKey(target));
   return { dir, home: join(dir, 'home'), lock: join(dir, 'sync.lock'), session: join(dir, 'session.json'), log: join(dir, 'syncthing.log') };
+}
+
+/** Where two-way sync keeps what the container deleted or replaced on the laptop: the workload's state dir (0700), not the synced folder. */
+export function versionsDir(paths: StatePaths): string {
+  return join(paths.dir, 'versions');
 }
 
 export function ensurePrivateDir(path: string): void {
@@ -200,4 +205,15 @@ export function listSessions(env: NodeJS.ProcessEnv): Array<{ dir: string; sessi
     const lock = readLock(join(dir, 'sync.lock'));
     return [{ dir, session, running: lock !== undefined && lockHolderAlive(lock) }];
   });
+}
+
+/** Kills a syncthing left running by a session that died without cleaning up. */
+export function killOrphanSyncthing(paths: StatePaths): boolean {
+  const previous = readSession(paths.session);
+  const pid = previous?.syncthingPid;
+  if (pid === undefined || !isAlive(pid)) return false;
+  const command = commandLineOf(pid);
+  if (command === undefined || !command.includes(paths.home)) return false;
+  signalGroup(pid, 'SIGTERM');
+  return true;
 }
