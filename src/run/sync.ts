@@ -7,6 +7,7 @@ import type { WorkloadKind } from '../core/kinds.ts';
 import { displayRef } from '../live/objects.ts';
 import { attachSession, recordedEnd, runSync, syncTargetOf, waitForSession, type SyncEvent } from '../sync/index.ts';
 import { sessionEndedError } from '../sync/presence.ts';
+import { realClock } from '../kube/clock.ts';
 import { isAlive } from '../sync/process.ts';
 import type { SyncthingRest } from '../sync/rest.ts';
 
@@ -57,16 +58,7 @@ export async function joinOrRunSync(request: RunSyncRequest, io: RunSyncIO, kc: 
       localDir: attached.session.localDir,
       waitInSync: async (ms) => void await waitForSession(target, io.env, { timeoutMs: ms }),
       // That session ending (kubectl dev end, Ctrl-C in its terminal) ends this run too.
-      done: new Promise<void>((resolve) => {
-        const timer = setInterval(() => {
-          if (isAlive(attached.pid)) return;
-          clearInterval(timer);
-          io.say(`the sync session (pid ${attached.pid}) has ended; stopping`);
-          resolve();
-        }, 1_000);
-        timer.unref();
-        io.onStop(async () => clearInterval(timer));
-      }),
+      done: whenEnded(attached.pid, io),
       // An attached session that ended itself wrote why into its session file.
       ended: () => recordedEnd(target, io.env),
     };
@@ -90,4 +82,21 @@ export async function joinOrRunSync(request: RunSyncRequest, io: RunSyncIO, kc: 
       return end ? sessionEndedError(end, ref.kind.kind, ref.name, ref.namespace) : undefined;
     },
   };
+}
+
+/** Resolves once the joined session's process is gone (looked at every second, until the run stops). */
+function whenEnded(pid: number, io: RunSyncIO): Promise<void> {
+  const stopped = new AbortController();
+  io.onStop(async () => stopped.abort());
+  return new Promise<void>((resolve) => {
+    void (async () => {
+      while (!stopped.signal.aborted) {
+        await realClock.sleep(1_000, stopped.signal);
+        if (stopped.signal.aborted || isAlive(pid)) continue;
+        io.say(`the sync session (pid ${pid}) has ended; stopping`);
+        resolve();
+        return;
+      }
+    })();
+  });
 }
