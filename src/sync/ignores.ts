@@ -12,8 +12,9 @@
 // fast path to skip obviously ignored paths (.git/objects/...). It only saves REST
 // calls: syncthing itself still applies the real patterns.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import { gitignoreToStignore, type GitignoreFile, type TranslatedIgnores } from './gitignore.ts';
 
 export const STIGNORE = '.stignore';
 export const MANAGED_HEADER = '// Managed by kubectl-dev (paths not synced to the dev container). Delete this line to edit the file by hand.';
@@ -54,6 +55,36 @@ export function applyIgnores(localDir: string, configured: readonly string[]): I
   const plan = planIgnores({ existing, gitExists: existsSync(join(localDir, '.git')), configured });
   if (plan.action === 'write' && plan.content !== undefined) writeFileSync(path, plan.content);
   return plan;
+}
+
+/**
+ * The tree's .gitignore files as syncthing patterns (`ignoreFile: .gitignore`). Directories the
+ * patterns found so far ignore are not entered: git reads no .gitignore inside them either.
+ */
+export function gitignorePatterns(localDir: string): TranslatedIgnores {
+  const files: GitignoreFile[] = [];
+  let ignored = (_rel: string) => false;
+  const visit = (rel: string) => {
+    const dir = rel === '' ? localDir : join(localDir, rel);
+    const file = join(dir, '.gitignore');
+    if (existsSync(file)) {
+      files.push({ dir: rel, text: readFileSync(file, 'utf8') });
+      ignored = ignoreMatcher(gitignoreToStignore(files).lines);
+    }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // unreadable: syncthing reports it when it scans
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name === '.git') continue;
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (!ignored(child)) visit(child);
+    }
+  };
+  visit('');
+  return gitignoreToStignore(files);
 }
 
 function escapeRegex(ch: string): string {

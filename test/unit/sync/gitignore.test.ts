@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configXml, localConfig, FOLDER_ID } from '../../../src/sync/config.ts';
 import { gitignoreToStignore, type GitignoreFile } from '../../../src/sync/gitignore.ts';
+import { gitignorePatterns } from '../../../src/sync/ignores.ts';
 import { generateIdentity, randomApiKey, randomGuiCredentials } from '../../../src/sync/identity.ts';
 import { freePort, startSyncthing, tempDir, until, type RunningSyncthing } from './support.ts';
 
@@ -28,6 +29,28 @@ describe('translating patterns', () => {
     const out = gitignoreToStignore([{ dir: '', text: '\\#notes\n\\!bang\ntrailing   \nspace\\ \n{a,b}\n(?i)x\n' }]);
     expect(out.lines).toEqual(['space[ ]', 'trailing', '/!bang', '/**/!bang', '/#notes', '/**/#notes']);
     expect(out.warnings.map((w) => w.split(':')[1])).toEqual(['5', '6']);
+  });
+});
+
+describe('reading a tree\'s .gitignore files', () => {
+  it('finds them at every depth, outermost first, but not inside directories already ignored nor in .git', () => {
+    const root = tempDir('gitignores');
+    try {
+      const write = (rel: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+        fs.writeFileSync(path.join(root, rel), text);
+      };
+      write('.gitignore', 'node_modules/\n');
+      write('web/.gitignore', 'dist\n');
+      write('web/src/.gitignore', '*.gen.ts\n');
+      write('node_modules/pkg/.gitignore', 'never-read\n');
+      write('.git/info/.gitignore', 'never-read\n');
+      const out = gitignorePatterns(root);
+      expect(out.lines).toEqual(['/web/src/*.gen.ts', '/web/src/**/*.gen.ts', '/web/dist', '/web/**/dist', 'node_modules']);
+      expect(out.lines.join('\n')).not.toContain('never-read');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
