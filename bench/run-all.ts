@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench', 'RESULTS.md') } } });
 
-/** Every benchmark, in the order they run; the lead's start/status benchmarks join when present. */
+/** Every benchmark, in the order they run. */
 const BENCHMARKS: Array<{ name: string; file: string; what: string; args?: string[] }> = [
   { name: 'cold-start', file: 'bench/cold-start.ts', what: 'single binary cold start vs kubectl, RSS' },
   { name: 'render', file: 'bench/render.ts', what: 'render throughput vs yaml parse + re-serialise' },

@@ -199,7 +199,7 @@ export interface PreparedSyncSecret {
 }
 
 /**
- * The Secret `start` creates before it patches the workload (the lead adds the
+ * The Secret `start` creates before it patches the workload (start adds the
  * ownerReference and creates or replaces it). A valid existing Secret for the same
  * work dir is reused so that a running sidecar keeps matching it.
  */
