@@ -1,31 +1,27 @@
-// `kubectl dev end` on a live cluster: restore the workload by patch (same UID, exact labels,
-// annotations and spec), then remove everything start added. Safe to run again after any
-// interruption of start or end: leftovers are found by label and removed.
+// `kubectl dev end` on a live cluster: read the workload, what changed on it while in dev
+// mode and what dev mode left (readEnd), plan the restore (end-plan.ts, pure) and run it
+// (execute.ts). Safe to run again after any interruption of start or end.
 
 import { compare, type Operation } from 'fast-json-patch';
-import { controllerOwnedLabel, metadataDrift, settingsInputOf, specPath } from '../core/drift.ts';
+import { metadataDrift, settingsInputOf, specPath } from '../core/drift.ts';
 import { devModeNames, enterWorkload, isInDevMode, recordedSettings } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import { exitWorkload } from '../core/exit.ts';
-import { generatedKinds, workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
-import { GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, ORIGINAL_ANNOTATION } from '../core/marks.ts';
+import { generatedKinds } from '../core/kinds.ts';
+import { GENERATION_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
-import { restorableState } from '../core/original.ts';
 import type { LiveDeps } from './deps.ts';
-import { controllerOf, devPodSelector } from './dev-pod.ts';
-import { restoreHpas } from './hpa.ts';
-import { keptOnRestore, displayRef, forCreate, generatedSelector, refOfObject, workloadObjectRef } from './objects.ts';
+import { devPodSelector } from './dev-pod.ts';
+import { planEnd, withJobServerFields, type EndRequest, type EndState } from './end-plan.ts';
+import { executePlan } from './execute.ts';
+import { listClampedHpas } from './hpa.ts';
+import { displayRef, generatedSelector, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
 import { requirePermissions } from './permissions.ts';
-import { restartOnDeletePods, waitUntilGone } from './pods.ts';
+import { firstPodName } from './plan.ts';
+import { liveWaits } from './wait.ts';
 
-export interface EndRequest {
-  ref: WorkloadRef & { namespace: string };
-  /** Restore even if the workload was changed while in dev mode. */
-  force?: boolean;
-  timeoutMs: number;
-}
+export type { EndRequest } from './end-plan.ts';
 
 export interface EndResult {
   /** False when the workload was not in dev mode (leftovers may still have been removed). */
@@ -37,43 +33,6 @@ export interface EndResult {
 /** Kinds of objects start may leave, found by the generated label. */
 const LEFTOVER_KINDS: ReadonlyArray<[string, string]> = [...generatedKinds().map((g): [string, string] => [g.apiVersion, g.kind]), ['v1', 'Secret'], ['v1', 'ConfigMap']];
 
-async function removeLeftovers(ref: EndRequest['ref'], deps: LiveDeps, keep: (obj: KubeObject) => boolean = () => false): Promise<string[]> {
-  const { workloadLabel } = devModeNames(ref.kind, ref.name);
-  const removed: string[] = [];
-  const found = await Promise.all(LEFTOVER_KINDS.map(([apiVersion, kind]) => deps.api.list(apiVersion, kind, ref.namespace, { label: generatedSelector(workloadLabel) })));
-  for (const obj of found.flat()) {
-    if (keep(obj)) continue;
-    deps.checkpoint(`delete ${obj.kind} ${obj.metadata?.name}`);
-    if (await deps.api.delete(refOfObject(obj, ref.namespace), { propagationPolicy: 'Background' })) removed.push(`${obj.kind}/${obj.metadata?.name}`);
-  }
-  removed.push(...(await removeOrphanedDevPods(ref, deps)));
-  removed.push(...(await restoreHpas(ref.namespace, workloadLabel, deps)));
-  return removed;
-}
-
-/**
- * Dev pods without a controller: left by a generated object deleted without propagation
- * (`kubectl delete --cascade=orphan`, or end before 98fd996 for a Job's dev pod). Pods with a
- * controller go with it (the generated objects are deleted in the background; a workload's own
- * pods are replaced by its controller once restored).
- */
-async function removeOrphanedDevPods(ref: EndRequest['ref'], deps: LiveDeps): Promise<string[]> {
-  const removed: string[] = [];
-  const pods = await deps.api.list('v1', 'Pod', ref.namespace, { label: devPodSelector(ref) }, { metadataOnly: true });
-  for (const pod of pods) {
-    const name = String(pod.metadata?.name);
-    if (controllerOf(pod) || pod.metadata?.deletionTimestamp || (ref.kind.strategy === 'recreate' && name === ref.name)) continue;
-    deps.checkpoint(`delete the orphaned dev pod ${name}`);
-    try {
-      if (await deps.api.delete({ apiVersion: 'v1', kind: 'Pod', name, namespace: ref.namespace }, { uid: String(pod.metadata?.uid) })) removed.push(`Pod/${name}`);
-    } catch (error) {
-      if (!(error instanceof DevError && (error.code === 'FORBIDDEN' || error.code === 'CONFLICT'))) throw error;
-      deps.progress.note(`the orphaned dev pod ${name} is left: ${error.message}`);
-    }
-  }
-  return removed;
-}
-
 /** The workload as dev mode made it from its original, with the settings it recorded (undefined when they cannot be read). */
 function asDevModeMadeIt(current: KubeObject, original: KubeObject, request: EndRequest): KubeObject | undefined {
   const settings = recordedSettings(current);
@@ -83,30 +42,6 @@ function asDevModeMadeIt(current: KubeObject, original: KubeObject, request: End
   } catch {
     return undefined;
   }
-}
-
-/** Labels the Job controller puts on a Job's pod template, with the selector it generates. */
-const JOB_CONTROLLER_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
-
-/**
- * A Job's spec with what the API server generated when the Job was created and will not take
- * away afterwards: its selector and the template's controller labels (both immutable). A
- * Job that `render` put in dev mode saved its manifest's spec, which has neither.
- */
-function withJobServerFields(spec: unknown, current: KubeObject): unknown {
-  const now = current.spec as { selector?: unknown; manualSelector?: unknown; template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
-  if (!workloadKindOf(current)?.serverGeneratedSelector || !now || spec === null || typeof spec !== 'object') return spec;
-  const out = structuredClone(spec) as { selector?: unknown; template?: { metadata?: { labels?: Record<string, string> } } };
-  if (out.selector === undefined && now.selector !== undefined) out.selector = structuredClone(now.selector);
-  const generated = Object.entries(now.template?.metadata?.labels ?? {}).filter(([k]) => JOB_CONTROLLER_LABELS.includes(k));
-  if (generated.length > 0) {
-    out.template ??= {};
-    out.template.metadata ??= {};
-    const labels = out.template.metadata.labels ?? {};
-    for (const [k, v] of generated) labels[k] ??= v;
-    out.template.metadata.labels = labels;
-  }
-  return out;
 }
 
 const listed = (paths: string[]) => `${paths.slice(0, 8).join(', ')}${paths.length > 8 ? ', …' : ''}`;
@@ -163,108 +98,35 @@ async function describeDrift(current: KubeObject, original: KubeObject, request:
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
+/** Everything planEnd needs, read at once (then the original and its drift, for a workload in dev mode). */
+export async function readEnd(request: EndRequest, deps: LiveDeps): Promise<EndState> {
+  const { ref } = request;
+  const ns = ref.namespace;
+  const { workloadLabel } = devModeNames(ref.kind, ref.name);
+  const isPod = ref.kind.strategy === 'recreate';
+  const [current, podState, leftovers, devPods, clampedHpas, firstPod] = await Promise.all([
+    deps.api.get(workloadObjectRef(ref)),
+    isPod ? deps.api.get({ apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName('Pod', ref.name), namespace: ns }) : undefined,
+    Promise.all(LEFTOVER_KINDS.map(([apiVersion, kind]) => deps.api.list(apiVersion, kind, ns, { label: generatedSelector(workloadLabel) }))),
+    deps.api.list('v1', 'Pod', ns, { label: devPodSelector(ref) }, { metadataOnly: true }),
+    listClampedHpas(deps.api, ns, workloadLabel),
+    ref.kind.onDeleteUpdates ? deps.api.get({ apiVersion: 'v1', kind: 'Pod', name: firstPodName(ref.name), namespace: ns }) : undefined,
+    requirePermissions(ref.kind, ns, `end dev mode of ${displayRef(ref)}`, deps),
+  ]);
+  const state: EndState = { leftovers: leftovers.flat(), devPods, clampedHpas, ...(current ? { current } : {}), ...(podState ? { podState } : {}), ...(firstPod ? { firstPod } : {}) };
+  if (isPod || !current || !isInDevMode(current)) return state;
+  state.original = await originalOf(current, ns, deps.api);
+  const drift = await describeDrift(current, state.original, request, deps);
+  if (drift !== undefined) state.drift = drift;
+  return state;
+}
+
 export async function endLive(request: EndRequest, deps: LiveDeps): Promise<EndResult> {
-  const { ref } = request;
-  if (ref.kind.strategy === 'recreate') return endPod(request, deps);
-  deps.progress.start(`reading ${displayRef(ref)}`);
-  const wref = workloadObjectRef(ref);
-  const [current] = await Promise.all([deps.api.get(wref), requirePermissions(ref.kind, ref.namespace, `end dev mode of ${displayRef(ref)}`, deps)]);
+  deps.progress.start(`reading ${displayRef(request.ref)}`);
+  const plan = planEnd(await readEnd(request, deps), request);
   deps.progress.succeed();
-  if (!current || !isInDevMode(current)) {
-    const removed = await removeLeftovers(ref, deps);
-    if (!current && removed.length === 0) {
-      throw new DevError('NOT_FOUND', `${displayRef(ref)} not found in namespace ${ref.namespace}`, `check the name and namespace: kubectl get ${ref.kind.resource} -n ${ref.namespace}`);
-    }
-    return { wasInDevMode: false, removed };
-  }
-  const original = await originalOf(current, ref.namespace, deps.api);
-  const drift = await describeDrift(current, original, request, deps);
-  if (drift && !request.force) {
-    throw new DevError('DRIFT', `${displayRef(ref)} was changed while in dev mode: ${drift}`,
-      `ending dev mode restores the original and loses those changes: run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} --force to do it anyway, then re-apply them (helm upgrade, kubectl apply).`);
-  }
-  // Controller-kept annotations and labels keep their current values (the controller, Helm, would
-  // rewrite them anyway); a Job keeps the selector and template labels the API server made for it.
-  const restored = structuredClone(original);
-  restored.spec = withJobServerFields(restored.spec, current) as KubeObject['spec'];
-  for (const [key, value] of Object.entries(current.metadata?.annotations ?? {})) {
-    if (keptOnRestore(key)) restored.metadata = { ...restored.metadata, annotations: { ...(restored.metadata?.annotations ?? {}), [key]: value } };
-  }
-  for (const [key, value] of Object.entries(current.metadata?.labels ?? {})) {
-    if (controllerOwnedLabel(key, value)) restored.metadata = { ...restored.metadata, labels: { ...(restored.metadata?.labels ?? {}), [key]: value } };
-  }
-  deps.progress.start(`restoring ${displayRef(ref)}`);
-  const result = await restoreWithPrecondition(request, current, restored, deps);
-  if (ref.kind.onDeleteUpdates) await restartOnDeletePods(result, ref.namespace, deps, false);
-  deps.progress.succeed(`${displayRef(ref)} restored`);
-  deps.progress.start('removing what dev mode added');
-  const removed = await removeLeftovers(ref, deps);
-  deps.progress.succeed();
-  return { wasInDevMode: true, restored: result, removed };
-}
-
-/** `current` with the restored labels, annotations and spec (absent ones absent). */
-function restoredOnto(current: KubeObject, restored: KubeObject): KubeObject {
-  const metadata: Record<string, unknown> = { ...current.metadata };
-  delete metadata.labels;
-  delete metadata.annotations;
-  if (restored.metadata?.labels !== undefined) metadata.labels = restored.metadata.labels;
-  if (restored.metadata?.annotations !== undefined) metadata.annotations = restored.metadata.annotations;
-  const target: KubeObject = { ...current, metadata };
-  if (restored.spec === undefined) delete target.spec;
-  else target.spec = restored.spec;
-  return target;
-}
-
-/** The restoring patch, refused if the object changed since read; a status-only change (a controller) is retried. */
-async function restoreWithPrecondition(request: EndRequest, read: KubeObject, restored: KubeObject, deps: LiveDeps): Promise<KubeObject> {
-  const { ref } = request;
-  const wref = workloadObjectRef(ref);
-  let current = read;
-  for (let attempt = 1; ; attempt++) {
-    const operations: Operation[] = [{ op: 'replace', path: '/metadata/resourceVersion', value: current.metadata?.resourceVersion }, ...compare(current, restoredOnto(current, restored))];
-    deps.checkpoint('restore the workload');
-    try {
-      return await deps.api.patch(wref, operations);
-    } catch (error) {
-      if (!(error instanceof DevError && error.code === 'CONFLICT')) throw error;
-      const fresh = await deps.api.get(wref);
-      if (!fresh || attempt >= 5 || JSON.stringify(restorableState(fresh)) !== JSON.stringify(restorableState(current))) {
-        throw new DevError('CONFLICT', `${displayRef(ref)} changed while kubectl-dev was restoring it; nothing was restored`, `run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} again.`);
-      }
-      current = fresh;
-    }
-  }
-}
-
-/** A Pod comes back by delete and create, from its annotation or, after an interrupted start, from the state ConfigMap. */
-async function endPod(request: EndRequest, deps: LiveDeps): Promise<EndResult> {
-  const { ref } = request;
-  const wref = workloadObjectRef(ref);
-  const stateRef = { apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName('Pod', ref.name), namespace: ref.namespace };
-  const [pod, state] = await Promise.all([deps.api.get(wref), deps.api.get(stateRef), requirePermissions(ref.kind, ref.namespace, `end dev mode of pod/${ref.name}`, deps)]);
-  const saved = (state?.data as Record<string, string> | undefined)?.[ORIGINAL_CONFIGMAP_KEY];
-  let original: KubeObject | undefined;
-  if (pod && isInDevMode(pod)) {
-    original = saved !== undefined ? (JSON.parse(saved) as KubeObject) : forCreate(exitWorkload(pod));
-    deps.progress.start(`restoring pod/${ref.name}`);
-    deps.checkpoint('delete the dev Pod');
-    await deps.api.delete(wref, { uid: String(pod.metadata?.uid) });
-    await waitUntilGone(wref, String(pod.metadata?.uid), request.timeoutMs, deps);
-  } else if (!pod && saved !== undefined) {
-    original = JSON.parse(saved) as KubeObject;
-    deps.progress.start(`recreating pod/${ref.name} from its saved original`);
-  }
-  let restored: KubeObject | undefined;
-  if (original) {
-    delete original.metadata?.annotations?.[ORIGINAL_ANNOTATION];
-    deps.checkpoint('create the original Pod');
-    restored = await deps.api.create(forCreate(original));
-    deps.progress.succeed(`pod/${ref.name} restored`);
-  }
-  const removed = await removeLeftovers(ref, deps);
-  if (!pod && !original && removed.length === 0) {
-    throw new DevError('NOT_FOUND', `pod/${ref.name} not found in namespace ${ref.namespace}`, `check the name and namespace: kubectl get pods -n ${ref.namespace}`);
-  }
-  return restored ? { wasInDevMode: true, restored, removed } : { wasInDevMode: false, removed };
+  const outcome = await executePlan(plan.steps, { api: deps.api, checkpoint: deps.checkpoint, progress: deps.progress, waits: liveWaits(deps) });
+  if (plan.missing && outcome.reported.length === 0) throw plan.missing;
+  const restored = plan.restoreStep !== undefined ? (outcome.results[plan.restoreStep] as KubeObject) : undefined;
+  return restored ? { wasInDevMode: true, restored, removed: outcome.reported } : { wasInDevMode: plan.wasInDevMode, removed: outcome.reported };
 }

@@ -1,12 +1,13 @@
 // HorizontalPodAutoscalers would scale a dev workload back up: clamp them to one replica
-// while in dev mode and give them back their bounds on end.
+// while in dev mode and give them back their bounds on end (as plan steps, from HPAs read first).
 
 import { compare } from 'fast-json-patch';
 import type { WorkloadRef } from '../core/kinds.ts';
 import { CLAMPED_FOR_LABEL, HPA_ORIGINAL_ANNOTATION } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
-import type { LiveDeps } from './deps.ts';
+import type { ClusterApi } from '../kube/api.ts';
 import { clampedSelector, refOfObject } from './objects.ts';
+import type { PatchStep } from './plan.ts';
 
 interface HpaSpec {
   minReplicas?: number;
@@ -16,8 +17,19 @@ interface HpaSpec {
 
 const HPA_API = 'autoscaling/v2';
 
-export async function clampHpas(ref: WorkloadRef & { namespace: string }, workloadLabel: string, deps: LiveDeps): Promise<void> {
-  const hpas = await deps.api.list(HPA_API, 'HorizontalPodAutoscaler', ref.namespace);
+/** Every HPA of the namespace (the ones that target the workload are picked by clampSteps). */
+export function listHpas(api: Pick<ClusterApi, 'list'>, namespace: string): Promise<KubeObject[]> {
+  return api.list(HPA_API, 'HorizontalPodAutoscaler', namespace);
+}
+
+/** The HPAs start clamped for this workload. */
+export function listClampedHpas(api: Pick<ClusterApi, 'list'>, namespace: string, workloadLabel: string): Promise<KubeObject[]> {
+  return api.list(HPA_API, 'HorizontalPodAutoscaler', namespace, { label: clampedSelector(workloadLabel) });
+}
+
+/** One patch per HPA that targets the workload and is not clamped yet: bounds 1..1, the old ones saved in an annotation. */
+export function clampSteps(hpas: readonly KubeObject[], ref: WorkloadRef & { namespace: string }, workloadLabel: string): PatchStep[] {
+  const steps: PatchStep[] = [];
   for (const hpa of hpas) {
     const spec = (hpa.spec ?? {}) as HpaSpec;
     if (spec.scaleTargetRef?.kind !== ref.kind.kind || spec.scaleTargetRef.name !== ref.name) continue;
@@ -31,15 +43,18 @@ export async function clampHpas(ref: WorkloadRef & { namespace: string }, worklo
       annotations: { ...(clamped.metadata?.annotations ?? {}), [HPA_ORIGINAL_ANNOTATION]: JSON.stringify(saved) },
     };
     clamped.spec = { ...spec, minReplicas: 1, maxReplicas: 1 };
-    deps.checkpoint(`clamp HorizontalPodAutoscaler ${hpa.metadata?.name}`);
-    await deps.api.patch(refOfObject(hpa, ref.namespace), [{ op: 'replace', path: '/metadata/resourceVersion', value: hpa.metadata?.resourceVersion }, ...compare(hpa, clamped)]);
-    deps.progress.note(`HorizontalPodAutoscaler ${hpa.metadata?.name} held at 1 replica while in dev mode`);
+    steps.push({
+      type: 'patch', label: `clamp HorizontalPodAutoscaler ${hpa.metadata?.name}`, ref: refOfObject(hpa, ref.namespace),
+      operations: compare(hpa, clamped), precondition: { resourceVersion: hpa.metadata?.resourceVersion }, from: hpa,
+      noteAfter: `HorizontalPodAutoscaler ${hpa.metadata?.name} held at 1 replica while in dev mode`,
+    });
   }
+  return steps;
 }
 
-export async function restoreHpas(namespace: string, workloadLabel: string, deps: LiveDeps): Promise<string[]> {
-  const restored: string[] = [];
-  for (const hpa of await deps.api.list(HPA_API, 'HorizontalPodAutoscaler', namespace, { label: clampedSelector(workloadLabel) })) {
+/** One patch per clamped HPA: its saved bounds back (only the marks removed when they cannot be read). */
+export function restoreSteps(clamped: readonly KubeObject[], namespace: string): PatchStep[] {
+  return clamped.map((hpa) => {
     let saved: { minReplicas?: number; maxReplicas?: number } = {};
     try {
       saved = JSON.parse(hpa.metadata?.annotations?.[HPA_ORIGINAL_ANNOTATION] ?? '{}');
@@ -57,9 +72,9 @@ export async function restoreHpas(namespace: string, workloadLabel: string, deps
     if (saved.minReplicas !== undefined) spec.minReplicas = saved.minReplicas;
     else delete spec.minReplicas;
     original.spec = spec;
-    deps.checkpoint(`restore HorizontalPodAutoscaler ${hpa.metadata?.name}`);
-    await deps.api.patch(refOfObject(hpa, namespace), compare(hpa, original));
-    restored.push(`HorizontalPodAutoscaler/${hpa.metadata?.name}`);
-  }
-  return restored;
+    return {
+      type: 'patch', label: `restore HorizontalPodAutoscaler ${hpa.metadata?.name}`, ref: refOfObject(hpa, namespace),
+      operations: compare(hpa, original), from: hpa, reportAs: `HorizontalPodAutoscaler/${hpa.metadata?.name}`,
+    } satisfies PatchStep;
+  });
 }

@@ -1,43 +1,26 @@
-// `kubectl dev start` on a live cluster. Every step converges, so that a start killed at any
-// point leaves a state from which `end` restores the original and a new start completes:
-//   Secret → (large original: ConfigMap) → HPA clamps → the workload change (one patch with a
-//   resourceVersion precondition; for a Pod: save, delete, recreate) → generated objects → wait.
+// `kubectl dev start` on a live cluster: read what the plan needs (readStart), plan it
+// (start-plan.ts, pure), then run the plan (execute.ts) or, with --dry-run, return it.
+// Every step converges, so that a start killed at any point leaves a state from which `end`
+// restores the original and a new start completes.
 
-import { compare, type Operation } from 'fast-json-patch';
-import { devModeNames, enterWorkload, isInDevMode, recordedSettings, type OriginalStore } from '../core/enter.ts';
+import { devModeNames, isInDevMode } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
-import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
-import { originalConfigMapName } from '../core/names.ts';
-import { restorableState } from '../core/original.ts';
+import { generatedKindOf } from '../core/kinds.ts';
+import { generatedName, originalConfigMapName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
-import { DEFAULT_WORKDIR, type DevSettings, type DevSettingsInput } from '../core/settings.ts';
+import { DEFAULT_WORKDIR, type DevSettings } from '../core/settings.ts';
 import type { ObjectRef } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
-import { clampHpas } from './hpa.ts';
-import { apiVersionOf, displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
+import { dryRunOnServer, executePlan } from './execute.ts';
+import { listHpas } from './hpa.ts';
+import { apiVersionOf, displayRef, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
-import { waitForDevPod } from './wait.ts';
 import { requirePermissions } from './permissions.ts';
-import { restartOnDeletePods, waitUntilGone } from './pods.ts';
+import { firstPodName, type PlanStep } from './plan.ts';
+import { liveWaits } from './wait.ts';
+import { devModeOf, planStart, type StartRequest, type StartState } from './start-plan.ts';
 
-export interface StartRequest {
-  ref: WorkloadRef & { namespace: string };
-  settings: DevSettingsInput;
-  timeoutMs: number;
-  dryRun?: 'client' | 'server';
-  /** Wait for the dev pod to be ready (default true). */
-  wait?: boolean;
-  /** `--force`: take over a node-critical workload too. */
-  force?: boolean;
-}
-
-export interface Change {
-  action: 'create' | 'patch' | 'delete';
-  ref: ObjectRef;
-  operations?: Operation[];
-  object?: KubeObject;
-}
+export type { StartRequest } from './start-plan.ts';
 
 export interface StartResult {
   workload: KubeObject;
@@ -47,279 +30,84 @@ export interface StartResult {
   /** True when the workload was already in dev mode with the same settings. */
   alreadyInDevMode: boolean;
   devPod?: KubeObject;
-  /** With --dry-run: what would change. */
-  changes: Change[];
+  /** With --dry-run: the plan start would run (as the API server takes it, with --dry-run=server). */
+  changes: PlanStep[];
 }
 
-function notFound(request: StartRequest): DevError {
-  return new DevError('NOT_FOUND', `${displayRef(request.ref)} not found in namespace ${request.ref.namespace}`,
-    `check the name and namespace: kubectl get ${request.ref.kind.resource} -n ${request.ref.namespace}`);
-}
-
-/** Owner of what start adds: the workload, except where its lifetime is shorter than dev mode's (a Job's TTL, a Pod's replacement). */
-function ownerFor(workload: KubeObject, kind: WorkloadKind): Record<string, unknown>[] {
-  return kind.ownsDevObjects ? [ownerReferenceTo(workload)] : [];
-}
-
-function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], workloadLabel: string): KubeObject {
-  const copy = structuredClone(obj);
-  copy.metadata = { ...copy.metadata, labels: { ...(copy.metadata?.labels ?? {}), [GENERATED_LABEL]: workloadLabel } };
-  if (owners.length > 0) copy.metadata.ownerReferences = owners;
-  return copy;
-}
-
-/** Creates an object unless it exists; a concurrent creation is fine. */
-async function ensureCreated(obj: KubeObject, namespace: string, deps: LiveDeps, step: string, checkFirst = true): Promise<KubeObject> {
-  const ref = refOfObject(obj, namespace);
-  const existing = checkFirst ? await deps.api.get(ref) : undefined;
-  if (existing) return existing;
-  deps.checkpoint(step);
+/** A read that a missing `get` permission must not stop: the plan then creates, and takes what a refused create finds. */
+async function getIfAllowed(ref: ObjectRef, deps: LiveDeps): Promise<KubeObject | undefined> {
   try {
-    return await deps.api.create(obj);
+    return await deps.api.get(ref);
   } catch (error) {
-    if (error instanceof DevError && error.code === 'CONFLICT') {
-      const raced = await deps.api.get(ref);
-      if (raced) return raced;
-    }
+    if (error instanceof DevError && error.code === 'FORBIDDEN') return undefined;
     throw error;
   }
 }
 
-function sameSettings(a: DevSettings | undefined, b: DevSettings | undefined): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-interface Plan {
-  workload: KubeObject;
-  devWorkload: KubeObject;
-  generated: KubeObject[];
-  settings: DevSettings;
-  store: OriginalStore;
-  alreadyInDevMode: boolean;
-  patch: Operation[];
-}
-
-async function plan(request: StartRequest, deps: LiveDeps): Promise<Plan> {
+/** The generated objects of the kind that exist, by name. */
+async function readGenerated(request: StartRequest, deps: LiveDeps): Promise<Record<string, KubeObject>> {
   const { ref } = request;
-  const workload = await deps.api.get(workloadObjectRef(ref));
-  if (!workload) {
-    if (ref.kind.strategy === 'recreate') {
-      const state = await deps.api.get({ apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName('Pod', ref.name), namespace: ref.namespace });
-      if (state) {
-        throw new DevError('CORRUPT_DEV_STATE', `pod ${ref.name} is being replaced by an interrupted start (its original is saved in ConfigMap ${state.metadata?.name})`,
-          `run kubectl dev end pod/${ref.name} -n ${ref.namespace} to restore it, then start again.`);
-      }
-    }
-    throw notFound(request);
-  }
+  if (!ref.kind.generates) return {};
+  const name = generatedName(ref.name, generatedKindOf(ref.kind));
+  const found = await getIfAllowed({ ...ref.kind.generates, name, namespace: ref.namespace }, deps);
+  return found ? { [name]: found } : {};
+}
+
+/**
+ * Everything planStart needs, read at once. The sync Secret's keys are made (CPU) while the
+ * workload is read (network); made again when the plan's work dir is not the one guessed.
+ */
+export async function readStart(request: StartRequest, deps: LiveDeps): Promise<StartState> {
+  const { ref } = request;
+  const ns = ref.namespace;
+  const { secretName } = devModeNames(ref.kind, ref.name);
   const now = deps.clock.now().toISOString();
-  if (isInDevMode(workload)) {
-    const original = await originalOf(workload, ref.namespace, deps.api);
-    // Already in dev mode: the node-critical guard was passed when it started.
-    const [wanted, ...generated] = enterWorkload(original, ref.kind, request.settings, { force: true });
-    const current = recordedSettings(workload);
-    const wantedSettings = recordedSettings(wanted as KubeObject);
-    if (!sameSettings(current, wantedSettings)) {
-      throw new DevError('ALREADY_IN_DEV_MODE', `${displayRef(ref)} is already in dev mode with other settings (${JSON.stringify(current)})`,
-        `run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} first, then start it with the new settings.`);
-    }
-    return { workload, devWorkload: workload, generated, settings: current as DevSettings, store: { in: 'annotation' }, alreadyInDevMode: true, patch: [] };
+  const guessedWorkdir = request.settings.workdir ?? DEFAULT_WORKDIR;
+  const early = deps.syncSecret({ workload: { apiVersion: apiVersionOf(ref.kind), kind: ref.kind.kind, metadata: { name: ref.name, namespace: ns } }, secretName, namespace: ns, workdir: guessedWorkdir });
+  early.catch(() => {});
+  const configMap = (kind: string) => getIfAllowed({ apiVersion: 'v1', kind: 'ConfigMap', name: originalConfigMapName(kind, ref.name), namespace: ns }, deps);
+  const [workload, found, storeConfigMap, hpas, generated, firstPod] = await Promise.all([
+    deps.api.get(workloadObjectRef(ref)),
+    getIfAllowed({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }, deps),
+    configMap(ref.kind.kind),
+    ref.kind.hasReplicas ? listHpas(deps.api, ns) : [],
+    readGenerated(request, deps),
+    ref.kind.onDeleteUpdates ? getIfAllowed({ apiVersion: 'v1', kind: 'Pod', name: firstPodName(ref.name), namespace: ns }, deps) : undefined,
+    request.dryRun === 'client' ? undefined : requirePermissions(ref.kind, ns, `put ${displayRef(ref)} in dev mode`, deps),
+  ]);
+  const state: StartState = { now, hpas, generated, secret: { made: await early }, ...(firstPod ? { firstPod } : {}) };
+  // A Pod's ConfigMap is its saved original while it is replaced; another kind's, its original too large for an annotation.
+  if (storeConfigMap) state[ref.kind.strategy === 'recreate' ? 'podState' : 'originalConfigMap'] = storeConfigMap;
+  if (!workload) return state;
+  state.workload = workload;
+  if (isInDevMode(workload)) state.original = await originalOf(workload, ns, deps.api);
+  const mode = devModeOf(workload, state.original, request, now);
+  if (mode.alreadyInDevMode || mode.settings.workdir !== guessedWorkdir) {
+    state.secret.made = await deps.syncSecret({ workload: mode.devWorkload, secretName, namespace: ns, workdir: mode.settings.workdir });
   }
-  let store: OriginalStore = { in: 'annotation' };
-  let entered: KubeObject[];
-  try {
-    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force: request.force ?? false });
-  } catch (error) {
-    if (!(error instanceof DevError && error.code === 'ORIGINAL_TOO_LARGE') || ref.kind.strategy === 'recreate') throw error;
-    store = { in: 'configmap', name: originalConfigMapName(ref.kind.kind, ref.name) };
-    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force: request.force ?? false });
+  if (found) {
+    state.secret.found = found;
+    state.secret.fitting = await deps.syncSecret({ workload: mode.devWorkload, secretName, namespace: ns, workdir: mode.settings.workdir, existing: found });
   }
-  const [devWorkload, ...generated] = entered as [KubeObject, ...KubeObject[]];
-  let patch = compare(workload, devWorkload);
-  if (ref.kind.strategy !== 'recreate') {
-    // The API server raises generation by one for a spec change: recorded in the same patch, it lets `end` notice later edits.
-    const generation = Number(workload.metadata?.generation ?? 0) + (patch.some((op) => op.path.startsWith('/spec')) ? 1 : 0);
-    devWorkload.metadata = { ...devWorkload.metadata, annotations: { ...devWorkload.metadata?.annotations, [GENERATION_ANNOTATION]: String(generation) } };
-    patch = compare(workload, devWorkload);
-  }
-  const settings = recordedSettings(devWorkload) as DevSettings;
-  return { workload, devWorkload, generated, settings, store, alreadyInDevMode: false, patch };
-}
-
-/** Puts this time in the planned workload's since annotation (the sync Secret's, when one was kept). */
-function adoptSince(p: Plan, since: string): void {
-  if (p.alreadyInDevMode || p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION] === since) return;
-  p.devWorkload.metadata = { ...p.devWorkload.metadata, annotations: { ...p.devWorkload.metadata?.annotations, [SINCE_ANNOTATION]: since } };
-  p.patch = compare(p.workload, p.devWorkload);
-}
-
-function preconditioned(workload: KubeObject, operations: Operation[]): Operation[] {
-  // Sending the resourceVersion we read makes the API server refuse (409) if the object changed since.
-  return [{ op: 'replace', path: '/metadata/resourceVersion', value: workload.metadata?.resourceVersion }, ...operations];
-}
-
-async function dryRun(request: StartRequest, p: Plan, secretName: string, deps: LiveDeps): Promise<Change[]> {
-  const ns = request.ref.namespace;
-  const wref = workloadObjectRef(request.ref);
-  const changes: Change[] = [];
-  if (p.alreadyInDevMode) return changes;
-  if (!(await deps.api.get({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }))) {
-    changes.push({ action: 'create', ref: { apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns } });
-  }
-  if (request.ref.kind.strategy === 'recreate') {
-    changes.push({ action: 'delete', ref: wref }, { action: 'create', ref: wref, object: forCreate(p.devWorkload) });
-  } else if (request.dryRun === 'server') {
-    const result = await deps.api.patch(wref, preconditioned(p.workload, p.patch), { dryRun: true });
-    changes.push({ action: 'patch', ref: wref, operations: compare(p.workload, result).filter((op) => !op.path.startsWith('/metadata/managedFields')) });
-  } else {
-    changes.push({ action: 'patch', ref: wref, operations: p.patch });
-  }
-  for (const g of p.generated) {
-    const object = request.dryRun === 'server' ? await deps.api.create(g, { dryRun: true }) : g;
-    changes.push({ action: 'create', ref: refOfObject(g, ns), object });
-  }
-  return changes;
+  return state;
 }
 
 export async function startLive(request: StartRequest, deps: LiveDeps): Promise<StartResult> {
   const { ref } = request;
-  const ns = ref.namespace;
   deps.progress.start(`reading ${displayRef(ref)}`);
   const { secretName, workloadLabel } = devModeNames(ref.kind, ref.name);
-  // The sync Secret's keys are made (CPU) while the workload is read (network); used when the
-  // plan's work dir turns out to be the one guessed here.
-  const guessedWorkdir = request.settings.workdir ?? DEFAULT_WORKDIR;
-  const early = request.dryRun ? undefined : deps.syncSecret({ workload: { apiVersion: apiVersionOf(ref.kind), kind: ref.kind.kind, metadata: { name: ref.name, namespace: ns } }, secretName, namespace: ns, workdir: guessedWorkdir });
-  early?.catch(() => {});
-  const [p] = await Promise.all([plan(request, deps), request.dryRun === 'client' ? undefined : requirePermissions(ref.kind, ns, `put ${displayRef(ref)} in dev mode`, deps)]);
-  const result: StartResult = { workload: p.devWorkload, settings: p.settings, secretName, workloadLabel, alreadyInDevMode: p.alreadyInDevMode, changes: [] };
+  const plan = planStart(await readStart(request, deps), request);
+  const { mode } = plan;
+  const result: StartResult = { workload: mode.devWorkload, settings: mode.settings, secretName, workloadLabel, alreadyInDevMode: mode.alreadyInDevMode, changes: [] };
   if (request.dryRun) {
-    result.changes = await dryRun(request, p, secretName, deps);
+    result.changes = request.dryRun === 'server' ? await dryRunOnServer(plan.steps, deps.api) : plan.steps;
     deps.progress.succeed();
     return result;
   }
-  deps.progress.succeed(p.alreadyInDevMode ? `${displayRef(ref)} is already in dev mode with these settings` : undefined);
-  const owners = ownerFor(p.workload, ref.kind);
-
-  deps.progress.start('preparing the sync Secret');
-  // Keys are cheap (ECDSA): make them and create the Secret; one left by an interrupted start is kept.
-  // HPAs are clamped meanwhile: both must happen before the workload changes, in either order.
-  const clamping = ref.kind.hasReplicas ? clampHpas(ref, workloadLabel, deps) : Promise.resolve();
-  const prepared = early && !p.alreadyInDevMode && p.settings.workdir === guessedWorkdir ? await early.catch(() => undefined) : undefined;
-  const secret = withOwnerAndLabel(prepared ?? await deps.syncSecret({ workload: p.devWorkload, secretName, namespace: ns, workdir: p.settings.workdir }), owners, workloadLabel);
-  // The Secret also says since when the workload is in dev mode: `status` reads it from there
-  // (with the dev pod) instead of reading every workload.
-  const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
-  if (since !== undefined) secret.metadata = { ...secret.metadata, annotations: { ...secret.metadata?.annotations, [SINCE_ANNOTATION]: since } };
-  const [found] = await Promise.all([ensureCreated(secret, ns, deps, 'create the sync Secret', false), clamping]);
-  const created = await keptSecretFits(found, secret, p, deps);
-  // A Secret left by an interrupted start is kept: the workload gets its time, so that both agree.
-  const kept = created.metadata?.annotations?.[SINCE_ANNOTATION];
-  if (kept !== undefined) adoptSince(p, kept);
-  deps.progress.succeed();
-
-  if (p.store.in === 'configmap') {
-    const configMap: KubeObject = {
-      apiVersion: 'v1', kind: 'ConfigMap',
-      metadata: { name: p.store.name, namespace: ns },
-      data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(restorableState(p.workload)) },
-    };
-    await ensureCreated(withOwnerAndLabel(configMap, owners, workloadLabel), ns, deps, 'save the original in a ConfigMap');
-  }
-
-  if (!p.alreadyInDevMode) {
-    deps.progress.start(`putting ${displayRef(ref)} in dev mode`);
-    if (ref.kind.strategy === 'recreate') {
-      result.workload = await replacePod(request, p, workloadLabel, deps);
-    } else {
-      result.workload = await patchWithPrecondition(request, p, deps);
-    }
-    deps.progress.succeed(`${displayRef(ref)} is in dev mode`);
-  }
-  if (ref.kind.onDeleteUpdates) await restartOnDeletePods(result.workload, ns, deps, true);
-
-  const made: KubeObject[] = [];
-  for (const generated of p.generated) {
-    made.push(await ensureCreated(withOwnerAndLabel(generated, owners, workloadLabel), ns, deps, `create ${generated.kind} ${generated.metadata?.name}`));
-  }
-
-  if (request.wait !== false) {
-    const podCreator = p.generated[0]?.metadata?.name ?? ref.name;
-    // The dev pod is the one of this dev mode: made by the generated object (or the workload) from its template now.
-    const creator = made[0] ?? result.workload;
-    result.devPod = await waitForDevPod({ namespace: ns, workloadLabel, devContainer: p.settings.devContainer, podCreator, creator, workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(deps.clock.now().getTime() - 60_000) }, deps);
-  }
+  deps.progress.succeed(mode.alreadyInDevMode ? `${displayRef(ref)} is already in dev mode with these settings` : undefined);
+  const outcome = await executePlan(plan.steps, { api: deps.api, checkpoint: deps.checkpoint, progress: deps.progress, waits: liveWaits(deps) });
+  if (plan.workloadStep !== undefined) result.workload = outcome.results[plan.workloadStep] as KubeObject;
+  const last = plan.steps.length - 1;
+  if (plan.steps[last]?.type === 'wait-dev-pod') result.devPod = outcome.results[last] as KubeObject;
   return result;
-}
-
-/**
- * The sync Secret found in place of the one just made (left by an interrupted start): kept
- * when it is valid and for this start's work dir (its folder path), else replaced by the one
- * made now, with this start's time (a folder path outside the work dir volume would make the
- * sidecar sync, and the initial copy land, where the dev container never sees it).
- */
-async function keptSecretFits(found: KubeObject, made: KubeObject, p: Plan, deps: LiveDeps): Promise<KubeObject> {
-  const config = (obj: KubeObject) => (obj.data as Record<string, string> | undefined)?.['config.xml'];
-  if (config(found) === config(made)) return found;
-  const ns = String(found.metadata?.namespace ?? made.metadata?.namespace);
-  const name = String(found.metadata?.name);
-  const fitting = await deps.syncSecret({ workload: p.devWorkload, secretName: name, namespace: ns, workdir: p.settings.workdir, existing: found });
-  if (config(fitting) === config(found)) return found;
-  deps.progress.note(`the sync Secret ${name} left by an earlier start was for another work dir: replaced`);
-  deps.checkpoint('replace the sync Secret');
-  const annotations = { ...(found.metadata?.annotations ?? {}) };
-  const since = made.metadata?.annotations?.[SINCE_ANNOTATION];
-  if (since !== undefined) annotations[SINCE_ANNOTATION] = since;
-  else delete annotations[SINCE_ANNOTATION];
-  return deps.api.patch({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }, [
-    { op: 'replace', path: '/metadata/resourceVersion', value: found.metadata?.resourceVersion },
-    { op: 'replace', path: '/data', value: made.data },
-    { op: found.metadata?.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations },
-  ]);
-}
-
-/**
- * The one patch that puts the workload in dev mode, refused by the API server if the object
- * changed since it was read. Controllers bump resourceVersion with status updates all the
- * time: when only that happened (labels, annotations and spec as read), plan again from the
- * fresh object. Any other change is someone else's (an edit, another start): a clear error.
- */
-async function patchWithPrecondition(request: StartRequest, first: Plan, deps: LiveDeps): Promise<KubeObject> {
-  const { ref } = request;
-  let p = first;
-  for (let attempt = 1; ; attempt++) {
-    deps.checkpoint('patch the workload');
-    try {
-      return await deps.api.patch(workloadObjectRef(ref), preconditioned(p.workload, p.patch));
-    } catch (error) {
-      if (!(error instanceof DevError && error.code === 'CONFLICT')) throw error;
-      const fresh = await deps.api.get(workloadObjectRef(ref));
-      const onlyStatus = fresh !== undefined && JSON.stringify(restorableState(fresh)) === JSON.stringify(restorableState(p.workload));
-      if (!onlyStatus || attempt >= 5) {
-        throw new DevError('CONFLICT', `${displayRef(ref)} changed while kubectl-dev was putting it in dev mode (another start or an edit); this start changed nothing on it`,
-          `see what it is now with kubectl dev status ${displayRef(ref)} -n ${ref.namespace}; run kubectl dev start again if it is not in dev mode.`);
-      }
-      const since = p.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
-      p = await plan(request, deps);
-      if (p.alreadyInDevMode) return p.workload;
-      if (since !== undefined) adoptSince(p, since);
-    }
-  }
-}
-
-/** A Pod cannot change its containers: save it, delete it, create the dev pod under the same name. */
-async function replacePod(request: StartRequest, p: Plan, workloadLabel: string, deps: LiveDeps): Promise<KubeObject> {
-  const ns = request.ref.namespace;
-  const state: KubeObject = {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: originalConfigMapName('Pod', request.ref.name), namespace: ns, labels: { [GENERATED_LABEL]: workloadLabel } },
-    data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(forCreate(p.workload)) },
-  };
-  await ensureCreated(state, ns, deps, 'save the original Pod in a ConfigMap');
-  const wref = workloadObjectRef(request.ref);
-  deps.checkpoint('delete the original Pod');
-  await deps.api.delete(wref, { uid: String(p.workload.metadata?.uid) });
-  await waitUntilGone(wref, String(p.workload.metadata?.uid), request.timeoutMs, deps);
-  deps.checkpoint('create the dev Pod');
-  return deps.api.create(forCreate(p.devWorkload));
 }

@@ -8,7 +8,9 @@ import type { KubeObject } from '../core/objects.ts';
 import type { WatchHandle } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 import { devPodMatcher } from './dev-pod.ts';
+import type { PlanWaits } from './execute.ts';
 import { podHealth } from './pod-health.ts';
+import { waitUntilGone } from './pods.ts';
 
 export interface WaitRequest {
   namespace: string;
@@ -158,4 +160,12 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
   } finally {
     watch?.stop();
   }
+}
+
+/** The waits of a plan on the live cluster. */
+export function liveWaits(deps: LiveDeps): PlanWaits {
+  return {
+    devPod: (request) => waitForDevPod(request, deps),
+    gone: (ref, uid, timeoutMs) => waitUntilGone(ref, uid, timeoutMs, deps),
+  };
 }
