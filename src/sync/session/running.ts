@@ -70,7 +70,6 @@ export class Core {
   }
 }
 
-
 export interface SessionBase { localDir: string; binary: SyncthingBinary; target: SyncTarget; paths: StatePaths }
 
 export interface SessionParts extends SessionBase {
