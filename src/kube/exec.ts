@@ -40,8 +40,8 @@ export interface ExecRequest {
   /** Called once with the status that ends the exec (the exit code: exitCodeOf); a lost connection never calls it. */
   onStatus: (status: ExecStatus) => void;
   /**
-   * The bulk transfer's socket (the initial copy): unmasked over TLS, v4 only, client-node's
-   * streams its own (see bulkExecSocket). Otherwise client-node's default socket.
+   * The socket of a bulk transfer (the initial copy): unmasked over TLS, v4 only (see
+   * bulkExecSocket), client-node's handler with streams of its own. Otherwise its defaults.
    */
   bulk?: boolean;
 }
