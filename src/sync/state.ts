@@ -166,6 +166,8 @@ export interface SessionInfo {
   lastErrorAt?: string;
   /** Set when the session ended itself: its workload left dev mode, was deleted, or lost its sync Secret. */
   ended?: SessionEnd;
+  /** When the session's last check found its workload still in dev mode. */
+  inDevModeAt?: string;
 }
 
 /** Why a session ended itself (src/sync/presence.ts decides it). */

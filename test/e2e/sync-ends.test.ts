@@ -123,8 +123,10 @@ describe('a sync whose workload leaves dev mode elsewhere ends itself', () => {
     const parts = sessionParts(paths);
     expect(isAlive(parts.pid)).toBe(true);
     for (const port of parts.ports) expect(await closed(port)).toBe(false);
-    // A few of the session's checks pass with the workload in dev mode: it keeps running.
-    await new Promise((r) => setTimeout(r, 6_000));
+    // Two of the session's dev-mode checks pass (session.json says when the last one did): it keeps running.
+    const checkedAt = async () => readSession(paths.session)?.inDevModeAt;
+    const first = await until('a dev-mode check passed', checkedAt, 30_000, 200);
+    await until('a second dev-mode check passed', async () => ((await checkedAt()) ?? first) > first, 30_000, 200);
     expect((await readSyncState(target('app'), env)).running).toBe(true);
 
     const end = run(['end', 'deployment/app', '-n', ns], elsewhere);

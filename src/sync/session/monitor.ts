@@ -35,9 +35,9 @@ export function statusOf(summary: Omit<SyncStatus, 'lastError' | 'lastErrorAt' |
 }
 
 /** The fields of session.json that do not change while the session runs. */
-export type SessionFacts = Omit<SessionInfo, 'syncthingPid' | 'updatedAt' | 'state' | 'connected' | 'pod' | 'lastError' | 'lastErrorAt' | 'ended'>;
+export type SessionFacts = Omit<SessionInfo, 'syncthingPid' | 'updatedAt' | 'state' | 'connected' | 'pod' | 'lastError' | 'lastErrorAt' | 'ended' | 'inDevModeAt'>;
 
-export function sessionInfoOf(facts: SessionFacts, status: SyncStatus, o: { syncthingPid?: number; now: number; ended?: SessionInfo['ended'] }): SessionInfo {
+export function sessionInfoOf(facts: SessionFacts, status: SyncStatus, o: { syncthingPid?: number; now: number; ended?: SessionInfo['ended']; inDevModeAt?: string }): SessionInfo {
   const { pid, ...rest } = facts;
   return {
     pid,
@@ -50,6 +50,7 @@ export function sessionInfoOf(facts: SessionFacts, status: SyncStatus, o: { sync
     ...(status.lastError !== undefined ? { lastError: status.lastError } : {}),
     ...(status.lastErrorAt !== undefined ? { lastErrorAt: status.lastErrorAt } : {}),
     ...(o.ended ? { ended: o.ended } : {}),
+    ...(o.inDevModeAt !== undefined ? { inDevModeAt: o.inDevModeAt } : {}),
   };
 }
 
@@ -63,11 +64,12 @@ export class Publisher {
     this.o = o;
   }
 
-  publish(status: SyncStatus): void {
+  /** `rewrite`: session.json is written even if the status did not change (a fact beside it did). */
+  publish(status: SyncStatus, rewrite = false): void {
     const changed = statusChanged(status, this.current);
     this.current = status;
     if (changed) this.o.onChange(status);
-    if (changed || this.o.clock.now() - this.lastWrite > REWRITE_MS) {
+    if (changed || rewrite || this.o.clock.now() - this.lastWrite > REWRITE_MS) {
       this.lastWrite = this.o.clock.now();
       try {
         writeSession(this.o.sessionPath, this.o.info(status));

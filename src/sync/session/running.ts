@@ -85,6 +85,8 @@ export class Running {
   private readonly publisher: Publisher;
   private readonly stopSignal = new AbortController();
   private stopping: Promise<void> | undefined;
+  /** When the last dev-mode check found the workload still in dev mode (session.json shows it). */
+  private inDevModeAt: string | undefined;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
 
@@ -105,6 +107,7 @@ export class Running {
       clock, sessionPath: p.paths.session, onChange: (status) => core.emit({ type: 'state', status }),
       info: (status) => sessionInfoOf(facts, status, {
         ...(p.local.supervisor.pid !== undefined ? { syncthingPid: p.local.supervisor.pid } : {}), now: clock.now(), ...(core.state.ended ? { ended: core.state.ended } : {}),
+        ...(this.inDevModeAt !== undefined ? { inDevModeAt: this.inDevModeAt } : {}),
       }),
     });
     const loopDone = monitorLoop({
@@ -227,7 +230,13 @@ export class Running {
       if (this.stopSignal.signal.aborted) return;
       core.dispatch({ type: 'secret-missing', count: verdict.secretMissing });
       if (verdict.unknown) core.debug(`dev mode check: ${verdict.unknown}`);
-      if (!verdict.end) return;
+      if (!verdict.end) {
+        if (verdict.unknown === undefined && verdict.secretMissing === 0) {
+          this.inDevModeAt = new Date(core.clock.now()).toISOString();
+          this.publisher.publish(this.current, true);
+        }
+        return;
+      }
       const at = new Date(core.clock.now()).toISOString();
       core.debug(`ending the session: ${verdict.end.reason}`);
       core.dispatch({ type: 'ended', end: verdict.end, at });
