@@ -15,3 +15,21 @@ export function kubeTargetFromArgs(args: KubeArgs, io: CliIO): KubeTarget {
   if (args['request-timeout'] !== undefined) flags.requestTimeout = args['request-timeout'];
   return loadKubeTarget(flags, io.env);
 }
+
+/** The target for Complete: read from the kubeconfig (no network); a kubeconfig that cannot be read is kept, to report after Validate's problems. */
+export type CompletedTarget = { target: KubeTarget; namespace: string } | { error: unknown; namespace: string | undefined };
+
+export function completeTarget(args: KubeArgs, io: CliIO): CompletedTarget {
+  try {
+    const target = kubeTargetFromArgs(args, io);
+    return { target, namespace: target.namespace };
+  } catch (error) {
+    return { error, namespace: args.namespace };
+  }
+}
+
+/** The target once Validate passed: the kubeconfig's error now, if it had one. */
+export function targetOf(completed: CompletedTarget): KubeTarget {
+  if ('error' in completed) throw completed.error;
+  return completed.target;
+}

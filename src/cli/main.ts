@@ -1,42 +1,27 @@
 // The command line: parse, validate, call, map errors to exit codes.
 
-import yargs, { type CommandModule } from 'yargs';
+import yargs from 'yargs';
 import { DevError } from '../core/errors.ts';
-import { completeCommand, completionCommand } from './commands/completion.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { endCommand } from './commands/end.ts';
-import { execCommand } from './commands/exec.ts';
-import { statusCommand } from './commands/status.ts';
-import { renderCommand } from './commands/render.ts';
-import { runCommand } from './commands/run.ts';
-import { startCommand } from './commands/start.ts';
-import { syncCommand } from './commands/sync.ts';
-import { versionCommand } from './commands/version.ts';
+import type { Command, CommandContext } from './command.ts';
+import { completeEngine, completion } from './commands/completion.ts';
+import { doctor } from './commands/doctor.ts';
+import { end } from './commands/end.ts';
+import { exec } from './commands/exec.ts';
+import { status } from './commands/status.ts';
+import { render } from './commands/render.ts';
+import { run } from './commands/run.ts';
+import { start } from './commands/start.ts';
+import { sync } from './commands/sync.ts';
+import { version } from './commands/version.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { reportError } from './report.ts';
 import { VERSION } from './version.ts';
 
-/** What a command may tell the entry besides success or an error. */
-export interface CommandContext {
-  /** A command that passes an exit code through (exec) sets it here. */
-  setExitCode(code: number): void;
-}
+export type { CommandContext } from './command.ts';
 
-/** Every command, one module each. (Exported for completion, which asks yargs for command and flag names.) */
-export const COMMANDS: ReadonlyArray<(io: CliIO, context: CommandContext) => CommandModule> = [
-  startCommand,
-  endCommand,
-  statusCommand,
-  (io, context) => execCommand(io, (code) => context.setExitCode(code)),
-  renderCommand,
-  syncCommand,
-  runCommand,
-  versionCommand,
-  doctorCommand,
-  completionCommand,
-  completeCommand,
-];
+/** Every command, one declaration each (src/cli/command.ts). Exported for completion, which asks yargs for command and flag names. */
+export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, exec, render, sync, run, version, doctor, completion, completeEngine];
 
 function build(args: string[], io: CliIO, context: CommandContext) {
   let parser = yargs(args)
@@ -44,7 +29,7 @@ function build(args: string[], io: CliIO, context: CommandContext) {
     .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
     .scriptName('kubectl dev')
     .usage('Usage: $0 <command> [options]\n\nRun your code in a live Kubernetes workload, synced from your machine.');
-  for (const command of COMMANDS) parser = parser.command(command(io, context));
+  for (const command of COMMANDS) parser = parser.command(command.module(io, context));
   return parser
     .demandCommand(1, 'name a command (see the list above)')
     .strict()

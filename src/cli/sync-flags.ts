@@ -1,45 +1,34 @@
 // The sync options of `sync` and `run` (and what `start` hands over to them): flags, merged
-// over the dev config's sync settings.
+// over the dev config's sync settings (src/config/resolve.ts), then checked: what a file alone
+// may ask for is limited.
 
 import { realpathSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import type { Argv } from 'yargs';
+import type { Options } from 'yargs';
 import type { DevConfig } from '../config/devconfig.ts';
 import { staysInside } from '../config/paths.ts';
+import type { Layer, Resolved } from '../config/resolve.ts';
 import { DevError } from '../core/errors.ts';
+import { repeatable, type Problems, type OptionsOf } from './command.ts';
 
-export interface SyncFlagArgs {
-  'local-dir'?: string;
-  'two-way'?: boolean;
-  config?: string;
-  syncthing?: string;
-  ignore?: string | string[];
-  watcher: 'fast' | 'syncthing';
-  'watcher-delay': number;
-}
+export const SYNC_OPTIONS = {
+  'local-dir': { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' },
+  'two-way': { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' },
+  config: { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync, run, forward' },
+  syncthing: { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' },
+  ignore: { type: 'string', coerce: repeatable, describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' },
+  // For comparisons (bench/sync.ts, bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
+  watcher: { choices: ['fast', 'syncthing'], default: 'fast', hidden: true },
+  'watcher-delay': { type: 'number', default: 1, hidden: true },
+} as const satisfies Record<string, Options>;
 
-export function withSyncFlags<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('local-dir', { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' })
-    .option('two-way', { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' })
-    .option('config', { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync, run, forward' })
-    .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' })
-    .option('ignore', { type: 'string', describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' })
-    // For comparisons (bench/sync.ts, bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
-    .option('watcher', { choices: ['fast', 'syncthing'] as const, default: 'fast' as const, hidden: true })
-    .option('watcher-delay', { type: 'number', default: 1, hidden: true }) as Argv<T>;
-}
+export type SyncFlagArgs = OptionsOf<typeof SYNC_OPTIONS>;
 
-/** The dev config's sync settings for a workload (its entry over `defaults`), with localDir resolved against the file's directory. */
-export function syncSettingsFrom(config: DevConfig | undefined, kind: string, name: string, configDir: string): { localDir?: string; ignore: string[]; twoWay?: boolean } {
-  const entry = config?.workloads.find((w) => w.ref.kind.kind === kind && w.ref.name === name)?.sync;
-  const defaults = config?.defaults.sync;
-  const localDir = entry?.localDir ?? defaults?.localDir;
-  const mode = entry?.mode ?? defaults?.mode;
+/** The flag layer's sync fields (a --local-dir as typed, resolved against cwd later; --two-way is checked apart). */
+export function syncLayer(args: Pick<SyncFlagArgs, 'local-dir' | 'ignore'>): Layer {
   return {
-    ...(localDir !== undefined ? { localDir: resolve(configDir, localDir) } : {}),
-    ignore: [...(defaults?.ignore ?? []), ...(entry?.ignore ?? [])],
-    ...(mode !== undefined ? { twoWay: mode === 'two-way' } : {}),
+    ...(args['local-dir'] !== undefined ? { localDir: args['local-dir'] } : {}),
+    ...(args.ignore !== undefined ? { ignore: args.ignore } : {}),
   };
 }
 
@@ -52,23 +41,30 @@ export interface SyncChoice {
   watcherDelayS?: number;
 }
 
+/** The directory the dev config's paths are relative to. */
+export function configDirOf(config: DevConfig | undefined, cwd: string): string {
+  return dirname(resolve(cwd, config?.source ?? '.kubectl-dev.yaml'));
+}
+
 /**
  * Flags win over the dev config; paths are resolved against `cwd` (flags) or the config file's
  * directory. What a file alone may ask for is limited: its localDir must stay in its directory
  * (symlinks included), and two-way sync, which writes into the local tree, needs --two-way.
+ * Problems go to `problems`; the choice is returned either way.
  */
-export function syncChoiceFrom(args: SyncFlagArgs, config: DevConfig | undefined, kind: string, name: string, cwd: string): SyncChoice {
-  const configDir = dirname(resolve(cwd, config?.source ?? '.kubectl-dev.yaml'));
-  const fromConfig = syncSettingsFrom(config, kind, name, configDir);
-  if (args['local-dir'] === undefined && fromConfig.localDir !== undefined) checkInside(fromConfig.localDir, configDir, config?.source ?? '');
-  if (fromConfig.twoWay === true && args['two-way'] === undefined) {
-    throw new DevError('INVALID_OPTION', `${config?.source} asks for two-way sync (sync.mode: two-way), which a dev config cannot turn on by itself: changes in the container would be written into your local folder`,
-      'pass --two-way to allow it (or --no-two-way for send-only).', { source: config?.source ?? '' });
+export function syncChoiceFrom(resolved: Resolved, args: SyncFlagArgs, config: DevConfig | undefined, cwd: string, problems: Problems): SyncChoice {
+  const configDir = configDirOf(config, cwd);
+  const local = resolved.sync.localDir;
+  const localDir = !local ? cwd : local.from === 'flag' ? resolve(cwd, local.value) : resolve(configDir, local.value);
+  if (local?.from === 'config') problems.check(() => checkInside(localDir, configDir, config?.source ?? ''));
+  if (resolved.sync.mode?.value === 'two-way' && args['two-way'] === undefined) {
+    problems.add(new DevError('INVALID_OPTION', `${config?.source} asks for two-way sync (sync.mode: two-way), which a dev config cannot turn on by itself: changes in the container would be written into your local folder`,
+      'pass --two-way to allow it (or --no-two-way for send-only).', { source: config?.source ?? '' }));
   }
   return {
-    localDir: args['local-dir'] !== undefined ? resolve(cwd, args['local-dir']) : (fromConfig.localDir ?? cwd),
+    localDir,
     twoWay: args['two-way'] ?? false,
-    ignores: [...fromConfig.ignore, ...[args.ignore ?? []].flat()],
+    ignores: resolved.sync.ignore,
     ...(args.syncthing !== undefined ? { syncthingPath: resolve(cwd, args.syncthing) } : {}),
     ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
   };

@@ -2,7 +2,7 @@
 // command before anything changes (instead of halfway through).
 
 import { DevError } from '../core/errors.ts';
-import type { WorkloadKind } from '../core/kinds.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
 import type { Permission } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 
@@ -25,6 +25,52 @@ export function permissionsFor(kind: WorkloadKind, namespace: string): Permissio
   if (kind.strategy === 'recreate') needed.push(p('create', '', 'pods'), p('delete', '', 'pods'), p('create', '', 'configmaps'), p('delete', '', 'configmaps'));
   if (kind.hasReplicas) needed.push(p('list', 'autoscaling', 'horizontalpodautoscalers'));
   return needed;
+}
+
+type Verb = Pick<Permission, 'verb' | 'group' | 'resource' | 'subresource'>;
+
+/** What a workload of this kind needs in all: start and end, and reading it (status, completion). */
+export function kindNeeds(kind: WorkloadKind): Verb[] {
+  return [{ verb: 'list', group: kind.group, resource: kind.resource }, ...permissionsFor(kind, '').map(({ namespace: _n, ...verb }) => verb)];
+}
+
+/** What every workload, whatever its kind, and each feature needs beyond what start and end check. */
+const FEATURES: ReadonlyArray<{ for: string; needs: readonly Verb[] }> = [
+  { for: 'all', needs: (['get', 'list', 'create', 'delete'] as const).flatMap((verb) => [{ verb, group: '', resource: 'pods' }, { verb, group: '', resource: 'secrets' }]) },
+  { for: 'workloads whose saved original exceeds an annotation', needs: [{ verb: 'create', group: '', resource: 'configmaps' }, { verb: 'delete', group: '', resource: 'configmaps' }] },
+  { for: 'exec', needs: [{ verb: 'create', group: '', resource: 'pods', subresource: 'exec' }] },
+  { for: 'sync (port-forward to the sidecar)', needs: [{ verb: 'create', group: '', resource: 'pods', subresource: 'portforward' }] },
+  { for: 'workloads with a HorizontalPodAutoscaler', needs: [{ verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers' }, { verb: 'patch', group: 'autoscaling', resource: 'horizontalpodautoscalers' }] },
+];
+
+/** One permission kubectl-dev uses; `for` says what needs it ('all': every workload kind). */
+export interface UsedPermission extends Verb {
+  for: string;
+}
+
+const keyOf = (p: Verb) => `${p.verb} ${p.group}/${p.resource}/${p.subresource ?? ''}`;
+
+/** Every verb kubectl-dev sends, once each, with the kinds and features that need it (doctor checks them all). */
+export function everyPermission(): UsedPermission[] {
+  const users = new Map<string, { verb: Verb; kinds: string[]; features: string[] }>();
+  const use = (verb: Verb) => {
+    const key = keyOf(verb);
+    if (!users.has(key)) users.set(key, { verb, kinds: [], features: [] });
+    return users.get(key)!;
+  };
+  for (const kind of WORKLOAD_KINDS) for (const verb of kindNeeds(kind)) use(verb).kinds.push(kind.kind);
+  for (const feature of FEATURES) for (const verb of feature.needs) use(verb).features.push(feature.for);
+  return [...users.values()].map(({ verb, kinds, features }) => {
+    const every = features.includes('all') || kinds.length === WORKLOAD_KINDS.length;
+    const what = every ? 'all' : [...(kinds.length > 0 ? [kinds.join(', ')] : []), ...features].join('; ');
+    return { ...verb, for: what };
+  });
+}
+
+/** Whether any workload kind has everything it needs, given what is missing. */
+export function someKindUsable(missing: readonly Verb[]): boolean {
+  const lacking = new Set(missing.map(keyOf));
+  return WORKLOAD_KINDS.some((kind) => kindNeeds(kind).every((verb) => !lacking.has(keyOf(verb))));
 }
 
 export async function requirePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps): Promise<void> {

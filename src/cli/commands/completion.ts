@@ -9,8 +9,9 @@
 // workload names come from the cluster with one LIST (kind/name after KIND/), namespaces
 // with one LIST, contexts from the kubeconfig. Cluster errors give no completions, never text.
 
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { WORKLOAD_KINDS } from '../../core/kinds.ts';
+import { declare, defineCommand, type CommandContext } from '../command.ts';
 import type { CliIO } from '../io.ts';
 
 /** cobra's ShellCompDirective bits. */
@@ -41,8 +42,8 @@ async function commandShapes(io: CliIO): Promise<Map<string, CommandShape>> {
   const { default: yargs } = await import('yargs');
   const { COMMANDS } = await import('../main.ts');
   const shapes = new Map<string, CommandShape>();
-  for (const declare of COMMANDS) {
-    const module = declare(io, { setExitCode: () => {} });
+  for (const command of COMMANDS) {
+    const module = command.module(io, { setExitCode: () => {} });
     const declaration = String(module.command);
     const [name, ...positionals] = declaration.split(' ');
     const positionalNames = new Set(positionals.map((p) => p.replace(/[<>[\].]/g, '')));
@@ -169,7 +170,7 @@ async function yargsCompletions(words: readonly string[], io: CliIO): Promise<Co
     else process.env.ZSH_NAME = saved;
   }
   const context = { setExitCode: () => {} };
-  for (const command of COMMANDS) parser = parser.command(command(io, context));
+  for (const command of COMMANDS) parser = parser.command(command.module(io, context));
   parser = parser.help().version(false).exitProcess(false).completion('__yargs_completion', false);
   const lines: string[] = [];
   const log = console.log;
@@ -296,32 +297,36 @@ export function completionScript(shell: 'bash' | 'zsh'): string {
   return shell === 'bash' ? BASH_SCRIPT : ZSH_SCRIPT;
 }
 
-export function completionCommand(io: CliIO): CommandModule {
-  return {
-    command: 'completion <shell>',
-    describe: 'Print a shell completion script (bash or zsh)',
-    builder: (y: Argv) =>
-      y
-        .positional('shell', { choices: ['bash', 'zsh'] as const, describe: 'The shell' })
-        .example('source <($0 completion bash)', 'completion in this bash session (add it to ~/.bashrc to keep it)')
-        .example('$0 completion zsh > "${fpath[1]}/_kubectl-dev"', 'completion for zsh')
-        .epilogue('For `kubectl dev <TAB>`, put kubectl_complete-dev (shipped next to the binary) on PATH; kubectl 1.26+ runs it.'),
-    handler: (argv) => {
-      io.stdout.write(completionScript((argv as unknown as { shell: 'bash' | 'zsh' }).shell));
-    },
-  };
+export const completion = defineCommand(declare({
+  command: 'completion <shell>',
+  describe: 'Print a shell completion script (bash or zsh)',
+  options: {},
+  positionals: { shell: { choices: ['bash', 'zsh'], describe: 'The shell', demandOption: true } },
+  examples: [
+    ['source <($0 completion bash)', 'completion in this bash session (add it to ~/.bashrc to keep it)'],
+    ['$0 completion zsh > "${fpath[1]}/_kubectl-dev"', 'completion for zsh'],
+  ],
+  epilogue: 'For `kubectl dev <TAB>`, put kubectl_complete-dev (shipped next to the binary) on PATH; kubectl 1.26+ runs it.',
+}), (options, io) => {
+  io.stdout.write(completionScript(options.shell));
+});
+
+export function completionCommand(io: CliIO, context: CommandContext) {
+  return completion.module(io, context);
 }
 
 /** The hidden engine: `kubectl-dev __complete -- WORDS…` (the words after `kubectl dev`). */
-export function completeCommand(io: CliIO): CommandModule {
-  return {
-    command: '__complete [words..]',
-    describe: false,
-    builder: (y: Argv) => y.positional('words', { type: 'string', array: true }).strict(false),
-    handler: async (argv) => {
-      const args = argv as unknown as { words?: string[]; '--'?: string[] };
-      const words = [...(args.words ?? []), ...(args['--'] ?? [])].map(String);
-      io.stdout.write(formatCompletions(await complete(words, io)));
-    },
-  };
+export const completeEngine = defineCommand(declare({
+  command: '__complete [words..]',
+  describe: false,
+  options: {},
+  positionals: { words: { type: 'string', array: true } },
+  strict: false,
+}), async (options, io) => {
+  const words = [...(options.words ?? []), ...(options['--'] ?? [])].map(String);
+  io.stdout.write(formatCompletions(await complete(words, io)));
+});
+
+export function completeCommand(io: CliIO, context: CommandContext) {
+  return completeEngine.module(io, context);
 }

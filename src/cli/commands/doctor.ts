@@ -6,56 +6,43 @@
 // 6 for the local syncthing.
 // Client-node and the sync module are loaded only when the command runs.
 
-import type { Argv, CommandModule } from 'yargs';
+import type { KubeTarget } from '../../kube/config.ts';
+import type { UsedPermission } from '../../live/permissions.ts';
+import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
-import type { CommandContext } from '../main.ts';
 import type { CliIO } from '../io.ts';
-import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { KUBE_OPTIONS } from '../kube-flags.ts';
 
-interface DoctorArgs extends KubeArgs {
-  syncthing?: string;
-  output?: 'text' | 'json';
+const declaration = declare({
+  command: 'doctor',
+  describe: 'Check the kubeconfig, the API server, your RBAC permissions and the local syncthing; print what to fix',
+  options: {
+    ...KUBE_OPTIONS,
+    syncthing: { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then the embedded one, then syncthing on PATH)' },
+    output: { alias: 'o', choices: ['text', 'json'], default: 'text', describe: 'Output format' },
+  },
+  epilogue: 'Exit code: 0 when kubectl dev can be used (warnings allowed); 4 when the kubeconfig, the API server or RBAC blocks it; 6 when only the local syncthing does.',
+});
+
+export type DoctorOptions = OptionsOfDeclaration<typeof declaration>;
+
+export const doctor = defineCommand(declaration, async (options, io, context) => {
+  const checks = await runDoctor(options, io);
+  const failed = checks.some((c) => c.level === 'fail');
+  if (options.output === 'json') io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
+  else io.stdout.write(formatChecks(checks));
+  const first = checks.find((c) => c.level === 'fail');
+  if (first) context.setExitCode(first.name === 'syncthing' ? EXIT.runtime : EXIT.cluster);
+});
+
+export function doctorCommand(io: CliIO, context: CommandContext) {
+  return doctor.module(io, context);
 }
-
-/** One permission kubectl-dev uses. `for` says which feature needs it ('all' = every workload kind). */
-export interface Permission {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  for: string;
-}
-
-const p = (verb: string, group: string, resource: string, forWhat: string, subresource?: string): Permission =>
-  ({ verb, group, resource, for: forWhat, ...(subresource ? { subresource } : {}) });
-
-/** Every verb kubectl-dev sends, by what needs it. */
-export const PERMISSIONS: readonly Permission[] = [
-  ...['get', 'list', 'patch'].flatMap((verb) => [
-    p(verb, 'apps', 'deployments', 'Deployment (and DaemonSet, whose dev pod runs in a generated Deployment)'),
-    p(verb, 'apps', 'statefulsets', 'StatefulSet'),
-    p(verb, 'apps', 'daemonsets', 'DaemonSet'),
-    p(verb, 'batch', 'cronjobs', 'CronJob'),
-  ]),
-  p('create', 'apps', 'deployments', 'DaemonSet (generated Deployment)'),
-  p('delete', 'apps', 'deployments', 'DaemonSet (generated Deployment)'),
-  ...['get', 'list', 'create', 'delete'].flatMap((verb) => [
-    p(verb, 'batch', 'jobs', 'Job and CronJob (generated dev Job)'),
-    p(verb, '', 'pods', 'all'),
-    p(verb, '', 'secrets', 'all'),
-  ]),
-  p('create', '', 'configmaps', 'workloads whose saved original exceeds an annotation'),
-  p('delete', '', 'configmaps', 'workloads whose saved original exceeds an annotation'),
-  p('create', '', 'pods', 'exec', 'exec'),
-  p('create', '', 'pods', 'sync (port-forward to the sidecar)', 'portforward'),
-  p('list', 'autoscaling', 'horizontalpodautoscalers', 'workloads with a HorizontalPodAutoscaler'),
-  p('patch', 'autoscaling', 'horizontalpodautoscalers', 'workloads with a HorizontalPodAutoscaler'),
-];
 
 /** What every `start` needs, whatever the kind: without these nothing works. */
-const ESSENTIAL = (q: Permission) => q.for === 'all' || q.subresource === 'portforward';
+const ESSENTIAL = (q: UsedPermission) => q.for === 'all' || q.subresource === 'portforward';
 
-export function permissionName(q: Pick<Permission, 'verb' | 'group' | 'resource' | 'subresource'>): string {
+export function permissionName(q: Pick<UsedPermission, 'verb' | 'group' | 'resource' | 'subresource'>): string {
   return `${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''}${q.group ? `.${q.group}` : ''}`;
 }
 
@@ -112,83 +99,81 @@ function errorText(error: unknown): string {
   return e.cause?.code ?? e.message ?? String(error);
 }
 
-/** Runs every check; each failure is a line, never an exception. */
-export async function runDoctor(args: DoctorArgs, io: CliIO): Promise<Check[]> {
-  const checks: Check[] = [];
+/** 1. kubeconfig and context. */
+async function checkKubeconfig(args: DoctorOptions, io: CliIO, checks: Check[]): Promise<KubeTarget | undefined> {
   const { kubeTargetFromArgs } = await import('../kube-target.ts');
-
-  // 1. kubeconfig and context.
-  let target: ReturnType<typeof kubeTargetFromArgs> | undefined;
   try {
-    target = kubeTargetFromArgs(args, io);
-    const context = target.kc.getCurrentContext();
-    if (!context || !target.kc.getCurrentCluster()) {
+    const target = kubeTargetFromArgs(args, io);
+    if (!target.kc.getCurrentContext() || !target.kc.getCurrentCluster()) {
       checks.push({ name: 'kubeconfig', level: 'fail', detail: 'no current context (and no in-cluster config)', fix: 'set one with kubectl config use-context NAME, or pass --context / --kubeconfig.' });
-      target = undefined;
-    } else {
-      checks.push({ name: 'kubeconfig', level: 'ok', detail: `${target.describe}, namespace ${target.namespace}` });
+      return undefined;
     }
+    checks.push({ name: 'kubeconfig', level: 'ok', detail: `${target.describe}, namespace ${target.namespace}` });
+    return target;
   } catch (error) {
     const e = error as Error & { hint?: string };
     checks.push({ name: 'kubeconfig', level: 'fail', detail: e.message, fix: e.hint ?? 'check KUBECONFIG / --kubeconfig (kubectl config view).' });
+    return undefined;
   }
+}
 
-  // 2. API server.
-  let reachable = false;
-  if (target) {
-    const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
-    const { clusterApi } = await import('../../kube/api.ts');
-    const started = Date.now();
-    try {
-      const version = await withTimeout(clusterApi(target.kc).serverVersion(), timeoutMs, 'GET /version');
-      reachable = true;
-      checks.push({ name: 'API server', level: 'ok', detail: `${target.kc.getCurrentCluster()?.server} answers: Kubernetes ${version} (${Date.now() - started} ms)` });
-    } catch (error) {
-      const text = errorText(error);
-      const unauthorized = /^HTTP 401/.test(text);
-      checks.push({
-        name: 'API server', level: 'fail',
-        detail: unauthorized ? `${target.kc.getCurrentCluster()?.server} did not accept your credentials (${text})` : `cannot reach ${target.kc.getCurrentCluster()?.server} (${text})`,
-        fix: unauthorized ? 'log in again or refresh the credentials of your kubeconfig user.' : 'check that the cluster is up and the kubeconfig points at it (kubectl cluster-info).',
-      });
-    }
-  } else {
+/** 2. The API server answers /version. */
+async function checkApiServer(target: KubeTarget | undefined, checks: Check[]): Promise<boolean> {
+  if (!target) {
     checks.push({ name: 'API server', level: 'fail', detail: 'not checked: no usable kubeconfig', fix: 'fix the kubeconfig first.' });
+    return false;
   }
+  const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
+  const { clusterApi } = await import('../../kube/api.ts');
+  const started = Date.now();
+  try {
+    const version = await withTimeout(clusterApi(target.kc).serverVersion(), timeoutMs, 'GET /version');
+    checks.push({ name: 'API server', level: 'ok', detail: `${target.kc.getCurrentCluster()?.server} answers: Kubernetes ${version} (${Date.now() - started} ms)` });
+    return true;
+  } catch (error) {
+    const text = errorText(error);
+    const unauthorized = /^HTTP 401/.test(text);
+    checks.push({
+      name: 'API server', level: 'fail',
+      detail: unauthorized ? `${target.kc.getCurrentCluster()?.server} did not accept your credentials (${text})` : `cannot reach ${target.kc.getCurrentCluster()?.server} (${text})`,
+      fix: unauthorized ? 'log in again or refresh the credentials of your kubeconfig user.' : 'check that the cluster is up and the kubeconfig points at it (kubectl cluster-info).',
+    });
+    return false;
+  }
+}
 
-  // 3. RBAC for every verb kubectl-dev uses.
-  if (target && reachable) {
-    const { clusterApi } = await import('../../kube/api.ts');
-    const namespace = target.namespace;
-    const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
-    try {
-      // The same check start and end make (a rules review, access reviews where it cannot tell).
-      const lacking = await withTimeout(clusterApi(target.kc).missingPermissions(PERMISSIONS.map((q) => ({ verb: q.verb, group: q.group, resource: q.resource, namespace, ...(q.subresource ? { subresource: q.subresource } : {}) }))), timeoutMs, 'permission review');
-      const missing = PERMISSIONS.filter((q) => lacking.some((l) => l.verb === q.verb && l.group === q.group && l.resource === q.resource && (l.subresource ?? '') === (q.subresource ?? '')));
-      if (missing.length === 0) {
-        checks.push({ name: 'RBAC', level: 'ok', detail: `all ${PERMISSIONS.length} permissions kubectl-dev uses are granted in namespace ${namespace}` });
-      } else {
-        const essential = missing.filter(ESSENTIAL);
-        const byFeature = new Map<string, string[]>();
-        for (const q of missing) byFeature.set(q.for, [...(byFeature.get(q.for) ?? []), permissionName(q)]);
-        const more = [...byFeature].map(([feature, names]) => `${feature === 'all' ? 'every workload' : feature}: ${names.join(', ')}`);
-        const kindsUsable = ['deployments', 'statefulsets', 'daemonsets', 'cronjobs'].some((r) => ['get', 'list', 'patch'].every((v) => !missing.some((q) => q.resource === r && q.verb === v)));
-        const blocking = essential.length > 0 || !kindsUsable;
-        checks.push({
-          name: 'RBAC', level: blocking ? 'fail' : 'warn',
-          detail: `${missing.length} of ${PERMISSIONS.length} permissions missing in namespace ${namespace}${blocking ? '' : ' (some workload kinds or features only)'}:`,
-          more,
-          fix: `ask a cluster admin to grant these verbs in namespace ${namespace} (a Role and RoleBinding for your user; check one with kubectl auth can-i VERB RESOURCE -n ${namespace}).`,
-        });
-      }
-    } catch (error) {
-      checks.push({ name: 'RBAC', level: 'fail', detail: `cannot ask the API server what you may do (${errorText(error)})`, fix: 'check that your user may create selfsubjectaccessreviews.authorization.k8s.io (every authenticated user may by default).' });
+/** 3. RBAC for every verb kubectl-dev uses (the kinds table's, through src/live/permissions.ts). */
+async function checkRbac(target: KubeTarget, checks: Check[]): Promise<void> {
+  const { clusterApi } = await import('../../kube/api.ts');
+  const { everyPermission, someKindUsable } = await import('../../live/permissions.ts');
+  const permissions = everyPermission();
+  const namespace = target.namespace;
+  const timeoutMs = target.requestTimeoutMs > 0 ? target.requestTimeoutMs : 10_000;
+  try {
+    // The same check start and end make (a rules review, access reviews where it cannot tell).
+    const lacking = await withTimeout(clusterApi(target.kc).missingPermissions(permissions.map((q) => ({ verb: q.verb, group: q.group, resource: q.resource, namespace, ...(q.subresource ? { subresource: q.subresource } : {}) }))), timeoutMs, 'permission review');
+    const missing = permissions.filter((q) => lacking.some((l) => l.verb === q.verb && l.group === q.group && l.resource === q.resource && (l.subresource ?? '') === (q.subresource ?? '')));
+    if (missing.length === 0) {
+      checks.push({ name: 'RBAC', level: 'ok', detail: `all ${permissions.length} permissions kubectl-dev uses are granted in namespace ${namespace}` });
+      return;
     }
-  } else {
-    checks.push({ name: 'RBAC', level: 'fail', detail: 'not checked: the API server is not reachable', fix: 'fix the checks above first.' });
+    const byFeature = new Map<string, string[]>();
+    for (const q of missing) byFeature.set(q.for, [...(byFeature.get(q.for) ?? []), permissionName(q)]);
+    const more = [...byFeature].map(([feature, names]) => `${feature === 'all' ? 'every workload' : feature}: ${names.join(', ')}`);
+    const blocking = missing.some(ESSENTIAL) || !someKindUsable(missing);
+    checks.push({
+      name: 'RBAC', level: blocking ? 'fail' : 'warn',
+      detail: `${missing.length} of ${permissions.length} permissions missing in namespace ${namespace}${blocking ? '' : ' (some workload kinds or features only)'}:`,
+      more,
+      fix: `ask a cluster admin to grant these verbs in namespace ${namespace} (a Role and RoleBinding for your user; check one with kubectl auth can-i VERB RESOURCE -n ${namespace}).`,
+    });
+  } catch (error) {
+    checks.push({ name: 'RBAC', level: 'fail', detail: `cannot ask the API server what you may do (${errorText(error)})`, fix: 'check that your user may create selfsubjectaccessreviews.authorization.k8s.io (every authenticated user may by default).' });
   }
+}
 
-  // 4. The local syncthing.
+/** 4. The local syncthing. */
+async function checkSyncthing(args: DoctorOptions, io: CliIO, checks: Check[]): Promise<void> {
   const { findSyncthing } = await import('../../sync/binary.ts');
   try {
     const found = await findSyncthing({ env: io.env, cwd: io.cwd, ...(args.syncthing ? { flag: args.syncthing } : {}) });
@@ -199,26 +184,15 @@ export async function runDoctor(args: DoctorArgs, io: CliIO): Promise<Check[]> {
     const e = error as Error & { hint?: string };
     checks.push({ name: 'syncthing', level: 'fail', detail: `${e.message} (needed to sync code; start --no-sync works without it)`, fix: e.hint ?? 'install syncthing 1.19 or newer.' });
   }
-  return checks;
 }
 
-export function doctorCommand(io: CliIO, context: CommandContext): CommandModule {
-  return {
-    command: 'doctor',
-    describe: 'Check the kubeconfig, the API server, your RBAC permissions and the local syncthing; print what to fix',
-    builder: (y: Argv) =>
-      withKubeFlags(y)
-        .option('syncthing', { type: 'string', describe: 'Path of the syncthing binary to check (default: $KUBECTL_DEV_SYNCTHING, then the embedded one, then syncthing on PATH)' })
-        .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' })
-        .epilogue('Exit code: 0 when kubectl dev can be used (warnings allowed); 4 when the kubeconfig, the API server or RBAC blocks it; 6 when only the local syncthing does.'),
-    handler: async (argv) => {
-      const args = argv as unknown as DoctorArgs;
-      const checks = await runDoctor(args, io);
-      const failed = checks.some((c) => c.level === 'fail');
-      if (args.output === 'json') io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
-      else io.stdout.write(formatChecks(checks));
-      const first = checks.find((c) => c.level === 'fail');
-      if (first) context.setExitCode(first.name === 'syncthing' ? EXIT.runtime : EXIT.cluster);
-    },
-  };
+/** Runs every check; each failure is a line, never an exception. */
+export async function runDoctor(args: DoctorOptions, io: CliIO): Promise<Check[]> {
+  const checks: Check[] = [];
+  const target = await checkKubeconfig(args, io, checks);
+  const reachable = await checkApiServer(target, checks);
+  if (target && reachable) await checkRbac(target, checks);
+  else checks.push({ name: 'RBAC', level: 'fail', detail: 'not checked: the API server is not reachable', fix: 'fix the checks above first.' });
+  await checkSyncthing(args, io, checks);
+  return checks;
 }

@@ -5,21 +5,14 @@ import { isUtf8 } from 'node:buffer';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Argv, CommandModule } from 'yargs';
 import { describeLocation, DevError } from '../../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
 import { firstInvalidUtf8, utf8Error } from '../../core/yaml/utf8.ts';
 import type { Piece } from '../../render/index.ts';
 import type { CliIO } from '../io.ts';
-import { settingsFromArgs, withSettingsFlags, type SettingsArgs } from '../settings-flags.ts';
-
-interface RenderArgs extends SettingsArgs {
-  select?: string[];
-  config?: string;
-  filename?: string;
-  namespace?: string;
-}
+import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
+import { SETTINGS_OPTIONS, settingsFromArgs } from '../settings-flags.ts';
 
 /** When set, render appends its warnings and errors to this file too (Helm 4 hides a post-renderer's stderr). */
 export const RENDER_LOG_ENV = 'KUBECTL_DEV_RENDER_LOG';
@@ -84,49 +77,58 @@ function log(io: CliIO, lines: readonly string[]): void {
   }
 }
 
-export function renderCommand(io: CliIO): CommandModule {
-  return {
-    command: 'render',
-    describe: 'Put workloads of a rendered manifest stream in dev mode (Helm post-renderer, kustomize KRM function, pipes)',
-    builder: (y: Argv) =>
-      withSettingsFlags(y)
-        .option('select', { type: 'string', array: true, describe: 'KIND/NAME of a workload to put in dev mode (repeatable, or comma-separated)' })
-        .option('config', { type: 'string', describe: 'Dev config file: its workloads are selected and get its settings (flags win)' })
-        .option('filename', { alias: 'f', type: 'string', default: '-', describe: 'Input file (default: standard input)' })
-        .option('namespace', { alias: 'n', type: 'string', describe: 'Only match --select workloads in this namespace (objects without a namespace always match)' })
-        .example('helm template web ./chart --post-renderer kubectl-dev --post-renderer-args render --post-renderer-args --select=deployment/web', 'Helm 3')
-        .example('kustomize build . | $0 render --select deploy/web --image node:24 | kubectl apply -f -', 'a pipe')
-        .epilogue(`Workloads are selected with --select, with the annotation dev.kubectl-dev.io/enabled: "true", or by the dev config. A ResourceList on stdin (a kustomize exec function) is answered with a ResourceList; its functionConfig is a DevConfig. Helm 4 hides a post-renderer's messages: set ${RENDER_LOG_ENV}=FILE to also write them to FILE.`),
-    handler: async (argv) => {
-      const args = argv as unknown as RenderArgs;
-      let outcome;
-      let bytes: Buffer = Buffer.alloc(0);
-      let text = '';
-      try {
-        const selects = selectsFrom(args.select ?? [], args.namespace);
-        const settings = settingsFromArgs(args);
-        const config = args.config !== undefined ? await readConfig(args.config, io) : undefined;
-        const source = args.filename ?? '-';
-        bytes = source === '-' ? await readBytes(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source));
-        text = decode(bytes, source);
-        const { render } = await import('../../render/index.ts');
-        outcome = render(text, { selects, settings, source, ...(args.force ? { force: true } : {}), ...(config ? { config } : {}) });
-      } catch (error) {
-        if (error instanceof DevError) log(io, [errorText(error)]);
-        else if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-          const missing = new DevError('INVALID_INPUT', `cannot read ${args.filename}: no such file`, 'check the path given with -f (use - for standard input).', { source: String(args.filename) });
-          log(io, [errorText(missing)]);
-          throw missing;
-        }
-        throw error;
-      }
-      const warnings = outcome.warnings.map((w) => `warning: ${w}`);
-      log(io, outcome.error ? [...warnings, errorText(outcome.error)] : warnings);
-      // Written once everything is known (a failed stream render prints nothing; a failed KRM
-      // function still answers with its ResourceList), in order: copied pieces are the input's own bytes.
-      for (const part of outputBytes(outcome.pieces, bytes, text)) io.stdout.write(part);
-      if (warnings.length > 0) io.stderr.write(`${warnings.join('\n')}\n`);
-      if (outcome.error) throw outcome.error;
-    },
-  };
+const declaration = declare({
+  command: 'render',
+  describe: 'Put workloads of a rendered manifest stream in dev mode (Helm post-renderer, kustomize KRM function, pipes)',
+  options: {
+    ...SETTINGS_OPTIONS,
+    select: { type: 'string', array: true, describe: 'KIND/NAME of a workload to put in dev mode (repeatable, or comma-separated)' },
+    config: { type: 'string', describe: 'Dev config file: its workloads are selected and get its settings (flags win)' },
+    filename: { alias: 'f', type: 'string', default: '-', describe: 'Input file (default: standard input)' },
+    namespace: { alias: 'n', type: 'string', describe: 'Only match --select workloads in this namespace (objects without a namespace always match)' },
+  },
+  examples: [
+    ['helm template web ./chart --post-renderer kubectl-dev --post-renderer-args render --post-renderer-args --select=deployment/web', 'Helm 3'],
+    ['kustomize build . | $0 render --select deploy/web --image node:24 | kubectl apply -f -', 'a pipe'],
+  ],
+  epilogue: `Workloads are selected with --select, with the annotation dev.kubectl-dev.io/enabled: "true", or by the dev config. A ResourceList on stdin (a kustomize exec function) is answered with a ResourceList; its functionConfig is a DevConfig. Helm 4 hides a post-renderer's messages: set ${RENDER_LOG_ENV}=FILE to also write them to FILE.`,
+});
+
+export type RenderOptions = OptionsOfDeclaration<typeof declaration>;
+
+export const render = defineCommand(declaration, renderHandler);
+
+export function renderCommand(io: CliIO, context: CommandContext) {
+  return render.module(io, context);
+}
+
+async function renderHandler(args: RenderOptions, io: CliIO): Promise<void> {
+  let outcome;
+  let bytes: Buffer = Buffer.alloc(0);
+  let text = '';
+  try {
+    const selects = selectsFrom(args.select ?? [], args.namespace);
+    const settings = settingsFromArgs(args);
+    const config = args.config !== undefined ? await readConfig(args.config, io) : undefined;
+    const source = args.filename ?? '-';
+    bytes = source === '-' ? await readBytes(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source));
+    text = decode(bytes, source);
+    const { render: renderStream } = await import('../../render/index.ts');
+    outcome = renderStream(text, { selects, settings, source, ...(args.force ? { force: true } : {}), ...(config ? { config } : {}) });
+  } catch (error) {
+    if (error instanceof DevError) log(io, [errorText(error)]);
+    else if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+      const missing = new DevError('INVALID_INPUT', `cannot read ${args.filename}: no such file`, 'check the path given with -f (use - for standard input).', { source: String(args.filename) });
+      log(io, [errorText(missing)]);
+      throw missing;
+    }
+    throw error;
+  }
+  const warnings = outcome.warnings.map((w) => `warning: ${w}`);
+  log(io, outcome.error ? [...warnings, errorText(outcome.error)] : warnings);
+  // Written once everything is known (a failed stream render prints nothing; a failed KRM
+  // function still answers with its ResourceList), in order: copied pieces are the input's own bytes.
+  for (const part of outputBytes(outcome.pieces, bytes, text)) io.stdout.write(part);
+  if (warnings.length > 0) io.stderr.write(`${warnings.join('\n')}\n`);
+  if (outcome.error) throw outcome.error;
 }

@@ -1,16 +1,29 @@
 // `kubectl dev status`: workloads in dev mode, as a table or as JSON/YAML for scripts; and, for a
 // day, workloads whose sync session on this machine ended itself because they left dev mode.
 
-import type { Argv, CommandModule } from 'yargs';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import type { EndedSession, StatusRow } from '../../live/status.ts';
+import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
-import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
+import { KUBE_OPTIONS } from '../kube-flags.ts';
 
-interface StatusArgs extends KubeArgs {
-  workload?: string;
-  'all-namespaces'?: boolean;
-  output?: 'json' | 'yaml' | 'table';
+const declaration = declare({
+  command: 'status [workload]',
+  describe: 'List workloads in dev mode',
+  options: {
+    ...KUBE_OPTIONS,
+    'all-namespaces': { alias: 'A', type: 'boolean', describe: 'All namespaces' },
+    output: { alias: 'o', choices: ['table', 'json', 'yaml'], default: 'table', describe: 'Output format' },
+  },
+  positionals: { workload: { type: 'string', describe: 'KIND/NAME to show only that workload' } },
+});
+
+export type StatusOptions = OptionsOfDeclaration<typeof declaration>;
+
+export const status = defineCommand(declaration, statusHandler);
+
+export function statusCommand(io: CliIO, context: CommandContext) {
+  return status.module(io, context);
 }
 
 const COLUMNS: Array<[keyof StatusRow, string]> = [
@@ -23,46 +36,34 @@ export function formatTable(rows: readonly StatusRow[]): string {
   return `${table.map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('   ')).join('\n')}\n`;
 }
 
-export function statusCommand(io: CliIO): CommandModule {
-  return {
-    command: 'status [workload]',
-    describe: 'List workloads in dev mode',
-    builder: (y: Argv) =>
-      withKubeFlags(y)
-        .positional('workload', { type: 'string', describe: 'KIND/NAME to show only that workload' })
-        .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'All namespaces' })
-        .option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: 'table' as const, describe: 'Output format' }),
-    handler: async (argv) => {
-      const args = argv as unknown as StatusArgs;
-      const { kubeTargetFromArgs } = await import('../kube-target.ts');
-      const { clusterApi } = await import('../../kube/api.ts');
-      const { devModeStatus, withEndedSessions } = await import('../../live/status.ts');
-      const target = kubeTargetFromArgs(args, io);
-      const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
-      const sync = await import('../../sync/index.ts');
-      // The sync column: this machine's session for the workload (connected/syncing/idle/error, or stopped).
-      const syncState = async (row: { kind: string; name: string; namespace: string }) => {
-        const state = await sync.readSyncState(sync.syncTargetOf(target.kc, row.namespace, row.kind, row.name), io.env, { timeoutMs: 1500 });
-        if (!state.running && !state.session) return '-';
-        if (!state.running && state.session?.ended) return `ended: ${state.session.ended.reason}`;
-        return state.status.state === 'error' && state.status.lastError ? `error: ${state.status.lastError}` : state.status.state;
-      };
-      const namespace = args['all-namespaces'] ? undefined : target.namespace;
-      const live = await devModeStatus({ namespace, ...(only ? { only } : {}), syncState }, clusterApi(target.kc, target.requestTimeoutMs));
-      // Sessions of this cluster (their state dir is the one this cluster's target names) that ended themselves.
-      const { listSessions } = await import('../../sync/state.ts');
-      const ended: EndedSession[] = listSessions(io.env).flatMap(({ dir, session, running }) => {
-        if (running || !session.ended) return [];
-        if (namespace !== undefined && session.namespace !== namespace) return [];
-        if (only && (only.kind.kind !== session.kind || only.name !== session.name)) return [];
-        if (sync.statePaths(io.env, sync.syncTargetOf(target.kc, session.namespace, session.kind, session.name)).dir !== dir) return [];
-        return [{ kind: session.kind, name: session.name, namespace: session.namespace, ...session.ended }];
-      });
-      const rows = withEndedSessions(live, ended, Date.now());
-      if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
-      else if (args.output === 'yaml') io.stdout.write((await import('yaml')).stringify({ items: rows }));
-      else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);
-      else io.stdout.write(formatTable(rows));
-    },
+async function statusHandler(args: StatusOptions, io: CliIO): Promise<void> {
+  const { kubeTargetFromArgs } = await import('../kube-target.ts');
+  const { clusterApi } = await import('../../kube/api.ts');
+  const { devModeStatus, withEndedSessions } = await import('../../live/status.ts');
+  const target = kubeTargetFromArgs(args, io);
+  const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
+  const sync = await import('../../sync/index.ts');
+  // The sync column: this machine's session for the workload (connected/syncing/idle/error, or stopped).
+  const syncState = async (row: { kind: string; name: string; namespace: string }) => {
+    const state = await sync.readSyncState(sync.syncTargetOf(target.kc, row.namespace, row.kind, row.name), io.env, { timeoutMs: 1500 });
+    if (!state.running && !state.session) return '-';
+    if (!state.running && state.session?.ended) return `ended: ${state.session.ended.reason}`;
+    return state.status.state === 'error' && state.status.lastError ? `error: ${state.status.lastError}` : state.status.state;
   };
+  const namespace = args['all-namespaces'] ? undefined : target.namespace;
+  const live = await devModeStatus({ namespace, ...(only ? { only } : {}), syncState }, clusterApi(target.kc, target.requestTimeoutMs));
+  // Sessions of this cluster (their state dir is the one this cluster's target names) that ended themselves.
+  const { listSessions } = await import('../../sync/state.ts');
+  const ended: EndedSession[] = listSessions(io.env).flatMap(({ dir, session, running }) => {
+    if (running || !session.ended) return [];
+    if (namespace !== undefined && session.namespace !== namespace) return [];
+    if (only && (only.kind.kind !== session.kind || only.name !== session.name)) return [];
+    if (sync.statePaths(io.env, sync.syncTargetOf(target.kc, session.namespace, session.kind, session.name)).dir !== dir) return [];
+    return [{ kind: session.kind, name: session.name, namespace: session.namespace, ...session.ended }];
+  });
+  const rows = withEndedSessions(live, ended, Date.now());
+  if (args.output === 'json') io.stdout.write(`${JSON.stringify({ items: rows }, null, 2)}\n`);
+  else if (args.output === 'yaml') io.stdout.write((await import('yaml')).stringify({ items: rows }));
+  else if (rows.length === 0) io.stderr.write(`no workloads in dev mode${args['all-namespaces'] ? '' : ` in namespace ${target.namespace}`}\n`);
+  else io.stdout.write(formatTable(rows));
 }

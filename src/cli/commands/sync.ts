@@ -12,23 +12,16 @@
 // The sync module (and client-node with it) is loaded only when the command runs.
 
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
 import { DevError } from '../../core/errors.ts';
-import { parseWorkloadRef } from '../../core/kinds.ts';
+import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
+import { resolve } from '../../config/resolve.ts';
+import type { KubeTarget } from '../../kube/config.ts';
+import { declare, defineCommand, Problems, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
-import { forwardsFrom, withForwardFlags, type ForwardArgs } from '../forward-flags.ts';
-import { withKubeFlags, type KubeArgs } from '../kube-flags.ts';
-import { syncChoiceFrom, withSyncFlags, type SyncFlagArgs } from '../sync-flags.ts';
-
-interface SyncArgs extends KubeArgs, ForwardArgs, SyncFlagArgs {
-  workload: string;
-  wait: boolean;
-  once: boolean;
-  timeout: string;
-  background: boolean;
-}
+import { FORWARD_OPTIONS, forwardsFrom, type Forwards } from '../forward-flags.ts';
+import { KUBE_OPTIONS, kubeFlagsOf } from '../kube-flags.ts';
+import { SYNC_OPTIONS, syncChoiceFrom, syncLayer, type SyncChoice } from '../sync-flags.ts';
 
 // node:sea is asked only when needed: this module is in the single binary's startup snapshot.
 function isSea(): boolean {
@@ -53,133 +46,122 @@ export function selfCommand(argv: readonly string[] = process.argv, execPath = p
   return [execPath, ...execArgv, real];
 }
 
-export function syncCommand(io: CliIO): CommandModule {
-  return {
-    command: 'sync <workload>',
-    describe: 'Sync a local directory to the dev container of a workload in dev mode',
-    builder: (y: Argv) =>
-      withSyncFlags(withForwardFlags(withKubeFlags(y)))
-        .positional('workload', { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true })
-        .option('wait', { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' })
-        .option('once', { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' })
-        .option('timeout', { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' })
-        .option('background', { type: 'boolean', default: false, hidden: true })
-        .example('$0 sync deploy/web --local-dir ./web', 'sync ./web until Ctrl-C')
-        .example('$0 sync deploy/web --wait && kubectl dev exec deploy/web -- make test', 'make sure the container has your latest code, then test'),
-    handler: async (argv) => {
-      const args = argv as unknown as SyncArgs;
-      if (args.wait && args.once) {
-        throw new DevError('INVALID_OPTION', '--wait and --once cannot be used together', '--once stops the sync when done; --wait leaves it running in the background.');
-      }
-      const ref = parseWorkloadRef(args.workload);
-      const timeoutMs = parseDuration(args.timeout, '--timeout');
-      // The background session gets every setting on its command line, already merged.
-      // Loaded here, not at the top: the dev config reader brings yaml, which `version` and `--help` do not need.
-      const config = args.background ? undefined : (await import('../devconfig-file.ts')).loadDevConfigFile(args.config, io);
-      const { localDir, twoWay, ignores, ...choice } = syncChoiceFrom(args, config, ref.kind.kind, ref.name, io.cwd);
-      // Forwards live as long as this command: not with --once or --wait (which return).
-      const forwards = args.background || ((args.wait || args.once) && args.forward === undefined) ? { specs: [], addresses: [] } : forwardsFrom(args, config, ref.kind.kind, ref.name);
-      if ((args.wait || args.once) && forwards.specs.length > 0) {
-        throw new DevError('INVALID_OPTION', `--forward cannot be used with --${args.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
-          `run kubectl dev sync ${args.workload} -p … in the foreground, or kubectl dev run ${args.workload} -p … -- CMD.`);
-      }
-      const sync = await import('../../sync/index.ts');
-      const { kubeTargetFromArgs } = await import('../kube-target.ts');
-      const kubeTarget = kubeTargetFromArgs(args, io);
-      const { kc, namespace } = kubeTarget;
-      // The background session (--wait) talks to the same cluster as this command.
-      const kubeFlags = (['kubeconfig', 'context', 'cluster', 'user', 'request-timeout'] as const).flatMap((flag) => (args[flag] !== undefined ? [`--${flag}`, String(args[flag])] : []));
-      const target = sync.syncTargetOf(kc, namespace, ref.kind.kind, ref.name);
-      const what = `${ref.kind.kind.toLowerCase()}/${ref.name}`;
-      const say = (line: string) => io.stdout.write(`${line}\n`);
-      const startedAt = Date.now();
-      // A wait on a session in another process that ended itself meanwhile fails with why it ended, not with what the wait saw.
-      const orWhyEnded = async (error: unknown): Promise<never> => {
-        const { readSession } = await import('../../sync/state.ts');
-        const ended = readSession(sync.statePaths(io.env, target).session)?.ended;
-        if (ended && Date.parse(ended.at) >= startedAt) {
-          throw (await import('../../sync/presence.ts')).sessionEndedError(ended, target.kind, target.name, target.namespace);
-        }
-        throw error;
-      };
+const declaration = declare({
+  command: 'sync <workload>',
+  describe: 'Sync a local directory to the dev container of a workload in dev mode',
+  options: {
+    ...KUBE_OPTIONS,
+    ...FORWARD_OPTIONS,
+    ...SYNC_OPTIONS,
+    wait: { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' },
+    once: { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' },
+    timeout: { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' },
+    background: { type: 'boolean', default: false, hidden: true },
+  },
+  positionals: { workload: { type: 'string', describe: 'KIND/NAME, e.g. deployment/web', demandOption: true } },
+  examples: [
+    ['$0 sync deploy/web --local-dir ./web', 'sync ./web until Ctrl-C'],
+    ['$0 sync deploy/web --wait && kubectl dev exec deploy/web -- make test', 'make sure the container has your latest code, then test'],
+  ],
+});
 
-      // --wait / --once with a session already running (here or in another terminal): just wait for it.
-      if ((args.wait || args.once) && !args.background && sync.attachSession(target, io.env)) {
-        const status = await sync.waitForSession(target, io.env, { timeoutMs }).catch(orWhyEnded);
-        say(`${what}: in sync (${status.state})`);
-        return;
-      }
-      if (args.wait && !args.background) {
-        const command = [...selfCommand(), 'sync', args.workload, '-n', namespace, ...kubeFlags, '--local-dir', localDir, '--background',
-          ...(twoWay ? ['--two-way'] : ['--no-two-way']), ...(choice.syncthingPath ? ['--syncthing', choice.syncthingPath] : []),
-          ...ignores.flatMap((p) => ['--ignore', p])];
-        const pid = await sync.startBackgroundSync(target, io.env, command, { timeoutMs: 60_000, cwd: io.cwd }).catch(orWhyEnded);
-        const status = await sync.waitForSession(target, io.env, { timeoutMs }).catch(orWhyEnded);
-        say(`${what}: in sync (${status.state}); the sync keeps running in the background (pid ${pid}); kubectl dev end stops it`);
-        return;
-      }
+export type SyncOptions = OptionsOfDeclaration<typeof declaration>;
 
-      // Forwards first: a busy local port stops the command before the sync starts.
-      let closeForwards = async () => {};
-      if (forwards.specs.length > 0) {
-        const { openForwards, describeForwards } = await import('../../run/forwards.ts');
-        const { LabelPodFinder } = await import('../../sync/portforward.ts');
-        const { WORKLOAD_LABEL } = await import('../../core/marks.ts');
-        const { workloadLabelValue } = await import('../../core/names.ts');
-        const open = await openForwards({
-          kc, namespace, specs: forwards.specs, addresses: forwards.addresses,
-          finder: new LabelPodFinder(kc, namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`),
-          onError: (message) => say(`forward: ${message}`),
-        });
-        for (const line of describeForwards(open.open)) say(line);
-        closeForwards = () => open.close();
-      }
-      let handle: Awaited<ReturnType<typeof sync.runSync>>;
-      try {
-        handle = await sync.runSync({
-          namespace, kind: ref.kind.kind, name: ref.name, localDir, twoWay, ignores, ...choice,
-        }, {
-          kc,
-          env: io.env,
-          onEvent: (event) => {
-            if (args.background) return;
-            if (event.type === 'notice') say(`note: ${event.message}`);
-            else {
-              const s = event.status;
-              const detail = s.state === 'syncing' && s.completion !== undefined ? ` ${Math.floor(s.completion)}%` : '';
-              const error = s.state === 'error' ? `: ${s.errors[0] ?? s.lastError ?? 'unknown error'}` : s.state === 'connecting' && s.lastError ? ` (${s.lastError})` : '';
-              say(`${s.state}${detail}${s.pod && s.connected ? ` [pod ${s.pod}]` : ''}${error}`);
-            }
-          },
-        });
-      } catch (error) {
-        await closeForwards();
-        throw error;
-      }
-      void handle.done.then(() => closeForwards());
-      const stopOnSignal = () => void handle.stop();
-      process.once('SIGINT', stopOnSignal);
-      process.once('SIGTERM', stopOnSignal);
-      try {
-        if (!args.background) {
-          say(`syncing ${localDir} → ${what}:${handle.material.workdir} in namespace ${namespace} (${twoWay ? 'two-way after the initial sync' : 'send-only'}; syncthing ${handle.binary.version})`);
-        }
-        if (args.once) {
-          try {
-            await handle.waitInSync(timeoutMs);
-            say(`${what}: in sync`);
-          } finally {
-            await handle.stop();
-          }
-          return;
-        }
-        await handle.done;
-        const ended = handle.ended();
-        if (ended) throw (await import('../../sync/presence.ts')).sessionEndedError(ended, target.kind, target.name, target.namespace);
-      } finally {
-        process.off('SIGINT', stopOnSignal);
-        process.off('SIGTERM', stopOnSignal);
-      }
-    },
+export const sync = defineCommand(declaration, (options: SyncOptions, io, context) => syncHandler(options, io, context));
+
+export function syncCommand(io: CliIO, context: CommandContext) {
+  return sync.module(io, context);
+}
+
+/** What Complete and Validate make of the options: everything the session needs, checked. */
+interface SyncPlan {
+  options: SyncOptions;
+  ref: WorkloadRef;
+  timeoutMs: number;
+  choice: SyncChoice;
+  forwards: Forwards;
+  kube: KubeTarget;
+}
+
+const NO_FORWARDS: Forwards = { specs: [], addresses: [] };
+
+/** Complete (dev config, kubeconfig) and Validate (every problem at once, before any cluster access). */
+async function prepare(options: SyncOptions, io: CliIO): Promise<SyncPlan> {
+  const problems = new Problems();
+  const waits = options.wait || options.once;
+  if (options.wait && options.once) {
+    problems.add(new DevError('INVALID_OPTION', '--wait and --once cannot be used together', '--once stops the sync when done; --wait leaves it running in the background.'));
+  }
+  const ref = problems.check(() => parseWorkloadRef(options.workload));
+  const timeoutMs = problems.check(() => parseDuration(options.timeout, '--timeout'));
+  // The background session gets every setting on its command line, already merged.
+  // Loaded here, not at the top: the dev config reader brings yaml, which `version` and `--help` do not need.
+  const { loadDevConfigFile } = await import('../devconfig-file.ts');
+  const config = options.background ? undefined : problems.check(() => loadDevConfigFile(options.config, io));
+  const { completeTarget, targetOf } = await import('../kube-target.ts');
+  const completed = completeTarget(options, io);
+  let choice: SyncChoice | undefined;
+  let forwards = NO_FORWARDS;
+  if (ref) {
+    const resolved = resolve(config, { kind: ref.kind.kind, name: ref.name }, completed.namespace, { ...syncLayer(options), ...(options.forward?.length ? { forward: options.forward } : {}) });
+    choice = syncChoiceFrom(resolved, options, config, io.cwd, problems);
+    // Forwards live as long as this command: not with --once or --wait (which return).
+    if (!options.background && !(waits && options.forward === undefined)) forwards = problems.check(() => forwardsFrom(resolved, config, options)) ?? NO_FORWARDS;
+    if (waits && forwards.specs.length > 0) {
+      problems.add(new DevError('INVALID_OPTION', `--forward cannot be used with --${options.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
+        `run kubectl dev sync ${options.workload} -p … in the foreground, or kubectl dev run ${options.workload} -p … -- CMD.`));
+    }
+  }
+  problems.throwIfAny();
+  return { options, ref: ref!, timeoutMs: timeoutMs!, choice: choice!, forwards, kube: targetOf(completed) };
+}
+
+async function syncHandler(options: SyncOptions, io: CliIO, _context: CommandContext): Promise<void> {
+  const plan = await prepare(options, io);
+  const session = await import('../../sync/index.ts');
+  const target = session.syncTargetOf(plan.kube.kc, plan.kube.namespace, plan.ref.kind.kind, plan.ref.name);
+  const what = `${plan.ref.kind.kind.toLowerCase()}/${plan.ref.name}`;
+  const say = (line: string) => io.stdout.write(`${line}\n`);
+  const startedAt = Date.now();
+  // A wait on a session in another process that ended itself meanwhile fails with why it ended, not with what the wait saw.
+  const orWhyEnded = async (error: unknown): Promise<never> => {
+    const { readSession } = await import('../../sync/state.ts');
+    const ended = readSession(session.statePaths(io.env, target).session)?.ended;
+    if (ended && Date.parse(ended.at) >= startedAt) {
+      throw (await import('../../sync/presence.ts')).sessionEndedError(ended, target.kind, target.name, target.namespace);
+    }
+    throw error;
   };
+  // --wait / --once with a session already running (here or in another terminal): just wait for it.
+  if ((options.wait || options.once) && !options.background && session.attachSession(target, io.env)) {
+    const status = await session.waitForSession(target, io.env, { timeoutMs: plan.timeoutMs }).catch(orWhyEnded);
+    say(`${what}: in sync (${status.state})`);
+    return;
+  }
+  if (options.wait && !options.background) {
+    const pid = await session.startBackgroundSync(target, io.env, [...selfCommand(), ...sync.toArgv(backgroundOptions(plan))], { timeoutMs: 60_000, cwd: io.cwd }).catch(orWhyEnded);
+    const status = await session.waitForSession(target, io.env, { timeoutMs: plan.timeoutMs }).catch(orWhyEnded);
+    say(`${what}: in sync (${status.state}); the sync keeps running in the background (pid ${pid}); kubectl dev end stops it`);
+    return;
+  }
+  const { runForeground } = await import('../sync-foreground.ts');
+  await runForeground({ ...plan, what, target }, io, say);
+}
+
+
+/** The background session (--wait): this command's settings, merged, on the same cluster. */
+function backgroundOptions(plan: SyncPlan): SyncOptions {
+  const { options, choice } = plan;
+  return sync.withDefaults({
+    workload: options.workload,
+    namespace: plan.kube.namespace,
+    ...kubeFlagsOf(options),
+    'local-dir': choice.localDir,
+    'two-way': choice.twoWay,
+    ...(choice.syncthingPath ? { syncthing: choice.syncthingPath } : {}),
+    ...(choice.ignores.length > 0 ? { ignore: choice.ignores } : {}),
+    watcher: options.watcher,
+    'watcher-delay': options['watcher-delay'],
+    background: true,
+  });
 }

@@ -1,15 +1,13 @@
 // `kubectl dev version`.
 
-import type { CommandModule } from 'yargs';
+import { declare, defineCommand, type CommandContext } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { VERSION } from '../version.ts';
 
-export function versionCommand(io: CliIO): CommandModule {
-  return {
-    command: 'version',
-    describe: 'Print the version',
-    handler: () => {
-      io.stdout.write(`kubectl-dev ${VERSION}\n`);
-    },
-  };
+export const version = defineCommand(declare({ command: 'version', describe: 'Print the version', options: {} }), (_options, io) => {
+  io.stdout.write(`kubectl-dev ${VERSION}\n`);
+});
+
+export function versionCommand(io: CliIO, context: CommandContext) {
+  return version.module(io, context);
 }
