@@ -78,7 +78,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     const forwards = await openForwards({
       kc, namespace: ref.namespace, finder, specs: request.forwards, addresses: request.addresses,
       onError: (message) => io.say(`forward: ${message}`),
-      ...(debugging(io) ? { onDebug: (message: string) => io.say(`debug ${(performance.now() / 1000).toFixed(3)}: ${message}`) } : {}),
+      ...(io.debug ? { onDebug: (message: string) => io.say(`debug ${(performance.now() / 1000).toFixed(3)}: ${message}`) } : {}),
     });
     cleanups.push(() => forwards.close());
     for (const line of describeForwards(forwards.open)) io.say(line);
@@ -98,11 +98,6 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     await stopAll();
     throw error;
   }
-}
-
-/** Whether to report every forward stream attempt; io.env is read only while the CLI does not pass `debug` yet. */
-function debugging(io: RunIO): boolean {
-  return io.debug ?? Boolean(io.env.KUBECTL_DEV_DEBUG);
 }
 
 /** The settings `start` recorded on the workload; it must be in dev mode. */

@@ -76,7 +76,7 @@ async function runHandler(options: RunOptions, io: CliIO, _context: CommandConte
     sync: plan.sync,
     timeoutMs: plan.timeoutMs,
   }, {
-    stdout: io.stdout, stderr: io.stderr, env: io.env, say,
+    stdout: io.stdout, stderr: io.stderr, env: io.env, debug: Boolean(io.env.KUBECTL_DEV_DEBUG), say,
     onSyncEvent: (event) => {
       if (event.type === 'notice') say(`sync: ${event.message}`);
       else if (event.status.state === 'error' || (event.status.state === 'connecting' && event.status.lastError)) say(`sync: ${event.status.state}: ${event.status.errors[0] ?? event.status.lastError ?? ''}`);
