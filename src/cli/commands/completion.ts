@@ -5,8 +5,8 @@
 //   kubectl-dev __complete -- WORDS…  the engine: prints cobra-style completions, one per line
 //                                     (`value<TAB>description`), then `:<directive>`, as kubectl expects.
 // Command and flag names come from yargs' own completion (the parser of src/cli/main.ts), and
-// which flags take a value and which commands take a workload from the same declarations;
-// workload names come from the cluster with one LIST (kind/name after KIND/), namespaces
+// which flags take a value (and which of them have choices) and which commands take a workload
+// from the same declarations; workload names come from the cluster with one LIST (kind/name after KIND/), namespaces
 // with one LIST, contexts from the kubeconfig. Cluster errors give no completions, never text.
 
 import type { Argv } from 'yargs';
@@ -33,6 +33,8 @@ interface CommandShape {
   workload: boolean;
   /** Its flags that take a value (so the next word is not a positional), as typed: `--namespace`, `-n`. */
   valueFlags: Set<string>;
+  /** Its flags with declared choices (yargs completes their values). */
+  choiceFlags: Set<string>;
 }
 
 const flagWord = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
@@ -49,15 +51,17 @@ async function commandShapes(io: CliIO): Promise<Map<string, CommandShape>> {
     const positionalNames = new Set(positionals.map((p) => p.replace(/[<>[\].]/g, '')));
     const parser = typeof module.builder === 'function' ? ((module.builder as (y: Argv) => Argv)(yargs([])) ?? yargs([])) : yargs([]);
     // yargs' own record of the declared options (on the instance, not in its type declarations).
-    const options = (parser as unknown as { getOptions(): { boolean: string[]; key: Record<string, unknown>; alias: Record<string, string[] | undefined> } }).getOptions();
+    const options = (parser as unknown as { getOptions(): { boolean: string[]; key: Record<string, unknown>; alias: Record<string, string[] | undefined>; choices: Record<string, unknown> } }).getOptions();
     const booleans = new Set(options.boolean);
     const valueFlags = new Set<string>();
+    const choiceFlags = new Set<string>();
     for (const key of Object.keys(options.key)) {
       if (booleans.has(key) || positionalNames.has(key)) continue;
-      valueFlags.add(flagWord(key));
-      for (const alias of options.alias[key] ?? []) valueFlags.add(flagWord(alias));
+      const words = [flagWord(key), ...(options.alias[key] ?? []).map(flagWord)];
+      for (const word of words) valueFlags.add(word);
+      if (key in options.choices) for (const word of words) choiceFlags.add(word);
     }
-    shapes.set(name as string, { workload: positionalNames.has('workload'), valueFlags });
+    shapes.set(name as string, { workload: positionalNames.has('workload'), valueFlags, choiceFlags });
   }
   return shapes;
 }
@@ -214,7 +218,8 @@ export async function complete(input: readonly string[], io: CliIO): Promise<Com
       if (previous === '-n' || previous === '--namespace') return await namespaces('', current, before, io);
       if (previous === '--context') return await contexts('', current, before, io);
       // Flags with choices: yargs knows them.
-      if (previous === '-o' || previous === '--output' || previous === '--dry-run' || previous === '--watcher') return await yargsCompletions(words, io);
+      const shape = command !== undefined ? shapes.get(command) : undefined;
+      if (shape ? shape.choiceFlags.has(previous) : [...shapes.values()].some((c) => c.choiceFlags.has(previous))) return await yargsCompletions(words, io);
       return { items: [], directive: DIRECTIVE.noFileComp };
     }
     const eq = current.indexOf('=');
