@@ -32,7 +32,9 @@ import { isPlainObject } from '../core/objects.ts';
 import { validateSettings, type EnvVar } from '../core/settings.ts';
 import { parseForwardSpec } from './forward-spec.ts';
 import { staysInside } from './paths.ts';
-import { settingsOf } from './resolve.ts';
+import { FIELDS, settingsOf } from './resolve.ts';
+
+const fieldsOf = (part: string): string[] => Object.entries(FIELDS).filter(([, f]) => f.part === part).map(([name]) => name);
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -211,7 +213,8 @@ function checkEnv(value: unknown, path: readonly (string | number)[], c: Checker
   return undefined;
 }
 
-const SYNC_KEYS = ['localDir', 'ignore', 'mode'] as const;
+/** The keys under `sync:`, from the field table. */
+const SYNC_KEYS = fieldsOf('sync');
 
 function checkSync(value: unknown, path: readonly (string | number)[], c: Checker): SyncConfig | undefined {
   if (!isPlainObject(value)) {
@@ -237,10 +240,8 @@ function checkSync(value: unknown, path: readonly (string | number)[], c: Checke
   return out;
 }
 
-const WORKLOAD_KEYS = [
-  'container', 'image', 'workdir', 'command', 'env', 'resources', 'keepSecurityContext',
-  'renameContainer', 'sidecarImage', 'sync', 'forward', 'run',
-] as const;
+/** The keys of a workload entry (and of `defaults`), from the field table: the settings, then sync, forward and run. */
+const WORKLOAD_KEYS = [...fieldsOf('settings'), 'sync', ...fieldsOf('forward'), ...fieldsOf('run')];
 
 function checkWorkloadConfig(value: unknown, path: readonly (string | number)[], c: Checker, scalarText: (path: readonly (string | number)[]) => string | undefined, extraKeys: readonly string[] = []): WorkloadConfig {
   const out: WorkloadConfig = {};
