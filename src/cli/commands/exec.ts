@@ -33,8 +33,10 @@ async function execHandler(args: ExecOptions, io: CliIO, context: CommandContext
   const { kubeTargetFromArgs } = await import('../kube-target.ts');
   const { clusterApi } = await import('../../kube/api.ts');
   const { execInDevPod } = await import('../../live/exec.ts');
+  // Validate before the kubeconfig is read.
+  const parsed = parseWorkloadRef(args.workload);
   const target = kubeTargetFromArgs(args, io);
-  const ref = { ...parseWorkloadRef(args.workload), namespace: target.namespace };
+  const ref = { ...parsed, namespace: target.namespace };
   const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
   const stdin = io.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && (io.stdout as NodeJS.WriteStream).isTTY === true;

@@ -64,7 +64,8 @@ async function startOffline(options: StartOptions, config: DevConfig | undefined
 /** Complete (dev config, kubeconfig) and Validate (every problem at once, before any cluster access). */
 async function prepare(options: StartOptions, config: DevConfig | undefined, problems: Problems, io: CliIO) {
   if (!options.workload) {
-    throw new DevError('INVALID_OPTION', 'start needs the workload, as KIND/NAME', 'for example: kubectl dev start deployment/web (or --local -f FILE to rewrite manifests offline).');
+    problems.add(new DevError('INVALID_OPTION', 'start needs the workload, as KIND/NAME', 'for example: kubectl dev start deployment/web (or --local -f FILE to rewrite manifests offline).'));
+    problems.throwIfAny();
   }
   if (!options.sync && (options.run !== undefined || options.forward !== undefined)) {
     problems.add(new DevError('INVALID_OPTION', `--no-sync cannot be used with ${options.run !== undefined ? '--run' : '--forward'}`, 'they need the sync session that start hands over to; leave out --no-sync.'));
@@ -89,9 +90,10 @@ async function prepare(options: StartOptions, config: DevConfig | undefined, pro
 async function startHandler(options: StartOptions, io: CliIO, context: CommandContext): Promise<void> {
   // Loaded here, not at the top: `version` and `--help` start without yaml and client-node.
   const { loadDevConfigFile } = await import('../devconfig-file.ts');
-  const config = loadDevConfigFile(options.config, io);
-  if (options.local) return startOffline(options, config, io);
-  const plan = await prepare(options, config, new Problems(), io);
+  if (options.local) return startOffline(options, loadDevConfigFile(options.config, io), io);
+  const problems = new Problems();
+  const config = problems.check(() => loadDevConfigFile(options.config, io));
+  const plan = await prepare(options, config, problems, io);
   const { ref, kube } = plan;
   // A forward whose local port is busy would fail after the workload changed: check first.
   if (options.sync && options['dry-run'] === undefined && plan.forwards.specs.length > 0) await (await import('../../run/forwards.ts')).checkLocalPorts(plan.forwards.specs, plan.forwards.addresses);

@@ -40,8 +40,9 @@ async function statusHandler(args: StatusOptions, io: CliIO): Promise<void> {
   const { kubeTargetFromArgs } = await import('../kube-target.ts');
   const { clusterApi } = await import('../../kube/api.ts');
   const { devModeStatus, withEndedSessions } = await import('../../live/status.ts');
-  const target = kubeTargetFromArgs(args, io);
+  // Validate before the kubeconfig is read.
   const only = args.workload ? parseWorkloadRef(args.workload) : undefined;
+  const target = kubeTargetFromArgs(args, io);
   const sync = await import('../../sync/index.ts');
   // The sync column: this machine's session for the workload (connected/syncing/idle/error, or stopped).
   const syncState = async (row: { kind: string; name: string; namespace: string }) => {
