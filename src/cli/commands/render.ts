@@ -7,7 +7,6 @@ import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describeLocation, DevError } from '../../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
-import type { DevConfig } from '../../config/devconfig.ts';
 import { firstInvalidUtf8, utf8Error } from '../../core/yaml/utf8.ts';
 import type { Piece } from '../../render/index.ts';
 import type { CliIO } from '../io.ts';
@@ -20,17 +19,6 @@ export const RENDER_LOG_ENV = 'KUBECTL_DEV_RENDER_LOG';
 function selectsFrom(values: readonly string[], namespace: string | undefined): WorkloadRef[] {
   // `--select a,b` as well as `--select a --select b`.
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '').map((v) => parseWorkloadRef(v, namespace));
-}
-
-async function readConfig(path: string, io: CliIO): Promise<DevConfig> {
-  let text: string;
-  try {
-    text = readFileSync(isAbsolute(path) ? path : join(io.cwd, path), 'utf8');
-  } catch {
-    throw new DevError('INVALID_OPTION', `cannot read the dev config ${path}`, 'check the path given with --config.', { source: path });
-  }
-  const { parseDevConfig } = await import('../../config/devconfig.ts');
-  return parseDevConfig(text, path);
 }
 
 async function readBytes(stream: Readable): Promise<Buffer> {
@@ -109,7 +97,8 @@ async function renderHandler(args: RenderOptions, io: CliIO): Promise<void> {
   try {
     const selects = selectsFrom(args.select ?? [], args.namespace);
     const settings = settingsFromArgs(args);
-    const config = args.config !== undefined ? await readConfig(args.config, io) : undefined;
+    // render reads a dev config only when --config names one.
+    const config = args.config !== undefined ? (await import('../devconfig-file.ts')).loadDevConfigFile(args.config, io) : undefined;
     const source = args.filename ?? '-';
     bytes = source === '-' ? await readBytes(io.stdin) : readFileSync(isAbsolute(source) ? source : join(io.cwd, source));
     text = decode(bytes, source);
