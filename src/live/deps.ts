@@ -2,6 +2,9 @@
 
 import type { KubeObject } from '../core/objects.ts';
 import type { ClusterApi } from '../kube/api.ts';
+import { realClock, type Clock } from '../kube/clock.ts';
+
+export { realClock, type Clock };
 
 export interface Progress {
   /** A step that may take a while has started. */
@@ -13,16 +16,6 @@ export interface Progress {
 }
 
 export const silentProgress: Progress = { start() {}, succeed() {}, note() {} };
-
-export interface Clock {
-  now(): Date;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 /**
  * Makes the Secret the sync sidecar reads (config.xml, cert.pem, key.pem) for a workload entering

@@ -61,7 +61,7 @@ export async function readStart(request: StartRequest, deps: LiveDeps): Promise<
   const { ref } = request;
   const ns = ref.namespace;
   const { secretName } = devModeNames(ref.kind, ref.name);
-  const now = deps.clock.now().toISOString();
+  const now = new Date(deps.clock.now()).toISOString();
   const guessedWorkdir = request.settings.workdir ?? DEFAULT_WORKDIR;
   const early = deps.syncSecret({ workload: { apiVersion: apiVersionOf(ref.kind), kind: ref.kind.kind, metadata: { name: ref.name, namespace: ns } }, secretName, namespace: ns, workdir: guessedWorkdir });
   early.catch(() => {});

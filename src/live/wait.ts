@@ -65,7 +65,7 @@ async function creationFailure(request: WaitRequest, deps: LiveDeps): Promise<st
  * watch cannot run, it polls with LIST as before.
  */
 export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promise<KubeObject> {
-  const start = deps.clock.now().getTime();
+  const start = deps.clock.now();
   const deadline = start + request.timeoutMs;
   const containers = [request.devContainer, SIDECAR_CONTAINER];
   const selector = { label: `${WORKLOAD_LABEL}=${request.workloadLabel}` };
@@ -87,7 +87,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
       else pods.set(name, object);
       changed = true;
       wake?.();
-    }, Math.max(1000, deadline - deps.clock.now().getTime()));
+    }, Math.max(1000, deadline - deps.clock.now()));
     void handle.ended.then((error) => {
       if (watch === handle) watch = undefined;
       // A watch that ended normally (server timeout) is started again, a few times; a failed one is not.
@@ -128,7 +128,7 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
       } else if (all.length > 0) {
         lastReason = `no dev pod of this dev mode yet; passed over ${all.map((p) => p.metadata?.name).join(', ')}: left over or of an older template`;
       }
-      const now = deps.clock.now().getTime();
+      const now = deps.clock.now();
       if (sorted.length === 0 && now >= nextEventsCheck) {
         nextEventsCheck = now + EVENTS_EVERY_MS;
         const failure = await creationFailure(request, deps);
@@ -137,14 +137,14 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
             'the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container\'s securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin. Run kubectl dev end to restore the workload.');
         }
       }
-      if (deps.clock.now().getTime() >= deadline) {
+      if (deps.clock.now() >= deadline) {
         throw new DevError('TIMEOUT', `the dev pod for ${request.podCreator} was not ready within ${Math.round(request.timeoutMs / 1000)} s (${lastReason})`,
           'kubectl describe pod and kubectl get events show why; raise --timeout if the cluster is slow. The workload stays in dev mode; kubectl dev end restores it.');
       }
       if (changed) continue;
       if (watch) {
         // Until the next event, or the next events check / deadline (a cleared timer: nothing keeps the process alive).
-        const ms = Math.max(1, Math.min(deadline, sorted.length === 0 ? nextEventsCheck : deadline) - deps.clock.now().getTime());
+        const ms = Math.max(1, Math.min(deadline, sorted.length === 0 ? nextEventsCheck : deadline) - deps.clock.now());
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, ms);
           wake = () => {
