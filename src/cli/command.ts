@@ -5,6 +5,7 @@
 // problem collected in `Problems`, before any cluster access) → Run.
 
 import type { Argv, CommandModule, InferredOptionTypes, Options, PositionalOptions } from 'yargs';
+import type { Field, Layer } from '../config/resolve.ts';
 import { DevError } from '../core/errors.ts';
 import type { CliIO } from './io.ts';
 
@@ -14,7 +15,10 @@ export interface CommandContext {
   setExitCode(code: number): void;
 }
 
-type OptionSpecs = Record<string, Options>;
+/** A yargs option, and the dev-config field it sets (src/config/resolve.ts), with its value as the field's when not the same. */
+export type OptionSpec = Options & { field?: Field; asField?: (value: never) => unknown };
+
+type OptionSpecs = Record<string, OptionSpec>;
 type PositionalSpecs = Record<string, PositionalOptions>;
 
 /** Keys whose value may be undefined become optional keys (an options object can leave them out). */
@@ -75,7 +79,9 @@ export function defineCommand<const O extends OptionSpecs, const P extends Posit
   type T = OptionsOf<O, P>;
   const name = declaration.command.split(' ')[0] as string;
   const builder = (y: Argv): Argv => {
-    let parser = y.options(declaration.options) as Argv;
+    // yargs gets the options without what only the dev-config merge reads.
+    const options = Object.fromEntries(Object.entries(declaration.options).map(([key, { field: _field, asField: _asField, ...spec }]) => [key, spec]));
+    let parser = y.options(options) as Argv;
     for (const [key, spec] of Object.entries(declaration.positionals ?? {})) parser = parser.positional(key, spec);
     for (const [example, text] of declaration.examples ?? []) parser = parser.example(example, text);
     if (declaration.epilogue) parser = parser.epilogue(declaration.epilogue);
@@ -113,6 +119,22 @@ export function defineCommand<const O extends OptionSpecs, const P extends Posit
       return rest.length > 0 ? [...words, '--', ...rest] : words;
     },
   };
+}
+
+/**
+ * The flag layer of the dev-config merge: every declared option that sets a field and was given,
+ * in declaration order. A value that is not what its field takes goes to `problems` (thrown without).
+ */
+export function flagLayer(specs: OptionSpecs, options: object, problems?: Problems): Layer {
+  const layer: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (spec.field === undefined || value === undefined) continue;
+    const asField = spec.asField;
+    const converted = !asField ? value : problems ? problems.check(() => asField(value as never)) : asField(value as never);
+    if (converted !== undefined) layer[spec.field] = converted;
+  }
+  return layer as Layer;
 }
 
 /** The problems Validate finds, all of them, reported at once. */

@@ -1,15 +1,14 @@
 // -p/--forward and --address (start, sync, run), with the dev config's `forward:` as default (src/config/resolve.ts).
 
-import type { Options } from 'yargs';
 import type { DevConfig } from '../config/devconfig.ts';
 import { listenAddresses, parseForwardSpecs, type ForwardSpec } from '../config/forward-spec.ts';
 import type { Resolved } from '../config/resolve.ts';
-import { repeatable, type OptionsOf } from './command.ts';
+import { repeatable, type OptionSpec, type OptionsOf } from './command.ts';
 
 export const FORWARD_OPTIONS = {
-  forward: { alias: 'p', type: 'string', coerce: repeatable, describe: 'Forward a local port to the dev pod: LOCAL:REMOTE, :REMOTE (a free local port) or PORT (repeatable; default: the dev config\'s forward)' },
+  forward: { alias: 'p', type: 'string', coerce: repeatable, describe: 'Forward a local port to the dev pod: LOCAL:REMOTE, :REMOTE (a free local port) or PORT (repeatable; default: the dev config\'s forward)', field: 'forward' },
   address: { type: 'string', coerce: repeatable, describe: 'Local addresses the forwards listen on, as kubectl port-forward: IPs or localhost (comma separated; default 127.0.0.1)' },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, OptionSpec>;
 
 export type ForwardArgs = OptionsOf<typeof FORWARD_OPTIONS>;
 

@@ -4,33 +4,24 @@
 
 import { realpathSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import type { Options } from 'yargs';
 import type { DevConfig } from '../config/devconfig.ts';
 import { staysInside } from '../config/paths.ts';
-import type { Layer, Resolved } from '../config/resolve.ts';
+import type { Resolved } from '../config/resolve.ts';
 import { DevError } from '../core/errors.ts';
-import { repeatable, type Problems, type OptionsOf } from './command.ts';
+import { repeatable, type OptionSpec, type OptionsOf, type Problems } from './command.ts';
 
 export const SYNC_OPTIONS = {
-  'local-dir': { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)' },
+  'local-dir': { type: 'string', describe: 'Local directory to sync (default: the dev config\'s sync.localDir, else the current directory)', field: 'localDir' },
   'two-way': { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' },
   config: { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync, run, forward' },
   syncthing: { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' },
-  ignore: { type: 'string', coerce: repeatable, describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)' },
+  ignore: { type: 'string', coerce: repeatable, describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)', field: 'ignore' },
   // For comparisons (bench/sync.ts, bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
   watcher: { choices: ['fast', 'syncthing'], default: 'fast', hidden: true },
   'watcher-delay': { type: 'number', default: 1, hidden: true },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, OptionSpec>;
 
 export type SyncFlagArgs = OptionsOf<typeof SYNC_OPTIONS>;
-
-/** The flag layer's sync fields (a --local-dir as typed, resolved against cwd later; --two-way is checked apart). */
-export function syncLayer(args: Pick<SyncFlagArgs, 'local-dir' | 'ignore'>): Layer {
-  return {
-    ...(args['local-dir'] !== undefined ? { localDir: args['local-dir'] } : {}),
-    ...(args.ignore !== undefined ? { ignore: args.ignore } : {}),
-  };
-}
 
 export interface SyncChoice {
   localDir: string;

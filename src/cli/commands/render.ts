@@ -10,8 +10,8 @@ import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import { firstInvalidUtf8, utf8Error } from '../../core/yaml/utf8.ts';
 import type { Piece } from '../../render/index.ts';
 import type { CliIO } from '../io.ts';
-import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
-import { SETTINGS_OPTIONS, settingsFromArgs } from '../settings-flags.ts';
+import { declare, defineCommand, flagLayer, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
+import { SETTINGS_OPTIONS } from '../settings-flags.ts';
 
 /** When set, render appends its warnings and errors to this file too (Helm 4 hides a post-renderer's stderr). */
 export const RENDER_LOG_ENV = 'KUBECTL_DEV_RENDER_LOG';
@@ -96,7 +96,7 @@ async function renderHandler(args: RenderOptions, io: CliIO): Promise<void> {
   let text = '';
   try {
     const selects = selectsFrom(args.select ?? [], args.namespace);
-    const settings = settingsFromArgs(args);
+    const settings = flagLayer(declaration.options, args);
     // render reads a dev config only when --config names one.
     const config = args.config !== undefined ? (await import('../devconfig-file.ts')).loadDevConfigFile(args.config, io) : undefined;
     const source = args.filename ?? '-';

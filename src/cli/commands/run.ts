@@ -6,11 +6,11 @@ import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { resolve } from '../../config/resolve.ts';
-import { declare, defineCommand, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
+import { declare, defineCommand, flagLayer, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom } from '../forward-flags.ts';
 import { KUBE_OPTIONS } from '../kube-flags.ts';
-import { SYNC_OPTIONS, syncChoiceFrom, syncLayer } from '../sync-flags.ts';
+import { SYNC_OPTIONS, syncChoiceFrom } from '../sync-flags.ts';
 
 const declaration = declare({
   command: 'run <workload> [command..]',
@@ -51,7 +51,8 @@ async function prepare(options: RunOptions, io: CliIO) {
   const { completeTarget, targetOf } = await import('../kube-target.ts');
   const completed = completeTarget(options, io);
   if (!ref) problems.throwIfAny();
-  const resolved = resolve(config, { kind: ref!.kind.kind, name: ref!.name }, completed.namespace, { ...syncLayer(options), ...(options.forward?.length ? { forward: options.forward } : {}) });
+  const flags = flagLayer(declaration.options, options);
+  const resolved = resolve(config, { kind: ref!.kind.kind, name: ref!.name }, completed.namespace, flags);
   const argvCommand = [...(options.command ?? []), ...(options['--'] ?? [])].map(String);
   const command = argvCommand.length > 0 ? argvCommand : resolved.run !== undefined ? ['/bin/sh', '-c', resolved.run] : undefined;
   if (!command) {

@@ -6,11 +6,11 @@ import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
 import { resolve } from '../../config/resolve.ts';
 import type { KubeTarget } from '../../kube/config.ts';
-import { declare, defineCommand, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
+import { declare, defineCommand, flagLayer, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom } from '../forward-flags.ts';
 import { KUBE_OPTIONS, kubeFlagsOf, parseTimeout } from '../kube-flags.ts';
-import { SETTINGS_OPTIONS, settingsFromArgs } from '../settings-flags.ts';
+import { SETTINGS_OPTIONS } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
 import { run } from './run.ts';
 import { sync } from './sync.ts';
@@ -55,7 +55,7 @@ export function startCommand(io: CliIO, context: CommandContext) {
 /** `--local`: the rewrite on files, the dev config's settings for the named workload. */
 async function startOffline(options: StartOptions, config: DevConfig | undefined, io: CliIO): Promise<void> {
   const targets = options.workload ? [parseWorkloadRef(options.workload, options.namespace)] : undefined;
-  const flags = settingsFromArgs(options);
+  const flags = flagLayer(declaration.options, options);
   const settings = targets?.[0] ? resolve(config, { kind: targets[0].kind.kind, name: targets[0].name }, options.namespace, flags).settings : flags;
   const { startLocal } = await import('../local.ts');
   await startLocal({ files: options.filename ?? [], output: options.output, enter: { settings, ...(targets ? { targets } : {}), ...(options.force ? { force: true } : {}) } }, io);
@@ -73,10 +73,10 @@ async function prepare(options: StartOptions, config: DevConfig | undefined, pro
   const parsed = problems.check(() => parseWorkloadRef(options.workload!));
   const { completeTarget, targetOf } = await import('../kube-target.ts');
   const completed = completeTarget(options, io);
-  const flags = problems.check(() => settingsFromArgs(options)) ?? {};
+  const flags = flagLayer(declaration.options, options, problems);
   const timeoutMs = problems.check(() => parseTimeout(options.timeout, '--timeout'));
   if (!parsed) problems.throwIfAny();
-  const resolved = resolve(config, { kind: parsed!.kind.kind, name: parsed!.name }, completed.namespace, { ...flags, ...(options.forward?.length ? { forward: options.forward } : {}) });
+  const resolved = resolve(config, { kind: parsed!.kind.kind, name: parsed!.name }, completed.namespace, flags);
   const forwards = problems.check(() => forwardsFrom(resolved, config, options));
   if (options.run === '' && resolved.run === undefined) {
     problems.add(new DevError('INVALID_OPTION', '--run needs a command line, or run: in the dev config', `for example: kubectl dev start ${options.workload} --run "npm run dev"`));

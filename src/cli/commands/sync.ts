@@ -17,11 +17,11 @@ import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { resolve } from '../../config/resolve.ts';
 import type { KubeTarget } from '../../kube/config.ts';
-import { declare, defineCommand, Problems, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
+import { declare, defineCommand, flagLayer, Problems, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom, type Forwards } from '../forward-flags.ts';
 import { KUBE_OPTIONS, kubeFlagsOf } from '../kube-flags.ts';
-import { SYNC_OPTIONS, syncChoiceFrom, syncLayer, type SyncChoice } from '../sync-flags.ts';
+import { SYNC_OPTIONS, syncChoiceFrom, type SyncChoice } from '../sync-flags.ts';
 
 // node:sea is asked only when needed: this module is in the single binary's startup snapshot.
 function isSea(): boolean {
@@ -103,7 +103,8 @@ async function prepare(options: SyncOptions, io: CliIO): Promise<SyncPlan> {
   let choice: SyncChoice | undefined;
   let forwards = NO_FORWARDS;
   if (ref) {
-    const resolved = resolve(config, { kind: ref.kind.kind, name: ref.name }, completed.namespace, { ...syncLayer(options), ...(options.forward?.length ? { forward: options.forward } : {}) });
+    const flags = flagLayer(declaration.options, options);
+    const resolved = resolve(config, { kind: ref.kind.kind, name: ref.name }, completed.namespace, flags);
     choice = syncChoiceFrom(resolved, options, config, io.cwd, problems);
     // Forwards live as long as this command: not with --once or --wait (which return).
     if (!options.background && !(waits && options.forward === undefined)) forwards = problems.check(() => forwardsFrom(resolved, config, options)) ?? NO_FORWARDS;

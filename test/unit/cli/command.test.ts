@@ -2,7 +2,8 @@
 
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Problems } from '../../../src/cli/command.ts';
+import { flagLayer, Problems } from '../../../src/cli/command.ts';
+import { start } from '../../../src/cli/commands/start.ts';
 import { run } from '../../../src/cli/commands/run.ts';
 import { sync } from '../../../src/cli/commands/sync.ts';
 import { main } from '../../../src/cli/main.ts';
@@ -34,6 +35,15 @@ describe('defineCommand', () => {
     const words = sync.toArgv(sync.withDefaults({ workload: 'deploy/web', 'two-way': true, ignore: ['x'], timeout: 'abc' }));
     const result = await cli(words);
     expect(result.stderr).toContain('--timeout "abc" is not a duration');
+  });
+});
+
+describe('flagLayer', () => {
+  it('the dev-config fields the given flags set, as the declarations say', () => {
+    expect(flagLayer(start.declaration.options, start.withDefaults({ image: 'i', command: 'npm start', env: ['A=1'], 'keep-security-context': false, forward: ['80'], 'local-dir': 'x' })))
+      .toEqual({ image: 'i', command: ['/bin/sh', '-c', 'npm start'], keepSecurityContext: false, env: [{ name: 'A', value: '1' }], forward: ['80'] });
+    expect(flagLayer(sync.declaration.options, sync.withDefaults({ workload: 'deploy/web', 'local-dir': 'x', ignore: ['a'] }))).toEqual({ localDir: 'x', ignore: ['a'] });
+    expect(() => flagLayer(start.declaration.options, { env: ['A'] })).toThrow('--env "A" is not NAME=VALUE');
   });
 });
 

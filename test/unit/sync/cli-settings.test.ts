@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Problems } from '../../../src/cli/command.ts';
-import { syncChoiceFrom, syncLayer } from '../../../src/cli/sync-flags.ts';
+import { flagLayer, Problems } from '../../../src/cli/command.ts';
+import { SYNC_OPTIONS, syncChoiceFrom } from '../../../src/cli/sync-flags.ts';
 import { parseDevConfig } from '../../../src/config/devconfig.ts';
 import { resolve } from '../../../src/config/resolve.ts';
 
@@ -17,7 +17,7 @@ describe('sync settings from the dev config', () => {
   const args = { watcher: 'fast', 'watcher-delay': 1 } as const;
   const choice = (kind: string, name: string, flags: { 'two-way'?: boolean; 'local-dir'?: string; ignore?: string[] } = { 'two-way': true }, c: typeof config | undefined = config) => {
     const problems = new Problems();
-    const result = syncChoiceFrom(resolve(c, { kind, name }, 'default', syncLayer(flags)), { ...args, ...flags }, c, '/cwd', problems);
+    const result = syncChoiceFrom(resolve(c, { kind, name }, 'default', flagLayer(SYNC_OPTIONS, flags)), { ...args, ...flags }, c, '/cwd', problems);
     problems.throwIfAny();
     return result;
   };
