@@ -18,7 +18,6 @@ import type { CliIO } from './io.ts';
 import { reportError } from './report.ts';
 import { VERSION } from './version.ts';
 
-
 /** Every command, one declaration each (src/cli/command.ts). Exported for completion, which asks yargs for command and flag names. */
 export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, exec, render, sync, run, version, doctor, completion, completeEngine];
 
