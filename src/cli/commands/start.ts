@@ -4,7 +4,7 @@
 import { DevError } from '../../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../../core/kinds.ts';
 import type { DevConfig } from '../../config/devconfig.ts';
-import { resolve } from '../../config/resolve.ts';
+import { resolve, settingsOf } from '../../config/resolve.ts';
 import type { KubeTarget } from '../../kube/config.ts';
 import { declare, defineCommand, flagLayer, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
@@ -56,7 +56,7 @@ export function startCommand(io: CliIO, context: CommandContext) {
 async function startOffline(options: StartOptions, config: DevConfig | undefined, io: CliIO): Promise<void> {
   const targets = options.workload ? [parseWorkloadRef(options.workload, options.namespace)] : undefined;
   const flags = flagLayer(declaration.options, options);
-  const settings = targets?.[0] ? resolve(config, { kind: targets[0].kind.kind, name: targets[0].name }, options.namespace, flags).settings : flags;
+  const settings = targets?.[0] ? resolve(config, { kind: targets[0].kind.kind, name: targets[0].name }, options.namespace, flags).settings : settingsOf(flags);
   const { startLocal } = await import('../local.ts');
   await startLocal({ files: options.filename ?? [], output: options.output, enter: { settings, ...(targets ? { targets } : {}), ...(options.force ? { force: true } : {}) } }, io);
 }
