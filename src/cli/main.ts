@@ -6,6 +6,7 @@ import type { Command, CommandContext } from './command.ts';
 import { completeEngine, completion } from './commands/completion.ts';
 import { doctor } from './commands/doctor.ts';
 import { end } from './commands/end.ts';
+import { env } from './commands/env.ts';
 import { exec } from './commands/exec.ts';
 import { status } from './commands/status.ts';
 import { render } from './commands/render.ts';
@@ -19,7 +20,7 @@ import { reportError } from './report.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, one declaration each (src/cli/command.ts). Exported for completion, which asks yargs for command and flag names. */
-export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, exec, render, sync, run, version, doctor, completion, completeEngine];
+export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, exec, env, render, sync, run, version, doctor, completion, completeEngine];
 
 function build(args: string[], io: CliIO, context: CommandContext) {
   let parser = yargs(args)

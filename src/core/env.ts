@@ -99,8 +99,10 @@ function resourceField(container: PlainObject, ref: PlainObject, allocatable: Re
   const quantity = given !== undefined ? String(given) : section === 'limits' ? allocatable?.[name] : '0';
   if (quantity === undefined) return undefined;
   const value = quantityValue(quantity);
-  const divisor = quantityValue(ref.divisor === undefined ? '1' : String(ref.divisor));
-  if (value === undefined || divisor === undefined || divisor <= 0) return undefined;
+  // The API server stores an absent divisor as "0"; the kubelet reads zero as 1.
+  const written = quantityValue(ref.divisor === undefined ? '1' : String(ref.divisor));
+  const divisor = written === 0 ? 1 : written;
+  if (value === undefined || divisor === undefined || divisor < 0) return undefined;
   if (name === 'cpu') return String(Math.ceil(Math.round(value * 1000) / Math.round(divisor * 1000)));
   return String(Math.ceil(value / divisor));
 }

@@ -90,8 +90,13 @@ export function mountedFiles(input: MountedFilesInput): MountedFilesResult {
     const volume = volumes.get(String(mount.name));
     const sources = volume ? sourcesOf(volume) : [];
     if (sources.length === 0) continue;
-    const files = volumeFiles(sources, input, result.problems);
     const mountPath = String(mount.mountPath);
+    // Secrets are not read without --secrets: what they would put here is named, not listed.
+    const readable = input.withSecrets ? sources : sources.filter((s) => s.kind !== 'secret');
+    for (const s of sources.filter((x) => !readable.includes(x))) {
+      result.withheld.push(...(s.items ? s.items.map((i) => join(mountPath, String(i.path))) : [`${mountPath.replace(/\/+$/, '')} (Secret ${s.name})`]));
+    }
+    const files = volumeFiles(readable, input, result.problems);
     const subPath = typeof mount.subPath === 'string' && mount.subPath !== '' ? mount.subPath.replace(/\/+$/, '') : undefined;
     for (const [rel, file] of files) {
       let path: string;

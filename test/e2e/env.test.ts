@@ -2,7 +2,10 @@
 // `env` run in that container on the real node (values, ConfigMap and Secret refs, envFrom with a
 // prefix, $(VAR) expansion, the downward API, resources with divisors and an unset limit).
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../unit/sync/support.ts';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
 import { STAND_IN_IMAGE, applyManifests, dev } from './live-support.ts';
 
@@ -31,6 +34,9 @@ spec:
         image: ${STAND_IN_IMAGE}
         command: [sleep, "3600"]
         resources: {requests: {cpu: 250m, memory: 32Mi}, limits: {memory: 64Mi}}
+        volumeMounts:
+        - {name: config, mountPath: /etc/app}
+        - {name: creds, mountPath: /run/db, readOnly: true}
         envFrom:
         - configMapRef: {name: app-config}
           prefix: CFG_
@@ -57,6 +63,9 @@ spec:
           valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}
         - name: CPU_LIMIT
           valueFrom: {resourceFieldRef: {resource: limits.cpu}}
+      volumes:
+      - {name: config, configMap: {name: app-config}}
+      - {name: creds, secret: {secretName: db}}
 `;
 
 describe('kubectl dev env', () => {
@@ -109,6 +118,26 @@ describe('kubectl dev env', () => {
     const sh = dev(['exec', 'deploy/envy', '-n', ns.name, '--', 'sh', '-c', `set -a; . /dev/stdin <<'EOF'\n${out.stdout}EOF\nprintf '%s\\n' "$URL" "$PASSWORD" "$CFG_greeting"`]);
     expect(sh.code, sh.stderr).toBe(0);
     expect(sh.stdout).toBe(`${inContainer.URL}\n${inContainer.PASSWORD}\n${inContainer.CFG_greeting}\n`);
+  });
+
+  it('--files: the ConfigMap files as the container has them; Secret files only with --secrets, owner-only', () => {
+    const dir = tempDir('env-files');
+    try {
+      const out = dev(['env', 'deploy/envy', '-n', ns.name, '--files', dir, '-o', 'json']);
+      expect(out.code, out.stderr).toBe(0);
+      const cat = dev(['exec', 'deploy/envy', '-n', ns.name, '--', 'cat', '/etc/app/greeting']);
+      expect(fs.readFileSync(path.join(dir, 'etc/app/greeting'), 'utf8')).toBe(cat.stdout);
+      expect(fs.existsSync(path.join(dir, 'run/db/PASSWORD'))).toBe(false);
+      expect(out.stderr).toContain('Secret files not written (/run/db (Secret db)); pass --secrets');
+      const withSecrets = dev(['env', 'deploy/envy', '-n', ns.name, '--files', dir, '--secrets', '-o', 'json']);
+      expect(withSecrets.code, withSecrets.stderr).toBe(0);
+      const file = path.join(dir, 'run/db/PASSWORD');
+      expect(fs.readFileSync(file, 'utf8')).toBe(dev(['exec', 'deploy/envy', '-n', ns.name, '--', 'cat', '/run/db/PASSWORD']).stdout);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.dirname(file)).mode & 0o077).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a workload not in dev mode, and a bad reference, fail clearly before anything is read', () => {

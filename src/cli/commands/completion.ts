@@ -23,7 +23,7 @@ export interface Completions {
 }
 
 /** Commands that act on workloads already in dev mode: their names come from the dev-mode label. */
-const IN_DEV_MODE_COMMANDS = new Set(['end', 'status', 'exec', 'sync', 'run']);
+const IN_DEV_MODE_COMMANDS = new Set(['end', 'status', 'exec', 'env', 'sync', 'run']);
 /** Flags whose value is a path: the shell completes files. */
 const PATH_FLAGS = new Set(['--kubeconfig', '--config', '-f', '--filename', '--local-dir', '--syncthing']);
 

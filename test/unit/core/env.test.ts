@@ -59,7 +59,7 @@ describe('resolveEnv', () => {
       resources: { requests: { cpu: '250m', memory: '100Mi' }, limits: { cpu: '1500m' } },
       env: [
         { name: 'CPU_REQ', valueFrom: { resourceFieldRef: { resource: 'requests.cpu' } } },
-        { name: 'CPU_LIM', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+        { name: 'CPU_LIM', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '0' } } },
         { name: 'CPU_LIM_M', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
         { name: 'MEM_REQ_MI', valueFrom: { resourceFieldRef: { resource: 'requests.memory', divisor: '1Mi' } } },
         { name: 'MEM_LIM', valueFrom: { resourceFieldRef: { resource: 'limits.memory' } } },

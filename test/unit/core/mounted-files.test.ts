@@ -44,7 +44,7 @@ describe('mountedFiles', () => {
     ]);
     expect(text(r.files.find((f) => f.path === '/etc/main.yaml')!.content)).toBe('port: 8080\n');
     expect([...r.files.find((f) => f.path === '/srv/logo.png')!.content]).toEqual([0x89, 0x50, 0x4e, 0x47, 0xff]);
-    expect(r.withheld).toEqual(['/run/secrets/db/password', '/srv/pw']);
+    expect(r.withheld).toEqual(['/run/secrets/db (Secret db)', '/srv/pw']);
     expect(r.problems).toEqual(['ConfigMap absent-too not found']);
   });
 
