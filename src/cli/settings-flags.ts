@@ -1,6 +1,7 @@
 // The dev-settings flags shared by `start` and `render`, each with the dev-config field it sets (src/config/resolve.ts).
 
 import { DevError } from '../core/errors.ts';
+import { parseRequestAndLimit } from '../core/resources.ts';
 import type { EnvVar } from '../core/settings.ts';
 import type { OptionSpec, OptionsOf } from './command.ts';
 
@@ -23,6 +24,8 @@ export const SETTINGS_OPTIONS = {
   'rename-container': { type: 'string', describe: 'Rename the dev container (default: keep its name)', field: 'renameContainer' },
   'sidecar-image': { type: 'string', describe: 'Syncthing image of the sync sidecar', field: 'sidecarImage' },
   env: { type: 'string', array: true, describe: 'NAME=VALUE set in the dev container (repeatable)', field: 'env', asField: (pairs: string[]) => parseEnv(pairs.map(String)) },
+  cpu: { type: 'string', describe: 'CPU of the dev container: QUANTITY (request and limit) or REQUEST:LIMIT, e.g. 2 or 500m:2', field: 'cpu', asField: (text: string) => parseRequestAndLimit('cpu', String(text)) },
+  memory: { type: 'string', describe: 'Memory of the dev container: QUANTITY (request and limit) or REQUEST:LIMIT, e.g. 2Gi or 1Gi:4Gi', field: 'memory', asField: (text: string) => parseRequestAndLimit('memory', String(text)) },
   // A flag only, never a dev config setting: a file in a cloned repository must not lift this guard.
   force: { type: 'boolean', describe: 'Also take over a DaemonSet that nodes may need (in kube-system, or with a system-node-critical or system-cluster-critical priority class)' },
 } as const satisfies Record<string, OptionSpec>;

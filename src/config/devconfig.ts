@@ -29,6 +29,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { DevError, type ErrorLocation } from '../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
+import { parseRequestAndLimit, type RequestAndLimit } from '../core/resources.ts';
 import { validateSettings, type EnvVar } from '../core/settings.ts';
 import { parseForwardSpec } from './forward-spec.ts';
 import { staysInside } from './paths.ts';
@@ -59,6 +60,9 @@ export interface WorkloadConfig {
   command?: string[];
   env?: EnvVar[];
   resources?: Record<string, unknown>;
+  /** `QUANTITY` or `REQUEST:LIMIT`, as `--cpu` and `--memory` take them. */
+  cpu?: RequestAndLimit;
+  memory?: RequestAndLimit;
   keepSecurityContext?: boolean;
   renameContainer?: string;
   sidecarImage?: string;
@@ -272,6 +276,17 @@ function checkWorkloadConfig(value: unknown, path: readonly (string | number)[],
       checkKeys(value.resources, ['requests', 'limits', 'claims'], [...path, 'resources'], c);
       out.resources = structuredClone(value.resources);
     } else c.fail([...path, 'resources'], `must be a mapping with requests and/or limits, not ${describeType(value.resources)}`);
+  }
+  for (const key of ['cpu', 'memory'] as const) {
+    if (value[key] === undefined) continue;
+    const text = typeof value[key] === 'number' ? String(value[key]) : strictString(value[key], [...path, key], c);
+    if (text === undefined) continue;
+    try {
+      out[key] = parseRequestAndLimit(key, text);
+    } catch (error) {
+      if (error instanceof DevError) c.fail([...path, key], `${error.message.replace(`--${key} ${text}: `, '')} (write QUANTITY or REQUEST:LIMIT, e.g. ${key === 'cpu' ? '"500m:2"' : '"1Gi:4Gi"'})`);
+      else throw error;
+    }
   }
   if (value.keepSecurityContext !== undefined) {
     if (typeof value.keepSecurityContext === 'boolean') out.keepSecurityContext = value.keepSecurityContext;

@@ -23,6 +23,8 @@ export const FIELDS = {
   command: { part: 'settings', rule: 'replace' },
   env: { part: 'settings', rule: 'byName' },
   resources: { part: 'settings', rule: 'replace' },
+  cpu: { part: 'settings', rule: 'replace' },
+  memory: { part: 'settings', rule: 'replace' },
   keepSecurityContext: { part: 'settings', rule: 'replace' },
   renameContainer: { part: 'settings', rule: 'replace' },
   sidecarImage: { part: 'settings', rule: 'replace' },
@@ -117,7 +119,7 @@ export function settingsOf(config: DevSettingsInput): DevSettingsInput {
     if (FIELDS[field].part !== 'settings') continue;
     const value = config[field as keyof DevSettingsInput];
     if (value === undefined) continue;
-    (out as Record<string, unknown>)[field] = field === 'env' ? (value as EnvVar[]).map((e) => ({ ...e })) : field === 'command' ? [...(value as string[])] : field === 'resources' ? structuredClone(value) : value;
+    (out as Record<string, unknown>)[field] = field === 'env' ? (value as EnvVar[]).map((e) => ({ ...e })) : field === 'command' ? [...(value as string[])] : field === 'resources' || field === 'cpu' || field === 'memory' ? structuredClone(value) : value;
   }
   return out;
 }

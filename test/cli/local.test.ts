@@ -5,6 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SIDECAR_CONTAINER } from '../../src/core/marks.ts';
 import { parseManifests } from '../../src/core/manifests.ts';
 import { fixtureNames, loadFixture } from '../fixtures.ts';
 import { runCli } from './run-cli.ts';
@@ -193,5 +194,44 @@ describe('a wrong flag', () => {
     const version = runCli(['version', '--bogus']);
     expect(version.code).toBe(2);
     expect(version.stdout).toBe('');
+  });
+});
+
+describe('start --local --cpu / --memory and the dev config\'s cpu / memory', () => {
+  const input = join(import.meta.dirname, '../../fixtures/deployment-default-container/input.yaml');
+  const devContainer = (stdout: string) => {
+    const deployment = objectsOf(stdout).find((o) => o.kind === 'Deployment') as any;
+    return deployment.spec.template.spec.containers.find((c: { name: string; workingDir?: string }) => c.name !== SIDECAR_CONTAINER && c.workingDir === '/workspace');
+  };
+
+  it('flags over the dev config, request = limit for one quantity; end --local gives the input back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpu-'));
+    const config = join(dir, 'dev.yaml');
+    writeFileSync(config, 'workloads:\n  deploy/api:\n    cpu: "250m:1"\n    memory: 512Mi\n');
+    const fromConfig = runCli(['start', '--local', '-f', input, 'deploy/api', '--config', config]);
+    expect(fromConfig.code, fromConfig.stderr).toBe(0);
+    expect(devContainer(fromConfig.stdout).resources).toMatchObject({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    const withFlags = runCli(['start', '--local', '-f', input, 'deploy/api', '--config', config, '--memory', '1Gi:2Gi']);
+    expect(withFlags.code, withFlags.stderr).toBe(0);
+    expect(devContainer(withFlags.stdout).resources).toMatchObject({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    const back = join(dir, 'dev.out.yaml');
+    writeFileSync(back, withFlags.stdout);
+    const ended = runCli(['end', '--local', '-f', back]);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(objectsOf(ended.stdout)).toEqual(objectsOf(readFileSync(input, 'utf8')));
+  });
+
+  it('refuses a request above its limit or what is not a quantity, with nothing on stdout', () => {
+    const flag = runCli(['start', '--local', '-f', input, '--cpu', '4:1']);
+    expect(flag.code).toBe(2);
+    expect(flag.stdout).toBe('');
+    expect(flag.stderr).toContain('--cpu 4:1: the request 4 is more than the limit 1');
+    const dir = mkdtempSync(join(tmpdir(), 'cpu-'));
+    const config = join(dir, 'dev.yaml');
+    writeFileSync(config, 'workloads:\n  deploy/api:\n    memory: lots\n');
+    const bad = runCli(['start', '--local', '-f', input, 'deploy/api', '--config', config]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('workloads["deploy/api"].memory (line 3): "lots" is not a Kubernetes quantity');
   });
 });
