@@ -112,7 +112,7 @@ describe('parseDevConfig', () => {
 
   it('checks a functionConfig value (no lines without text)', () => {
     const error = failure(() => devConfigFromValue({ kind: 'DevConfig', metadata: { name: 'x', annotations: { a: 'b' } }, workloads: { 'deploy/web': { imag: 'x' } } }, 'functionConfig'));
-    expect(error.message).toBe('invalid dev config: workloads["deploy/web"].imag: unknown key "imag" (allowed here: namespace, container, image, workdir, command, env, resources, keepSecurityContext, renameContainer, sidecarImage, sync, forward, run)');
+    expect(error.message).toBe('invalid dev config: workloads["deploy/web"].imag: unknown key "imag" (allowed here: namespace, container, image, workdir, command, env, resources, cpu, memory, keepSecurityContext, renameContainer, sidecarImage, sync, forward, run)');
   });
 });
 
