@@ -4,6 +4,7 @@
 
 import { realpathSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { gitignorePatterns } from '../sync/ignores.ts';
 import type { DevConfig } from '../config/devconfig.ts';
 import { staysInside } from '../config/paths.ts';
 import type { Resolved } from '../config/resolve.ts';
@@ -27,6 +28,8 @@ export interface SyncChoice {
   localDir: string;
   twoWay: boolean;
   ignores: string[];
+  /** What the .gitignore files ask for that syncthing cannot say exactly (sync.ignoreFile). */
+  ignoreNotes?: string[];
   syncthingPath?: string;
   watcher?: 'syncthing';
   watcherDelayS?: number;
@@ -52,10 +55,13 @@ export function syncChoiceFrom(resolved: Resolved, args: SyncFlagArgs, config: D
     problems.add(new DevError('INVALID_OPTION', `${config?.source} asks for two-way sync (sync.mode: two-way), which a dev config cannot turn on by itself: changes in the container would be written into your local folder`,
       'pass --two-way to allow it (or --no-two-way for send-only).', { source: config?.source ?? '' }));
   }
+  // The tree's .gitignore files, after the explicit patterns (syncthing: the first match decides).
+  const fromGit = resolved.sync.ignoreFile === '.gitignore' ? gitignorePatterns(localDir) : { lines: [], warnings: [] };
   return {
     localDir,
     twoWay: args['two-way'] ?? false,
-    ignores: resolved.sync.ignore,
+    ignores: [...resolved.sync.ignore, ...fromGit.lines],
+    ...(fromGit.warnings.length > 0 ? { ignoreNotes: fromGit.warnings } : {}),
     ...(args.syncthing !== undefined ? { syncthingPath: resolve(cwd, args.syncthing) } : {}),
     ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),
   };

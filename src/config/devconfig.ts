@@ -49,6 +49,8 @@ export interface SyncConfig {
   localDir?: string;
   /** Ignore patterns (syncthing .stignore syntax), added to `.stignore` and the default `.git`. */
   ignore?: string[];
+  /** `.gitignore`: the tree's .gitignore files are read as ignore patterns too, as git reads them. */
+  ignoreFile?: '.gitignore';
   mode?: SyncMode;
 }
 
@@ -222,7 +224,7 @@ const SYNC_KEYS = fieldsOf('sync');
 
 function checkSync(value: unknown, path: readonly (string | number)[], c: Checker): SyncConfig | undefined {
   if (!isPlainObject(value)) {
-    c.fail(path, `must be a mapping (localDir, ignore, mode), not ${describeType(value)}`);
+    c.fail(path, `must be a mapping (localDir, ignore, ignoreFile, mode), not ${describeType(value)}`);
     return undefined;
   }
   checkKeys(value, SYNC_KEYS, path, c);
@@ -236,6 +238,10 @@ function checkSync(value: unknown, path: readonly (string | number)[], c: Checke
   if (value.ignore !== undefined) {
     const list = stringList(value.ignore, [...path, 'ignore'], c);
     if (list) out.ignore = list;
+  }
+  if (value.ignoreFile !== undefined) {
+    if (value.ignoreFile === '.gitignore') out.ignoreFile = '.gitignore';
+    else c.fail([...path, 'ignoreFile'], `must be .gitignore (the tree's .gitignore files, read as git reads them), not ${JSON.stringify(value.ignoreFile)}`);
   }
   if (value.mode !== undefined) {
     if (value.mode === 'send-only' || value.mode === 'two-way') out.mode = value.mode;

@@ -30,6 +30,7 @@ export const FIELDS = {
   sidecarImage: { part: 'settings', rule: 'replace' },
   localDir: { part: 'sync', rule: 'replace' },
   ignore: { part: 'sync', rule: 'append' },
+  ignoreFile: { part: 'sync', rule: 'replace' },
   mode: { part: 'sync', rule: 'replace' },
   forward: { part: 'forward', rule: 'replace' },
   run: { part: 'run', rule: 'replace' },
@@ -42,6 +43,8 @@ export interface Layer extends DevSettingsInput {
   /** As written in its layer: relative to the config file's directory, or as typed on the command line. */
   localDir?: string;
   ignore?: readonly string[];
+  /** `.gitignore`: the tree's .gitignore files are ignore patterns too. */
+  ignoreFile?: '.gitignore';
   mode?: SyncMode;
   /** Forward specs as written (`LOCAL:REMOTE`, `:REMOTE`, `PORT`). */
   forward?: readonly string[];
@@ -53,7 +56,7 @@ export type Origin = 'flag' | 'config';
 
 export interface Resolved {
   settings: DevSettingsInput;
-  sync: { localDir?: { value: string; from: Origin }; ignore: string[]; mode?: { value: SyncMode; from: Origin } };
+  sync: { localDir?: { value: string; from: Origin }; ignore: string[]; ignoreFile?: '.gitignore'; mode?: { value: SyncMode; from: Origin } };
   forward?: { specs: readonly string[]; from: Origin };
   run?: string;
 }
@@ -71,6 +74,7 @@ function layerOf(config: WorkloadConfig): Layer {
   const layer: Layer = settingsOf(rest);
   if (sync?.localDir !== undefined) layer.localDir = sync.localDir;
   if (sync?.ignore !== undefined) layer.ignore = sync.ignore;
+  if (sync?.ignoreFile !== undefined) layer.ignoreFile = sync.ignoreFile;
   if (sync?.mode !== undefined) layer.mode = sync.mode;
   if (config.forward !== undefined) layer.forward = config.forward;
   if (config.run !== undefined) layer.run = config.run;
@@ -98,6 +102,7 @@ export function resolve(config: DevConfig | undefined, workload: { kind: string;
   const settingsLayers = layers.map(({ layer }) => settingsOf(layer));
   const localDir = replaced('localDir', layers);
   const mode = replaced('mode', layers);
+  const ignoreFile = replaced('ignoreFile', layers);
   const forward = replaced('forward', layers);
   const run = replaced('run', layers);
   return {
@@ -105,6 +110,7 @@ export function resolve(config: DevConfig | undefined, workload: { kind: string;
     sync: {
       ...(localDir ? { localDir } : {}),
       ignore: layers.flatMap(({ layer }) => [...(layer.ignore ?? [])]),
+      ...(ignoreFile ? { ignoreFile: ignoreFile.value } : {}),
       ...(mode ? { mode } : {}),
     },
     ...(forward ? { forward: { specs: forward.value, from: forward.from } } : {}),

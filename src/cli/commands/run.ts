@@ -70,6 +70,7 @@ async function runHandler(options: RunOptions, io: CliIO, _context: CommandConte
   const { clusterApi } = await import('../../kube/api.ts');
   const { startRun } = await import('../../run/index.ts');
   const say = (line: string) => io.stderr.write(`[run] ${line}\n`);
+  for (const note of plan.sync.ignoreNotes ?? []) say(`note: ${note}`);
   const handle = await startRun({
     kind: plan.ref.kind, name: plan.ref.name, namespace: plan.kube.namespace,
     command: plan.command, restart: options.restart, restartOn: options['restart-on'] ?? [],

@@ -119,6 +119,7 @@ async function prepare(options: SyncOptions, io: CliIO): Promise<SyncPlan> {
 
 async function syncHandler(options: SyncOptions, io: CliIO, _context: CommandContext): Promise<void> {
   const plan = await prepare(options, io);
+  if (!options.background) for (const note of plan.choice.ignoreNotes ?? []) io.stderr.write(`note: ${note}\n`);
   const session = await import('../../sync/index.ts');
   const target = session.syncTargetOf(plan.kube.kc, plan.kube.namespace, plan.ref.kind.kind, plan.ref.name);
   const what = `${plan.ref.kind.kind.toLowerCase()}/${plan.ref.name}`;

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flagLayer, Problems } from '../../../src/cli/command.ts';
 import { SYNC_OPTIONS, syncChoiceFrom } from '../../../src/cli/sync-flags.ts';
@@ -45,3 +48,26 @@ describe('sync settings from the dev config', () => {
     expect(choiceWithout('Deployment', 'web')).toEqual({ localDir: '/cwd', ignores: [], twoWay: false });
   });
 });
+
+describe('sync.ignoreFile: .gitignore', () => {
+  it('adds the tree\'s .gitignore files after the explicit patterns, with notes for what syncthing cannot say', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ignorefile-'));
+    try {
+      fs.writeFileSync(path.join(root, '.gitignore'), 'dist/\n*.log\n');
+      const config = parseDevConfig(['workloads:', '  deployment/web:', '    sync: { ignore: [tmp], ignoreFile: .gitignore }'].join('\n'), path.join(root, '.kubectl-dev.yaml'));
+      const problems = new Problems();
+      const out = syncChoiceFrom(resolve(config, { kind: 'Deployment', name: 'web' }, 'default'), { watcher: 'fast', 'watcher-delay': 1 }, config, root, problems);
+      problems.throwIfAny();
+      expect(out.ignores).toEqual(['tmp', '*.log', 'dist']);
+      expect(out.ignoreNotes).toEqual(['.gitignore:1: "dist/" matches only directories in git; syncthing cannot say "directory", so files of that name are ignored too']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('takes only .gitignore', () => {
+    expect(() => parseDevConfig('workloads:\n  deployment/web:\n    sync: { ignoreFile: .dockerignore }\n', '/repo/.kubectl-dev.yaml'))
+      .toThrow(/sync\.ignoreFile .*must be \.gitignore/);
+  });
+});
+
