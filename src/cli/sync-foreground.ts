@@ -25,7 +25,7 @@ async function openForwardsOf(plan: Foreground, say: (line: string) => void): Pr
   const { forwards, kube, ref } = plan;
   if (forwards.specs.length === 0) return async () => {};
   const { openForwards, describeForwards } = await import('../run/forwards.ts');
-  const { LabelPodFinder } = await import('../sync/portforward.ts');
+  const { LabelPodFinder } = await import('../sync/dev-pod-finder.ts');
   const { WORKLOAD_LABEL } = await import('../core/marks.ts');
   const { workloadLabelValue } = await import('../core/names.ts');
   const open = await openForwards({

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { listenAddresses, type ForwardSpec } from '../config/forward-spec.ts';
-import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../sync/portforward.ts';
+import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../kube/port-forward.ts';
 
 export interface OpenForward {
   spec: ForwardSpec;
@@ -54,7 +54,7 @@ export async function openForwards(input: ForwardsInput): Promise<Forwards> {
           namespace: input.namespace, podPort: spec.remote, finder: input.finder, portForward,
           // A connection refused while the app restarts (nothing listens) waits for it (up to holdMs)
           // instead of failing at once, tried again every 10 ms: an app answers within a stream's
-          // round trip of listening. One the app accepted is never sent again (portforward.ts).
+          // round trip of listening. One the app accepted is never sent again (kube/forwarded-connection.ts).
           holdMs: 10_000, retryMs: 10,
           events: {
             ...(input.onDebug ? { onDebug: input.onDebug } : {}),

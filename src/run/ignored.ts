@@ -3,7 +3,7 @@
 // synced dir's .stignore ignores. Pure but for the injected read of .stignore.
 
 import { DEFAULT_IGNORES, ignoreMatcher, STIGNORE, syncthingRules } from '../sync/ignores.ts';
-import { isSyncthingInternal } from '../sync/seed.ts';
+import { isSyncthingInternal } from '../sync/copy/index.ts';
 
 /** A path inside or naming one of syncthing's own files. */
 export function isSyncthingPath(rel: string): boolean {

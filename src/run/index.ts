@@ -14,7 +14,7 @@ import type { ForwardSpec } from '../config/forward-spec.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { displayRef, workloadObjectRef } from '../live/objects.ts';
 import type { SyncEvent } from '../sync/index.ts';
-import { LabelPodFinder } from '../sync/portforward.ts';
+import { LabelPodFinder } from '../sync/dev-pod-finder.ts';
 import { realClock } from '../kube/clock.ts';
 import { clientNodeExec } from './exec.ts';
 import { describeForwards, openForwards, type Forwards } from './forwards.ts';

@@ -18,7 +18,7 @@ import { syncTargetOf } from './target.ts';
 import { snapshot, summarize, waitInSync, type SyncStatus } from './status.ts';
 
 export { prepareSyncSecret, readSyncSecret, buildSyncSecret, generateSyncIdentities, workdirOf, type SyncSecret, type SyncMaterial, type PreparedSyncSecret, type PrepareSyncSecretInput } from './secret.ts';
-export { runSync, type RunSyncOptions, type SyncDeps, type SyncHandle, type SyncEvent } from './session.ts';
+export { runSync, type RunSyncOptions, type SyncDeps, type SyncHandle, type SyncEvent } from './session/index.ts';
 export { syncTargetOf, clusterOf, loadOrCreateSecret } from './target.ts';
 export { findSyncthing, INSTALL_HINT, MIN_SYNCTHING, type SyncthingBinary } from './binary.ts';
 export { workloadKey, statePaths, configDir, type SyncTarget, type SessionInfo, type SyncStateName } from './state.ts';

@@ -8,7 +8,7 @@ import { workloadKindByName } from '../core/kinds.ts';
 import { DEV_MODE_LABEL } from '../core/marks.ts';
 import { syncSecretName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
-import { describeKubeError } from './portforward.ts';
+import { describeKubeError } from '../kube/port-forward.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import type { SyncTarget } from './state.ts';
 

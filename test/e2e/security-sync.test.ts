@@ -17,7 +17,7 @@ import { workloadLabelValue } from '../../src/core/names.ts';
 import type { KubeObject } from '../../src/core/objects.ts';
 import { SYNCTHING_API_PORT } from '../../src/core/settings.ts';
 import { prepareSyncSecret, runSync, type SyncHandle } from '../../src/sync/index.ts';
-import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/sync/seed.ts';
+import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/kube/exec.ts';
 import { readSession, statePaths } from '../../src/sync/state.ts';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
 import { execInAsync, readyPod } from '../support/pods.ts';

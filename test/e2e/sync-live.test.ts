@@ -19,7 +19,7 @@ import type { KubeObject } from '../../src/core/objects.ts';
 import { SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT, type DevSettingsInput } from '../../src/core/settings.ts';
 import { FOLDER_ID } from '../../src/sync/config.ts';
 import { prepareSyncSecret, readSyncState, runSync, stopLocalSync, syncTargetOf, type SyncHandle } from '../../src/sync/index.ts';
-import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/sync/seed.ts';
+import { clientNodeExec, type ExecFn, type ExecSocket } from '../../src/kube/exec.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import type { DbStatus } from '../../src/sync/rest.ts';
 import { readLock, statePaths } from '../../src/sync/state.ts';

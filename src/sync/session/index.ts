@@ -10,7 +10,7 @@ import { applyIgnores, copyMatcher, ignoreMatcher, syncthingRules } from '../ign
 import { collectNow, keepYoungGenerationSmall } from '../memory.ts';
 import { realClock } from '../process.ts';
 import { SyncthingRest } from '../rest.ts';
-import { clientNodeExec } from '../seed.ts';
+import { clientNodeExec } from '../../kube/exec.ts';
 import type { SyncMaterial } from '../secret.ts';
 import { acquireLock, ensurePrivateDir, killOrphanSyncthing, statePaths, versionsDir, type SyncTarget } from '../state.ts';
 import { loadOrCreateSecret, syncTargetOf } from '../target.ts';

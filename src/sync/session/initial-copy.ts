@@ -1,4 +1,4 @@
-// The initial copy (seed.ts's tar stream) as one protocol: into an empty sidecar
+// The initial copy (sync/copy's tar stream) as one protocol: into an empty sidecar
 // folder only, with the sidecar held back meanwhile (its device paused, or, once
 // connected early, the local folder paused) so that no local index reaches it
 // before its scan has recorded the copy; then the hold is released. The hold's
@@ -6,10 +6,11 @@
 
 import { SIDECAR_CONTAINER } from '../../core/marks.ts';
 import { delaysNewConnections, parseVersion } from '../binary.ts';
-import type { PodFinder } from '../portforward.ts';
+import type { PodFinder } from '../../kube/port-forward.ts';
 import type { Clock } from '../process.ts';
 import { RestError, type SyncthingEvent, type SyncthingRest } from '../rest.ts';
-import { listAndPlan, removeInContainer, seedContainer, topLevel, type ExecFn } from '../seed.ts';
+import { type ExecFn } from '../../kube/exec.ts';
+import { listAndPlan, removeInContainer, seedContainer, topLevel } from '../copy/index.ts';
 import { releasing, releaseSteps, type SessionEvent, type SessionState } from './state.ts';
 
 /** Pause between the sidecar's scans while the initial copy runs (and before the first). */

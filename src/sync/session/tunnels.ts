@@ -6,7 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { WORKLOAD_LABEL } from '../../core/marks.ts';
 import { workloadLabelValue } from '../../core/names.ts';
 import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../../core/settings.ts';
-import { clientNodePortForward, LabelPodFinder, PodPortForwarder, type PodFinder, type PortForwardFn } from '../portforward.ts';
+import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../../kube/port-forward.ts';
+import { LabelPodFinder } from '../dev-pod-finder.ts';
 import type { Clock } from '../process.ts';
 
 export interface Tunnels {

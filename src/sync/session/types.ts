@@ -4,10 +4,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterApi } from '../../kube/api.ts';
 import type { SyncthingBinary } from '../binary.ts';
-import type { PodFinder, PortForwardFn } from '../portforward.ts';
+import type { PodFinder, PortForwardFn } from '../../kube/port-forward.ts';
 import type { Clock, Spawner } from '../process.ts';
 import type { FetchLike, SyncthingRest } from '../rest.ts';
-import type { ExecFn } from '../seed.ts';
+import type { ExecFn } from '../../kube/exec.ts';
 import type { SyncMaterial } from '../secret.ts';
 import type { SessionEnd, StatePaths, SyncTarget } from '../state.ts';
 import type { SyncStatus } from '../status.ts';

@@ -6,11 +6,9 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyMatcher, ignoreMatcher } from '../../../src/sync/ignores.ts';
-import { matcherCovers } from '../../../src/sync/session.ts';
-import {
-  isSyncthingInternal, listAndPlan, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, treeReading, ustarName, writeTar,
-  type CopyPlan, type ExecFn, type ExecStatus, type SeedProgress,
-} from '../../../src/sync/seed.ts';
+import { matcherCovers } from '../../../src/sync/session/initial-copy.ts';
+import { type ExecFn, type ExecStatus } from '../../../src/kube/exec.ts';
+import { isSyncthingInternal, listAndPlan, planCopy, removeInContainer, seedContainer, seedEntries, SeedError, tarHeader, topLevel, treeReading, ustarName, writeTar, type CopyPlan, type SeedProgress } from '../../../src/sync/copy/index.ts';
 import { untar } from '../../support/pods.ts';
 import { tempDir, treeOf, until } from './support.ts';
 

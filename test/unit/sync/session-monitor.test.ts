@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/sync/process.ts';
 import { Publisher, sessionInfoOf, statusChanged, statusOf, type SessionFacts } from '../../../src/sync/session/monitor.ts';
-import { matcherCovers } from '../../../src/sync/session.ts';
+import { matcherCovers } from '../../../src/sync/session/initial-copy.ts';
 import { readSession } from '../../../src/sync/state.ts';
 import type { SyncStatus } from '../../../src/sync/status.ts';
 import { tempDir } from './support.ts';

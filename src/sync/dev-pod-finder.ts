@@ -1,14 +1,7 @@
-// The dev-pod finder of the tunnels (the newest ready pod with the workload's label), and the
-// port-forward edge's names, which live in src/kube/port-forward.ts and are re-exported here
-// for this folder's importers.
+// The dev-pod finder of the tunnels: the newest ready pod with the workload's label.
 
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { describeKubeError, type PodFinder } from '../kube/port-forward.ts';
-
-export {
-  clientNodePortForward, describeKubeError, isRefusedBeforeAccept, MAX_PENDING, PodPortForwarder,
-  type ForwardEvents, type ForwarderOptions, type PodFinder, type PortForwardFn,
-} from '../kube/port-forward.ts';
 
 /** True when the pod runs and is Ready and is not being deleted. */
 export function isUsablePod(pod: V1Pod): boolean {

@@ -1,6 +1,6 @@
 // The tunnels' dev-pod finder: which pod the port-forwards go to.
 import { describe, expect, it } from 'vitest';
-import { pickDevPod } from '../../../src/sync/portforward.ts';
+import { pickDevPod } from '../../../src/sync/dev-pod-finder.ts';
 
 describe('the dev-pod finder', () => {
   it('picks the newest running, ready pod that is not terminating', () => {
