@@ -421,6 +421,3 @@ export function parseDevConfig(text: string, source: string): DevConfig {
   }
   return devConfigFromValue(value, source, locate, scalarText);
 }
-
-// Settings for a workload (and its entry) come from resolve.ts, the one place that merges layers.
-export { entryFor as workloadEntryFor, mergeSettings, settingsFor, settingsOf } from './resolve.ts';

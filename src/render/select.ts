@@ -10,7 +10,8 @@ import { HELM_HOOK_ANNOTATION, OPT_IN_ANNOTATION } from '../core/marks.ts';
 import { assertRewritable, checkMetadata, type ReadProblem } from '../core/manifests.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
-import { settingsFor, workloadEntryFor, type DevConfig } from '../config/devconfig.ts';
+import type { DevConfig } from '../config/devconfig.ts';
+import { entryFor, settingsFor } from '../config/resolve.ts';
 import { restoreTransport, stripTransport, transportForGenerated } from './transport.ts';
 
 export { OPT_IN_ANNOTATION };
@@ -82,7 +83,7 @@ export class Selector {
     if (optIn !== undefined && optIn !== 'true' && optIn !== 'false') {
       this.warnings.push(`${objectRef(obj)} (${describePlace(place)}): ${OPT_IN_ANNOTATION} is "${optIn}"; only "true" selects the workload`);
     }
-    const entry = this.selection.config && typeof name === 'string' ? workloadEntryFor(this.selection.config, kind.kind, name, namespace) : undefined;
+    const entry = this.selection.config && typeof name === 'string' ? entryFor(this.selection.config, kind.kind, name, namespace) : undefined;
     if (hits.length === 0 && optIn !== 'true' && entry === undefined) return undefined;
     for (const i of hits) this.hit.add(i);
     this.selected++;

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { DevError } from '../../../src/core/errors.ts';
-import { devConfigFromValue, formatPath, mergeSettings, parseDevConfig, settingsFor } from '../../../src/config/devconfig.ts';
+import { devConfigFromValue, formatPath, parseDevConfig } from '../../../src/config/devconfig.ts';
+import { mergeSettings, settingsFor } from '../../../src/config/resolve.ts';
 
 function failure(fn: () => unknown): DevError {
   try {
