@@ -81,6 +81,8 @@ export class Runner {
   private readonly tracker: ChangeTracker;
   private readonly standby: Standby;
   private current: { exec: RunningExec; pod: string; generation: number } | undefined;
+  /** Where a command whose exec was lost may still run (a lost connection does not end the process). */
+  private orphanIn: string | undefined;
   private generation = 0;
   private starts = 0;
   private stopped = false;
@@ -167,16 +169,20 @@ export class Runner {
     await this.standby.drop();
     const running = this.current;
     this.current = undefined;
-    if (running) {
+    const pod = running?.pod ?? this.orphanIn;
+    if (pod) {
       try {
-        const stopper = await this.deps.exec(running.pod, this.options.container, stopArgv(this.options.pidFile), {
+        const stopper = await this.deps.exec(pod, this.options.container, stopArgv(this.options.pidFile), {
           stdout: prefixLines(this.deps.stderr, this.options.prefix), stderr: prefixLines(this.deps.stderr, this.options.prefix),
         });
         await within(this.deps.clock, stopper.exited, 10_000);
         stopper.close();
       } catch (error) {
-        this.deps.say(`could not stop the command in ${running.pod}: ${(error as Error).message}`);
+        // The orphan's pod may be gone, which is what was wanted.
+        if (running) this.deps.say(`could not stop the command in ${pod}: ${(error as Error).message}`);
       }
+    }
+    if (running) {
       await within(this.deps.clock, running.exec.exited, 2_000);
       running.exec.close();
     }
@@ -210,6 +216,7 @@ export class Runner {
       return;
     }
     this.current = { exec, pod, generation };
+    this.orphanIn = undefined; // the start script stops whatever the pid file names
     if (reason === 'start') {
       this.starts++;
       this.deps.say(`started in ${pod}: ${this.display}`);
@@ -244,6 +251,7 @@ export class Runner {
     if (end.kind === 'exited') {
       this.deps.say(end.code === 0 ? `the command exited (code 0)${again}` : `the command failed with exit code ${end.code}${again}`);
     } else {
+      this.orphanIn = running.pod;
       this.deps.say(`lost the command in ${running.pod} (${end.why}); it starts again once the dev pod is back and in sync`);
       this.recover();
     }

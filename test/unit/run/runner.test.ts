@@ -246,6 +246,15 @@ describe('the runner through its deps', () => {
     expect(w.said.filter((l) => /failed|exited|lost/.test(l))).toEqual([]);
   });
 
+  it('stop after a lost exec still runs the stop script where the command ran (a lost connection does not end it)', async () => {
+    const w = await started({ standbyDelayMs: -1 });
+    w.execs.running!.lose('the exec connection closed');
+    await w.until('the loss reported', () => w.said.some((l) => /^lost/.test(l)));
+    await w.run('stopped', w.runner.stop());
+    expect(w.execs.calls.map((c) => [c.kind, c.pod])).toEqual([['start', 'app-dev-1'], ['stop', 'app-dev-1']]);
+    expect(w.execs.of('stop')[0]!.argv).toEqual(stopArgv(PID_FILE));
+  });
+
   it('a stop script that cannot be opened is reported; stop still returns', async () => {
     const w = world({ standbyDelayMs: -1 });
     await w.run('the start', w.runner.start(60_000));
