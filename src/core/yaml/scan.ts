@@ -55,38 +55,111 @@ function kindValue(rest: string): string | undefined {
 }
 
 const KIND_KEY = /^(?:kind|"kind"|'kind')[ \t]*:(?:[ \t](.*)|)$/;
+const HEAD_KEY = /^(apiVersion|metadata)[ \t]*:(?:[ \t]|\r?$)/;
+const QUOTED_HEAD_KEY = /^["'](?:apiVersion|metadata)["']/;
+// A block mapping starts with a key; anything else (flow, list, scalar, properties) is for the parser.
+const MAPPING_KEY = /^(?:[A-Za-z0-9_$/.][^:#\r\n]*|"[^"\\\r\n]*"|'[^'\r\n]*')[ \t]*:(?:[ \t\r]|$)/;
+
+/** A document being cut: what its column-0 lines have told so far. */
+interface Open extends Chunk {
+  kinds: number;
+  uncertain: boolean;
+  regions: Map<string, [number, number]>;
+  counts: Map<string, number>;
+  /** The head key whose region is still open (it runs to the next column-0 line of content). */
+  open?: string;
+}
+
+function openChunk(start: number, end: number, line: number): Open {
+  return { start, end, line, content: -1, kind: null, kinds: 0, uncertain: false, regions: new Map(), counts: new Map() };
+}
+
+function endRegion(doc: Open, at: number): void {
+  if (doc.open === undefined) return;
+  (doc.regions.get(doc.open) as [number, number])[1] = at;
+  doc.open = undefined;
+}
+
+/** The finished chunk of `doc`, which ends at `end`. */
+function closeChunk(doc: Open, end: number): Chunk {
+  doc.end = end;
+  endRegion(doc, end);
+  const kind = doc.content < 0 ? null : doc.uncertain || doc.kinds > 1 ? undefined : doc.kind;
+  const chunk: Chunk = { start: doc.start, end, line: doc.line, content: doc.content, kind };
+  const apiVersion = doc.regions.get('apiVersion');
+  const metadata = doc.regions.get('metadata');
+  if (typeof kind === 'string' && apiVersion && metadata && doc.counts.get('apiVersion') === 1 && doc.counts.get('metadata') === 1 && !doc.counts.has('quoted')) chunk.head = { apiVersion, metadata };
+  return chunk;
+}
+
+/** `---` or `...` followed by a blank, a line break or the end of the stream. */
+function isMarker(text: string, at: number, marker: '---' | '...'): boolean {
+  return text.startsWith(marker, at) && isBlank(text.charCodeAt(at + 3));
+}
+
+/** The document a `---` line starts. */
+function markerLine(text: string, lineStart: number, lineEnd: number, lineNo: number): Open {
+  const doc = openChunk(lineStart, text.length, lineNo);
+  const rest = text.slice(lineStart + 3, lineEnd).trim();
+  if (rest !== '' && !rest.startsWith('#')) {
+    // `--- value`: content on the marker line.
+    doc.content = lineStart;
+    doc.uncertain = true;
+  }
+  return doc;
+}
+
+/** Opens the region of an `apiVersion:` or `metadata:` key; a quoted one makes the head unusable. */
+function headKeyLine(text: string, doc: Open, lineStart: number, lineEnd: number): void {
+  const key = HEAD_KEY.exec(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))?.[1]
+    ?? (QUOTED_HEAD_KEY.test(text.slice(lineStart, lineStart + 16)) ? 'quoted' : undefined);
+  if (key === undefined) return;
+  doc.counts.set(key, (doc.counts.get(key) ?? 0) + 1);
+  doc.regions.set(key, [lineStart, lineEnd]);
+  doc.open = key;
+}
+
+/** Reads a `kind:` line; a quoted key with escapes could be `kind` in disguise. */
+function kindLine(text: string, doc: Open, c: number, lineStart: number, lineEnd: number): void {
+  const line = text.slice(lineStart, lineEnd).replace(/\r$/, '');
+  const match = KIND_KEY.exec(line);
+  if (match) {
+    doc.kinds++;
+    const value = kindValue(match[1] ?? '');
+    if (value === undefined) doc.uncertain = true;
+    else doc.kind = value;
+  } else if (c === 34 && line.slice(0, line.indexOf('"', 1)).includes('\\')) {
+    doc.uncertain = true;
+  }
+}
+
+/** A column-0 line of content other than a marker or a directive: a top-level key, or something only the parser knows. */
+function contentLine(text: string, doc: Open, c: number, lineStart: number, lineEnd: number): void {
+  endRegion(doc, lineStart);
+  if (c === 97 /* a */ || c === 109 /* m */ || c === 34 || c === 39) headKeyLine(text, doc, lineStart, lineEnd);
+  if (doc.content < 0) {
+    doc.content = lineStart;
+    if (!MAPPING_KEY.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 256)))) doc.uncertain = true;
+  }
+  if (c === 107 /* k */ || c === 34 /* " */ || c === 39 /* ' */) {
+    kindLine(text, doc, c, lineStart, lineEnd);
+  } else if (c === 63 /* ? */ || c === 38 /* & */ || c === 33 /* ! */ || c === 42 /* * */ || (c === 60 /* < */ && text.startsWith('<<', lineStart)) || c === 123 /* { */ || c === 91 /* [ */) {
+    doc.uncertain = true;
+  }
+}
 
 /** Cuts a stream into documents and reads each one's kind where that is certain. */
 export function cutStream(text: string): StreamCut {
   const chunks: Chunk[] = [];
   let exact = false;
-  type Open = Chunk & { kinds: number; uncertain: boolean; regions: Map<string, [number, number]>; counts: Map<string, number>; open?: string };
   let lineNo = 1;
-  const fresh = (start: number): Open => ({ start, end: text.length, line: lineNo, content: -1, kind: null, kinds: 0, uncertain: false, regions: new Map(), counts: new Map() });
-  let current = fresh(0);
-  const endRegion = (at: number) => {
-    if (current.open === undefined) return;
-    (current.regions.get(current.open) as [number, number])[1] = at;
-    current.open = undefined;
-  };
-  const close = (end: number) => {
-    current.end = end;
-    endRegion(end);
-    const kind = current.content < 0 ? null : current.uncertain || current.kinds > 1 ? undefined : current.kind;
-    const chunk: Chunk = { start: current.start, end, line: current.line, content: current.content, kind };
-    const apiVersion = current.regions.get('apiVersion');
-    const metadata = current.regions.get('metadata');
-    if (typeof kind === 'string' && apiVersion && metadata && current.counts.get('apiVersion') === 1 && current.counts.get('metadata') === 1 && !current.counts.has('quoted')) chunk.head = { apiVersion, metadata };
-    chunks.push(chunk);
-  };
+  let current = openChunk(0, text.length, lineNo);
   let first = true;
   for (let i = 0; i < text.length || first; ) {
-    let lineStart = i;
-    if (first && text.charCodeAt(0) === 0xfeff) lineStart = 1;
+    const lineStart = first && text.charCodeAt(0) === 0xfeff ? 1 : i;
     first = false;
     const nl = text.indexOf('\n', lineStart);
     const lineEnd = nl < 0 ? text.length : nl;
-    const next = nl < 0 ? text.length : nl + 1;
     const c = text.charCodeAt(lineStart);
     if (c === SPACE || c === TAB) {
       // Indented: part of the value of a top-level key, unless nothing came before it.
@@ -94,55 +167,19 @@ export function cutStream(text: string): StreamCut {
         current.content = lineStart;
         current.uncertain = true;
       }
-    } else if (c === 45 /* - */ && text.startsWith('---', lineStart) && isBlank(text.charCodeAt(lineStart + 3))) {
-      if (lineStart > 0) close(lineStart);
-      current = fresh(lineStart);
-      const rest = text.slice(lineStart + 3, lineEnd).trim();
-      if (rest !== '' && !rest.startsWith('#')) {
-        // `--- value`: content on the marker line.
-        current.content = lineStart;
-        current.uncertain = true;
-      }
-    } else if (c === 46 /* . */ && text.startsWith('...', lineStart) && isBlank(text.charCodeAt(lineStart + 3))) {
-      exact = true;
-    } else if (c === 37 /* % */) {
+    } else if (c === 45 /* - */ && isMarker(text, lineStart, '---')) {
+      if (lineStart > 0) chunks.push(closeChunk(current, lineStart));
+      current = markerLine(text, lineStart, lineEnd, lineNo);
+    } else if (c === 37 /* % */ || (c === 46 /* . */ && isMarker(text, lineStart, '...'))) {
       exact = true;
     } else if (c !== NL && c !== CR && c !== HASH && lineStart < text.length) {
-      endRegion(lineStart);
-      if (c === 97 /* a */ || c === 109 /* m */ || c === 34 || c === 39) {
-        const key = /^(apiVersion|metadata)[ \t]*:(?:[ \t]|\r?$)/.exec(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))?.[1]
-          ?? (/^["'](?:apiVersion|metadata)["']/.test(text.slice(lineStart, lineStart + 16)) ? 'quoted' : undefined);
-        if (key !== undefined) {
-          current.counts.set(key, (current.counts.get(key) ?? 0) + 1);
-          current.regions.set(key, [lineStart, lineEnd]);
-          current.open = key;
-        }
-      }
-      if (current.content < 0) {
-        current.content = lineStart;
-        // A block mapping starts with a key; anything else (flow, list, scalar, properties) is for the parser.
-        if (!/^(?:[A-Za-z0-9_$/.][^:#\r\n]*|"[^"\\\r\n]*"|'[^'\r\n]*')[ \t]*:(?:[ \t\r]|$)/.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 256)))) current.uncertain = true;
-      }
-      if (c === 107 /* k */ || c === 34 /* " */ || c === 39 /* ' */) {
-        const line = text.slice(lineStart, lineEnd).replace(/\r$/, '');
-        const match = KIND_KEY.exec(line);
-        if (match) {
-          current.kinds++;
-          const value = kindValue(match[1] ?? '');
-          if (value === undefined) current.uncertain = true;
-          else current.kind = value;
-        } else if (c === 34 && line.slice(0, line.indexOf('"', 1)).includes('\\')) {
-          current.uncertain = true;
-        }
-      } else if (c === 63 /* ? */ || c === 38 /* & */ || c === 33 /* ! */ || c === 42 /* * */ || (c === 60 /* < */ && text.startsWith('<<', lineStart)) || c === 123 /* { */ || c === 91 /* [ */) {
-        current.uncertain = true;
-      }
+      contentLine(text, current, c, lineStart, lineEnd);
     }
-    i = next;
     lineNo++;
     if (nl < 0) break;
+    i = nl + 1;
   }
-  close(text.length);
+  chunks.push(closeChunk(current, text.length));
   return { chunks, exact };
 }
 
