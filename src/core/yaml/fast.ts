@@ -6,6 +6,7 @@
 // then reads the document with the library, which reports errors and problems with
 // their lines. When in doubt, it gives up. Pure.
 
+import { readQuoted } from './fast-quoted.ts';
 import { GoScalarError, jsonKeyOf, resolveScalar, scalarValue } from './go-scalars.ts';
 
 /** Thrown inside the reader to give up; never escapes it. */
@@ -40,13 +41,6 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
 /** Characters a plain value cannot start with (indicators); `-` is handled apart. */
 const NOT_PLAIN_FIRST = new Uint8Array(128);
 for (const c of '?:,[]{}#&*!|>\'"%@`') NOT_PLAIN_FIRST[c.charCodeAt(0)] = 1;
-
-/** The library's double-quoted escapes (resolve-flow-scalar.js), but for line breaks and tabs. */
-const ESCAPES: Record<string, string> = {
-  '0': '\0', a: '\x07', b: '\b', e: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
-  N: '\u0085', _: '\u00a0', L: '\u2028', P: '\u2029', ' ': ' ', '"': '"', '/': '/', '\\': '\\',
-};
-const HEX = /^[0-9a-fA-F]+$/;
 
 function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
@@ -157,51 +151,9 @@ class FastReader {
 
   /** A one-line quoted scalar at `q`: its value and the offset after its closing quote. */
   private quoted(q: number): [string, number] {
-    const t = this.t;
-    const eol = this.lineEnd(q);
-    if (t.charCodeAt(q) === SQUOTE) {
-      let out = '';
-      let from = q + 1;
-      for (;;) {
-        const close = t.indexOf("'", from);
-        if (close < 0 || close > eol) throw GIVE_UP;
-        if (t.charCodeAt(close + 1) === SQUOTE) {
-          out += t.slice(from, close + 1);
-          from = close + 2;
-          continue;
-        }
-        return [out + t.slice(from, close), close + 1];
-      }
-    }
-    const close = t.indexOf('"', q + 1);
-    if (close < 0 || close > eol) throw GIVE_UP;
-    const slash = t.indexOf('\\', q + 1);
-    if (slash < 0 || slash > close) return [t.slice(q + 1, close), close + 1];
-    let out = t.slice(q + 1, slash);
-    for (let i = slash; i < eol; i++) {
-      const c = t[i] as string;
-      if (c === '"') return [out, i + 1];
-      if (c !== '\\') {
-        out += c;
-        continue;
-      }
-      const e = t[++i] as string;
-      const simple = ESCAPES[e];
-      if (simple !== undefined) {
-        out += simple;
-      } else if (e === 'x' || e === 'u' || e === 'U') {
-        const length = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = t.slice(i + 1, i + 1 + length);
-        if (hex.length !== length || !HEX.test(hex)) throw GIVE_UP;
-        const code = parseInt(hex, 16);
-        if (code > 0x10ffff) throw GIVE_UP;
-        out += String.fromCodePoint(code);
-        i += length;
-      } else {
-        throw GIVE_UP;
-      }
-    }
-    throw GIVE_UP;
+    const read = readQuoted(this.t, q, this.lineEnd(q));
+    if (read === undefined) throw GIVE_UP;
+    return read;
   }
 
   /** The key at `q` (plain or quoted, then `:`); leaves `this.p` after the `:`. */
@@ -279,13 +231,8 @@ class FastReader {
   }
 
   private isQuotedKey(q: number): boolean {
-    try {
-      const [, end] = this.quoted(q);
-      return this.t.charCodeAt(end) === COLON;
-    } catch (error) {
-      if (error === GIVE_UP) return false;
-      throw error;
-    }
+    const read = readQuoted(this.t, q, this.lineEnd(q));
+    return read !== undefined && this.t.charCodeAt(read[1]) === COLON;
   }
 
   private isDash(i: number): boolean {
