@@ -6,7 +6,7 @@
 // ids) comes back byte for byte. Errors go into `results` with severity error as well
 // as to stderr with a non-zero exit (kustomize acts on the exit code only).
 
-import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { DevError } from '../core/errors.ts';
 import { checkMetadata, type Lines, type ReadDocument } from '../core/manifests.ts';
 import { DEV_CONTAINER_ANNOTATION } from '../core/marks.ts';
@@ -98,17 +98,25 @@ function applyEdits(text: string, edits: Edit[]): Output {
   return output;
 }
 
-/**
- * Renders a ResourceList. Throws a DevError (and prints nothing) when the input is
- * not a usable ResourceList; otherwise returns the output, with `error` set when the
- * function failed (the output then holds the items unchanged and the error in `results`).
- */
-export function renderResourceList(text: string, read: ReadDocument, where: { source: string; document: number; line: number }, lines: Lines,
-  selection: Omit<Selection, 'config'> & { config?: DevConfig }, warnings: string[]): KrmOutcome {
+type Where = { source: string; document: number; line: number };
+
+/** The parts of a ResourceList that the output is written from. */
+interface ListParts {
+  text: string;
+  read: ReadDocument;
+  rl: KubeObject;
+  root: YAMLMap;
+  seq: YAMLSeq<Node>;
+}
+
+function inputOffset(read: ReadDocument, node: Node | null | undefined): number | undefined {
+  return node?.range ? read.toInput(node.range[0]) : undefined;
+}
+
+/** The root mapping and the items sequence; throws when the document is not a usable ResourceList. */
+function listParts(text: string, read: ReadDocument, where: Where): ListParts {
   const rl = read.value as KubeObject;
   const document = read.document;
-  const { source } = where;
-  const at = (node: Node | null | undefined): number | undefined => (node?.range ? read.toInput(node.range[0]) : undefined);
   if (typeof rl.apiVersion !== 'string' || !RESOURCE_LIST_VERSIONS.includes(rl.apiVersion)) {
     throw new DevError('INVALID_INPUT', `a ResourceList must have apiVersion ${RESOURCE_LIST_VERSIONS[0]}, not ${JSON.stringify(rl.apiVersion)}`,
       'pass a KRM function ResourceList (as kustomize and kpt send it), or a plain stream of objects.', where);
@@ -119,73 +127,83 @@ export function renderResourceList(text: string, read: ReadDocument, where: { so
     throw new DevError('INVALID_INPUT', rl.items === undefined || rl.items === null ? 'the ResourceList has no items' : 'the ResourceList items are not a list',
       'a ResourceList holds the objects in items: [...] (an empty list is fine).', { ...where, path: 'items' });
   }
-  const seq = itemsNode as YAMLSeq<Node>;
+  return { text, read, rl, root, seq: itemsNode as YAMLSeq<Node> };
+}
+
+/** Each item, checked, and where it stands in the input. */
+function readItems(parts: ListParts, where: Where, lines: Lines): { items: KubeObject[]; places: Place[] } {
   const places: Place[] = [];
-  const items = (rl.items as unknown[]).map((item, j) => {
-    const offset = at(seq.items[j]);
-    const place: Place = { source, document: where.document, line: offset !== undefined ? lines.at(offset) : where.line, path: `items[${j}]` };
+  const items = (parts.rl.items as unknown[]).map((item, j) => {
+    const offset = inputOffset(parts.read, parts.seq.items[j]);
+    const place: Place = { source: where.source, document: where.document, line: offset !== undefined ? lines.at(offset) : where.line, path: `items[${j}]` };
     places.push(place);
     return checkItem(item, place);
   });
+  return { items, places };
+}
 
-  const rootFlow = isFlow(root);
-  /** The edit that writes `results` (after whatever results the input had). */
-  const resultsEdit = (results: readonly KrmResult[]): Edit[] => {
-    if (results.length === 0) return [];
-    const existing = Array.isArray(rl.results) ? rl.results : [];
-    const all = [...existing, ...results];
-    const pair = root.items.find((p: Pair) => isScalar(p.key) && p.key.value === 'results');
-    if (rootFlow) {
-      const json = toJson(all);
-      if (pair && isScalar(pair.key) && pair.key.range) {
-        const value = pair.value as Node | null;
-        const start = read.toInput(pair.key.range[0]);
-        const end = value?.range ? read.toInput(value.range[1]) : read.toInput(pair.key.range[1]);
-        return [{ start, end, text: `"results": ${json}` }];
-      }
-      const close = read.toInput((root.range as [number, number, number])[1]) - 1;
-      return [{ start: close, end: close, text: `${root.items.length > 0 ? ', ' : ''}"results": ${json}` }];
-    }
-    const indent = column(text, read.toInput((root.range as [number, number, number])[0]));
-    const block = indentBlock(`results:\n${printYaml(all)}`, indent);
+/** The edit that writes `results` (after whatever results the input had). */
+function resultsEdit(parts: ListParts, results: readonly KrmResult[]): Edit[] {
+  if (results.length === 0) return [];
+  const { text, read, rl, root } = parts;
+  const existing = Array.isArray(rl.results) ? rl.results : [];
+  const all = [...existing, ...results];
+  const pair = root.items.find((p: Pair) => isScalar(p.key) && p.key.value === 'results');
+  if (isFlow(root)) {
+    const json = toJson(all);
     if (pair && isScalar(pair.key) && pair.key.range) {
       const value = pair.value as Node | null;
       const start = read.toInput(pair.key.range[0]);
-      let end = value?.range && value.range[1] > value.range[0] ? read.toInput(value.range[1]) : text.indexOf(':', read.toInput(pair.key.range[1])) + 1;
-      if (end <= start) end = read.toInput(pair.key.range[1]);
-      return [{ start, end, text: text[end - 1] === '\n' ? block : withoutFinalNewline(block) }];
+      const end = value?.range ? read.toInput(value.range[1]) : read.toInput(pair.key.range[1]);
+      return [{ start, end, text: `"results": ${json}` }];
     }
-    const end = read.toInput((root.range as [number, number, number])[1]);
-    return [{ start: end, end, text: text[end - 1] === '\n' || end === 0 ? block : `\n${withoutFinalNewline(block)}` }];
-  };
-
-  const fail = (error: DevError, obj?: KubeObject): KrmOutcome => {
-    const result: KrmResult = { message: `${error.message} (${error.hint})`, severity: 'error' };
-    if (obj) {
-      result.resourceRef = resourceRefOf(obj);
-      const file = obj.metadata?.annotations?.['internal.config.kubernetes.io/path'] ?? obj.metadata?.annotations?.['config.kubernetes.io/path'];
-      if (typeof file === 'string') result.file = { path: file };
-    }
-    if (error.where.path !== undefined) result.field = { path: error.where.path };
-    return { output: applyEdits(text, resultsEdit([...warnings.map((message) => ({ message, severity: 'warning' as const })), result])), error };
-  };
-
-  let config = selection.config;
-  if (rl.functionConfig !== undefined && rl.functionConfig !== null) {
-    const fcNode = document.get('functionConfig', true) as Node | undefined;
-    try {
-      config = devConfigFromValue(rl.functionConfig, 'functionConfig', (path) => {
-        const node = (path.length === 0 ? fcNode : document.getIn(['functionConfig', ...path], true)) as Node | undefined;
-        const offset = at(node);
-        return offset !== undefined ? lines.at(offset) : undefined;
-      });
-    } catch (error) {
-      if (error instanceof DevError) return fail(error);
-      throw error;
-    }
+    const close = read.toInput((root.range as [number, number, number])[1]) - 1;
+    return [{ start: close, end: close, text: `${root.items.length > 0 ? ', ' : ''}"results": ${json}` }];
   }
+  const indent = column(text, read.toInput((root.range as [number, number, number])[0]));
+  const block = indentBlock(`results:\n${printYaml(all)}`, indent);
+  if (pair && isScalar(pair.key) && pair.key.range) {
+    const value = pair.value as Node | null;
+    const start = read.toInput(pair.key.range[0]);
+    let end = value?.range && value.range[1] > value.range[0] ? read.toInput(value.range[1]) : text.indexOf(':', read.toInput(pair.key.range[1])) + 1;
+    if (end <= start) end = read.toInput(pair.key.range[1]);
+    return [{ start, end, text: text[end - 1] === '\n' ? block : withoutFinalNewline(block) }];
+  }
+  const end = read.toInput((root.range as [number, number, number])[1]);
+  return [{ start: end, end, text: text[end - 1] === '\n' || end === 0 ? block : `\n${withoutFinalNewline(block)}` }];
+}
 
-  const selector = new Selector({ ...selection, ...(config ? { config } : {}) });
+function warningResults(warnings: readonly string[]): KrmResult[] {
+  return warnings.map((message) => ({ message, severity: 'warning' as const }));
+}
+
+/** The outcome of a failed function: the items unchanged, the warnings so far and the error in `results`. */
+function failed(parts: ListParts, warnings: readonly string[], error: DevError, obj?: KubeObject): KrmOutcome {
+  const result: KrmResult = { message: `${error.message} (${error.hint})`, severity: 'error' };
+  if (obj) {
+    result.resourceRef = resourceRefOf(obj);
+    const file = obj.metadata?.annotations?.['internal.config.kubernetes.io/path'] ?? obj.metadata?.annotations?.['config.kubernetes.io/path'];
+    if (typeof file === 'string') result.file = { path: file };
+  }
+  if (error.where.path !== undefined) result.field = { path: error.where.path };
+  return { output: applyEdits(parts.text, resultsEdit(parts, [...warningResults(warnings), result])), error };
+}
+
+/** The DevConfig that functionConfig holds (`config` when it holds none); a DevError names the line of the bad field. */
+function functionConfigOf(parts: ListParts, lines: Lines, config: DevConfig | undefined): DevConfig | undefined {
+  const { rl, read } = parts;
+  if (rl.functionConfig === undefined || rl.functionConfig === null) return config;
+  const fcNode = read.document.get('functionConfig', true) as Node | undefined;
+  return devConfigFromValue(rl.functionConfig, 'functionConfig', (path) => {
+    const node = (path.length === 0 ? fcNode : read.document.getIn(['functionConfig', ...path], true)) as Node | undefined;
+    const offset = inputOffset(read, node);
+    return offset !== undefined ? lines.at(offset) : undefined;
+  });
+}
+
+/** What dev mode makes of each item it changes, by index; or the DevError and the item it came from. */
+function renderItems(read: ReadDocument, items: readonly KubeObject[], places: readonly Place[], selector: Selector, source: string):
+  { replaced: Map<number, KubeObject[]> } | { error: DevError; item: KubeObject | undefined } {
   const replaced = new Map<number, KubeObject[]>();
   const renames = pendingRenames(items);
   const prepare = (obj: KubeObject) => applyPendingRenames(obj, renames);
@@ -199,14 +217,15 @@ export function renderResourceList(text: string, read: ReadDocument, where: { so
     current = undefined;
     selector.checkAllMatched(source);
   } catch (error) {
-    if (error instanceof DevError) return fail(error, current);
+    if (error instanceof DevError) return { error, item: current };
     throw error;
   }
-  warnings.push(...selector.finalWarnings(items.length));
-  const results: KrmResult[] = [];
-  for (const [j, out] of replaced) results.push({ message: `${objectRef(items[j] as KubeObject)} is in dev mode (container ${String(out[0]?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION])})`, severity: 'info', resourceRef: resourceRefOf(items[j] as KubeObject) });
+  return { replaced };
+}
 
-  // Each changed item is replaced where it stands; what dev mode generated for it follows as new items.
+/** Each changed item replaced where it stands; what dev mode generated for it follows as new items. */
+function itemEdits(parts: ListParts, replaced: ReadonlyMap<number, KubeObject[]>): Edit[] {
+  const { text, read, seq } = parts;
   const edits: Edit[] = [];
   const seqFlow = isFlow(seq);
   for (const [j, objects] of replaced) {
@@ -227,6 +246,37 @@ export function renderResourceList(text: string, read: ReadDocument, where: { so
     for (const g of generated) block += `${' '.repeat(dashColumn)}- ${indentBlock(g, dashColumn + 2)}`;
     edits.push({ start, end, text: text[end - 1] === '\n' ? block : withoutFinalNewline(block) });
   }
-  edits.push(...resultsEdit([...warnings.map((message) => ({ message, severity: 'warning' as const })), ...results]));
+  return edits;
+}
+
+/** One info result for each item put in dev mode. */
+function devModeResults(items: readonly KubeObject[], replaced: ReadonlyMap<number, KubeObject[]>): KrmResult[] {
+  const results: KrmResult[] = [];
+  for (const [j, out] of replaced) results.push({ message: `${objectRef(items[j] as KubeObject)} is in dev mode (container ${String(out[0]?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION])})`, severity: 'info', resourceRef: resourceRefOf(items[j] as KubeObject) });
+  return results;
+}
+
+/**
+ * Renders a ResourceList. Throws a DevError (and prints nothing) when the input is
+ * not a usable ResourceList; otherwise returns the output, with `error` set when the
+ * function failed (the output then holds the items unchanged and the error in `results`).
+ */
+export function renderResourceList(text: string, read: ReadDocument, where: Where, lines: Lines,
+  selection: Omit<Selection, 'config'> & { config?: DevConfig }, warnings: string[]): KrmOutcome {
+  const parts = listParts(text, read, where);
+  const { items, places } = readItems(parts, where, lines);
+  let config: DevConfig | undefined;
+  try {
+    config = functionConfigOf(parts, lines, selection.config);
+  } catch (error) {
+    if (error instanceof DevError) return failed(parts, warnings, error);
+    throw error;
+  }
+  const selector = new Selector({ ...selection, ...(config ? { config } : {}) });
+  const rendered = renderItems(read, items, places, selector, where.source);
+  if ('error' in rendered) return failed(parts, warnings, rendered.error, rendered.item);
+  warnings.push(...selector.finalWarnings(items.length));
+  const edits = itemEdits(parts, rendered.replaced);
+  edits.push(...resultsEdit(parts, [...warningResults(warnings), ...devModeResults(items, rendered.replaced)]));
   return { output: applyEdits(text, edits) };
 }
