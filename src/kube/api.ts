@@ -204,6 +204,87 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Permissions not granted, of those asked: one rules review per namespace, access reviews where it is incomplete. */
+async function missingPermissionsOf(authorization: AuthorizationV1Api, permissions: readonly Permission[]): Promise<Permission[]> {
+  // One rules review per namespace answers every question locally; when the authorizer
+  // cannot list rules (incomplete), ask the questions it could not answer one by one.
+  const namespaces = [...new Set(permissions.map((p) => p.namespace))];
+  const reviews = new Map(await Promise.all(namespaces.map(async (namespace) => {
+    const review = await authorization.createSelfSubjectRulesReview({ body: { spec: { namespace } } });
+    return [namespace, review.status] as const;
+  })));
+  const allowedByRules = (p: Permission) => (reviews.get(p.namespace)?.resourceRules ?? []).some((rule) =>
+    (rule.verbs.includes('*') || rule.verbs.includes(p.verb)) &&
+    (rule.apiGroups?.includes('*') || rule.apiGroups?.includes(p.group)) &&
+    (rule.resources?.includes('*') || rule.resources?.includes(p.subresource ? `${p.resource}/${p.subresource}` : p.resource)) &&
+    (rule.resourceNames ?? []).length === 0);
+  const unanswered = permissions.filter((p) => !allowedByRules(p));
+  const incomplete = unanswered.filter((p) => reviews.get(p.namespace)?.incomplete);
+  const answers = await Promise.all(incomplete.map((p) =>
+    authorization.createSelfSubjectAccessReview({
+      body: { spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, namespace: p.namespace, ...(p.subresource ? { subresource: p.subresource } : {}) } } },
+    })));
+  const allowedByReview = new Set(incomplete.filter((_, i) => answers[i]?.status?.allowed === true));
+  return unanswered.filter((p) => !allowedByReview.has(p));
+}
+
+/** Where the watch and the list act, for their errors. */
+function collectionWhat(verb: string, kind: string, namespace: string | undefined): string {
+  return `${verb} ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`;
+}
+
+/** A watch of one collection: its events to onEvent until stopped or ended by the server. */
+function watchCollection(
+  kc: KubeConfig, api: RawObjectApi, server: string, apiVersion: string, kind: string, namespace: string | undefined,
+  selectors: { label?: string; field?: string }, onEvent: (event: WatchEvent) => void, timeoutMs: number,
+): WatchHandle {
+  const what = collectionWhat('watch', kind, namespace);
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const ended = new Promise<DevError | undefined>((resolve) => {
+    const settle = (error: unknown) => {
+      if (stopped || !error) return resolve(undefined);
+      const code = (error as { statusCode?: number }).statusCode;
+      resolve(toDevError(code ? new ApiException(code, String((error as Error).message), undefined, {}) : error, what, server));
+    };
+    const watcher = new Watch(kc);
+    // Its inactivity timeout (30 s) would end a quiet watch early: the server's timeoutSeconds ends it instead.
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = timeoutMs + 30_000;
+    api.collectionPath(apiVersion, kind, namespace)
+      .then((path) => watcher.watch(path, {
+        labelSelector: selectors.label, fieldSelector: selectors.field, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      }, (type, object) => {
+        if (stopped) return;
+        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onEvent({ type, object: { apiVersion, kind, ...object } as KubeObject });
+        // An ERROR event (e.g. 410 Gone) is followed by the end of the stream.
+        else if (type === 'ERROR') settle(Object.assign(new Error(String((object as StatusBody).message ?? 'watch error')), { statusCode: Number((object as { code?: number }).code ?? 500) }));
+      }, settle))
+      .then((c) => {
+        controller = c;
+        if (stopped) c.abort();
+      }, settle);
+  });
+  return {
+    ended,
+    stop() {
+      stopped = true;
+      controller?.abort();
+    },
+  };
+}
+
+/** The items of one collection, each with its apiVersion and kind. */
+async function listCollection(
+  api: RawObjectApi, apiVersion: string, kind: string, namespace: string | undefined,
+  selectors: { label?: string; field?: string }, options: { metadataOnly?: boolean },
+): Promise<KubeObject[]> {
+  const list = options.metadataOnly
+    ? await api.listMetadata(apiVersion, kind, namespace, selectors)
+    : await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
+  // List items come without apiVersion and kind (metadata-only ones as PartialObjectMetadata); give them theirs so they can be addressed.
+  return ((list.items ?? []) as KubeObject[]).map((item) => ({ ...item, apiVersion, kind }));
+}
+
 /** The real ClusterApi for a kubeconfig. */
 export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
   const api = RawObjectApi.forConfig(kc);
@@ -218,29 +299,7 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
   const authorization = kc.makeApiClient(AuthorizationV1Api);
   return {
     serverVersion: () => call('GET /version', async () => String((await kc.makeApiClient(VersionApi).getCode()).gitVersion)),
-    missingPermissions: (permissions) =>
-      call('check permissions (SelfSubjectRulesReview)', async () => {
-        // One rules review per namespace answers every question locally; when the authorizer
-        // cannot list rules (incomplete), ask the questions it could not answer one by one.
-        const namespaces = [...new Set(permissions.map((p) => p.namespace))];
-        const reviews = new Map(await Promise.all(namespaces.map(async (namespace) => {
-          const review = await authorization.createSelfSubjectRulesReview({ body: { spec: { namespace } } });
-          return [namespace, review.status] as const;
-        })));
-        const allowedByRules = (p: Permission) => (reviews.get(p.namespace)?.resourceRules ?? []).some((rule) =>
-          (rule.verbs.includes('*') || rule.verbs.includes(p.verb)) &&
-          (rule.apiGroups?.includes('*') || rule.apiGroups?.includes(p.group)) &&
-          (rule.resources?.includes('*') || rule.resources?.includes(p.subresource ? `${p.resource}/${p.subresource}` : p.resource)) &&
-          (rule.resourceNames ?? []).length === 0);
-        const unanswered = permissions.filter((p) => !allowedByRules(p));
-        const incomplete = unanswered.filter((p) => reviews.get(p.namespace)?.incomplete);
-        const answers = await Promise.all(incomplete.map((p) =>
-          authorization.createSelfSubjectAccessReview({
-            body: { spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, namespace: p.namespace, ...(p.subresource ? { subresource: p.subresource } : {}) } } },
-          })));
-        const allowedByReview = new Set(incomplete.filter((_, i) => answers[i]?.status?.allowed === true));
-        return unanswered.filter((p) => !allowedByReview.has(p));
-      }),
+    missingPermissions: (permissions) => call('check permissions (SelfSubjectRulesReview)', () => missingPermissionsOf(authorization, permissions)),
     async get(ref) {
       try {
         return await withTimeout(api.read(headerOf(ref) as never) as Promise<KubeObject>, requestTimeoutMs, `get ${describeRef(ref)}`);
@@ -266,48 +325,9 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
         throw toDevError(error, `delete ${describeRef(ref)}`, server);
       }
     },
-    watch(apiVersion, kind, namespace, selectors, onEvent, timeoutMs) {
-      const what = `watch ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`;
-      let stopped = false;
-      let controller: AbortController | undefined;
-      const ended = new Promise<DevError | undefined>((resolve) => {
-        const settle = (error: unknown) => {
-          if (stopped || !error) return resolve(undefined);
-          const code = (error as { statusCode?: number }).statusCode;
-          resolve(toDevError(code ? new ApiException(code, String((error as Error).message), undefined, {}) : error, what, server));
-        };
-        const watcher = new Watch(kc);
-        // Its inactivity timeout (30 s) would end a quiet watch early: the server's timeoutSeconds ends it instead.
-        (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = timeoutMs + 30_000;
-        api.collectionPath(apiVersion, kind, namespace)
-          .then((path) => watcher.watch(path, {
-            labelSelector: selectors.label, fieldSelector: selectors.field, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
-          }, (type, object) => {
-            if (stopped) return;
-            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onEvent({ type, object: { apiVersion, kind, ...object } as KubeObject });
-            // An ERROR event (e.g. 410 Gone) is followed by the end of the stream.
-            else if (type === 'ERROR') settle(Object.assign(new Error(String((object as StatusBody).message ?? 'watch error')), { statusCode: Number((object as { code?: number }).code ?? 500) }));
-          }, settle))
-          .then((c) => {
-            controller = c;
-            if (stopped) c.abort();
-          }, settle);
-      });
-      return {
-        ended,
-        stop() {
-          stopped = true;
-          controller?.abort();
-        },
-      };
-    },
+    watch: (apiVersion, kind, namespace, selectors, onEvent, timeoutMs) =>
+      watchCollection(kc, api, server, apiVersion, kind, namespace, selectors, onEvent, timeoutMs),
     list: (apiVersion, kind, namespace, selectors = {}, options = {}) =>
-      call(`list ${kind}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`, async () => {
-        const list = options.metadataOnly
-          ? await api.listMetadata(apiVersion, kind, namespace, selectors)
-          : await api.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.field, selectors.label);
-        // List items come without apiVersion and kind (metadata-only ones as PartialObjectMetadata); give them theirs so they can be addressed.
-        return ((list.items ?? []) as KubeObject[]).map((item) => ({ ...item, apiVersion, kind }));
-      }),
+      call(collectionWhat('list', kind, namespace), () => listCollection(api, apiVersion, kind, namespace, selectors, options)),
   };
 }
