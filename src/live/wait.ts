@@ -59,6 +59,110 @@ async function creationFailure(request: WaitRequest, deps: LiveDeps): Promise<st
   return last ? String(last.message ?? 'pod creation failed') : undefined;
 }
 
+/** The dev mode's labelled pods, kept by a watch (a few again after normal ends), else listed each round. */
+class LabelledPods {
+  private readonly pods = new Map<string, KubeObject>();
+  private readonly selector: { label: string };
+  private wake: (() => void) | undefined;
+  /** Set by the watch; an event that comes while the wait awaits something else is not missed. */
+  changed = false;
+  private watch: WatchHandle | undefined;
+  private watchFailed = false;
+  private watchesStarted = 0;
+  private readonly request: WaitRequest;
+  private readonly deps: LiveDeps;
+  private readonly deadline: number;
+
+  constructor(request: WaitRequest, deps: LiveDeps, deadline: number) {
+    this.request = request;
+    this.deps = deps;
+    this.deadline = deadline;
+    this.selector = { label: `${WORKLOAD_LABEL}=${request.workloadLabel}` };
+  }
+
+  private startWatch(): WatchHandle {
+    this.watchesStarted++;
+    this.pods.clear();
+    const handle = this.deps.api.watch('v1', 'Pod', this.request.namespace, this.selector, ({ type, object }) => {
+      const name = String(object.metadata?.name);
+      if (type === 'DELETED') this.pods.delete(name);
+      else this.pods.set(name, object);
+      this.changed = true;
+      this.wake?.();
+    }, Math.max(1000, this.deadline - this.deps.clock.now()));
+    void handle.ended.then((error) => {
+      if (this.watch === handle) this.watch = undefined;
+      // A watch that ended normally (server timeout) is started again, a few times; a failed one is not.
+      if (error || this.watchesStarted >= 5) this.watchFailed = true;
+      this.changed = true;
+      this.wake?.();
+    });
+    return handle;
+  }
+
+  /** The pods as they are now, newest first (watched, or listed when the watch cannot run). */
+  async current(): Promise<KubeObject[]> {
+    if (!this.watch && !this.watchFailed) this.watch = this.startWatch();
+    if (!this.watch) {
+      this.pods.clear();
+      for (const pod of await this.deps.api.list('v1', 'Pod', this.request.namespace, this.selector)) this.pods.set(String(pod.metadata?.name), pod);
+    }
+    this.changed = false;
+    return newest([...this.pods.values()]);
+  }
+
+  /** Until the next event or `until` when watching (a cleared timer: nothing keeps the process alive), else one poll interval. */
+  async pause(until: number): Promise<void> {
+    if (!this.watch) return this.deps.clock.sleep(POLL_MS);
+    const ms = Math.max(1, Math.min(this.deadline, until) - this.deps.clock.now());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  stop(): void {
+    this.watch?.stop();
+  }
+}
+
+/**
+ * This start's pods (`mine`, newest first) judged: the ready one, or why none is ready yet
+ * (undefined: no news); throws when one failed.
+ */
+function judgePods(request: WaitRequest, all: KubeObject[], mine: KubeObject[]): { ready?: KubeObject; reason?: string } {
+  const containers = [request.devContainer, SIDECAR_CONTAINER];
+  for (const pod of mine) {
+    const health = podHealth(pod, containers);
+    if (health.state === 'ready') return { ready: pod };
+    if (health.state === 'failed') {
+      throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} ${restoreHint(request)}`);
+    }
+  }
+  const first = mine[0];
+  if (first) {
+    const health = podHealth(first, containers);
+    return health.state === 'waiting' ? { reason: health.reason } : {};
+  }
+  if (all.length > 0) {
+    return { reason: `no dev pod of this dev mode yet; passed over ${all.map((p) => p.metadata?.name).join(', ')}: left over or of an older template` };
+  }
+  return {};
+}
+
+/** Throws when the events say the dev pod could not be created (an admission rejection leaves no pod). */
+async function checkCreation(request: WaitRequest, deps: LiveDeps): Promise<void> {
+  const failure = await creationFailure(request, deps);
+  if (failure) {
+    throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
+      'the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container\'s securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin. Run kubectl dev end to restore the workload.');
+  }
+}
+
 /**
  * Resolves to the ready dev pod. Follows the pods with a watch (a change is seen when it
  * happens, not at the next poll: ~50 ms less on average than polling every 100 ms); when the
@@ -67,98 +171,37 @@ async function creationFailure(request: WaitRequest, deps: LiveDeps): Promise<st
 export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promise<KubeObject> {
   const start = deps.clock.now();
   const deadline = start + request.timeoutMs;
-  const containers = [request.devContainer, SIDECAR_CONTAINER];
-  const selector = { label: `${WORKLOAD_LABEL}=${request.workloadLabel}` };
   let lastReason = 'no dev pod yet';
   let nextEventsCheck = start + EVENTS_FIRST_MS;
-  const pods = new Map<string, KubeObject>();
-  let wake: (() => void) | undefined;
-  /** Set by the watch; an event that comes while this loop awaits something else is not missed. */
-  let changed = false;
-  let watch: WatchHandle | undefined;
-  let watchFailed = false;
-  let watchesStarted = 0;
-  const startWatch = (): WatchHandle => {
-    watchesStarted++;
-    pods.clear();
-    const handle = deps.api.watch('v1', 'Pod', request.namespace, selector, ({ type, object }) => {
-      const name = String(object.metadata?.name);
-      if (type === 'DELETED') pods.delete(name);
-      else pods.set(name, object);
-      changed = true;
-      wake?.();
-    }, Math.max(1000, deadline - deps.clock.now()));
-    void handle.ended.then((error) => {
-      if (watch === handle) watch = undefined;
-      // A watch that ended normally (server timeout) is started again, a few times; a failed one is not.
-      if (error || watchesStarted >= 5) watchFailed = true;
-      changed = true;
-      wake?.();
-    });
-    return handle;
-  };
+  const pods = new LabelledPods(request, deps, deadline);
   const matcher = request.creator ? devPodMatcher(request.creator, request.namespace, deps.api) : undefined;
   deps.progress.start('waiting for the dev pod to be ready');
   try {
     for (;;) {
-      if (!watch && !watchFailed) watch = startWatch();
-      if (!watch) {
-        pods.clear();
-        for (const pod of await deps.api.list('v1', 'Pod', request.namespace, selector)) pods.set(String(pod.metadata?.name), pod);
-      }
-      changed = false;
-      const all = newest([...pods.values()]);
+      const all = await pods.current();
       const verdicts = matcher ? await Promise.all(all.map((pod) => matcher.accepts(pod))) : all.map(() => true);
       // Pods with the label that are not this start's (left over, of an older template) are passed over.
       const sorted = all.filter((_, i) => verdicts[i]);
-      for (const pod of sorted) {
-        const health = podHealth(pod, containers);
-        if (health.state === 'ready') {
-          deps.progress.succeed(`dev pod ${pod.metadata?.name} is ready`);
-          return pod;
-        }
-        if (health.state === 'failed') {
-          throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} ${restoreHint(request)}`);
-        }
+      const judged = judgePods(request, all, sorted);
+      if (judged.ready) {
+        deps.progress.succeed(`dev pod ${judged.ready.metadata?.name} is ready`);
+        return judged.ready;
       }
-      const first = sorted[0];
-      if (first) {
-        const health = podHealth(first, containers);
-        if (health.state === 'waiting') lastReason = health.reason;
-      } else if (all.length > 0) {
-        lastReason = `no dev pod of this dev mode yet; passed over ${all.map((p) => p.metadata?.name).join(', ')}: left over or of an older template`;
-      }
+      if (judged.reason !== undefined) lastReason = judged.reason;
       const now = deps.clock.now();
       if (sorted.length === 0 && now >= nextEventsCheck) {
         nextEventsCheck = now + EVENTS_EVERY_MS;
-        const failure = await creationFailure(request, deps);
-        if (failure) {
-          throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
-            'the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container\'s securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin. Run kubectl dev end to restore the workload.');
-        }
+        await checkCreation(request, deps);
       }
       if (deps.clock.now() >= deadline) {
         throw new DevError('TIMEOUT', `the dev pod for ${request.podCreator} was not ready within ${Math.round(request.timeoutMs / 1000)} s (${lastReason})`,
           'kubectl describe pod and kubectl get events show why; raise --timeout if the cluster is slow. The workload stays in dev mode; kubectl dev end restores it.');
       }
-      if (changed) continue;
-      if (watch) {
-        // Until the next event, or the next events check / deadline (a cleared timer: nothing keeps the process alive).
-        const ms = Math.max(1, Math.min(deadline, sorted.length === 0 ? nextEventsCheck : deadline) - deps.clock.now());
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          wake = () => {
-            clearTimeout(timer);
-            wake = undefined;
-            resolve();
-          };
-        });
-      } else {
-        await deps.clock.sleep(POLL_MS);
-      }
+      if (pods.changed) continue;
+      await pods.pause(sorted.length === 0 ? nextEventsCheck : deadline);
     }
   } finally {
-    watch?.stop();
+    pods.stop();
   }
 }
 
