@@ -83,18 +83,38 @@ const live = (obj: KubeObject) => !obj.metadata?.deletionTimestamp;
 
 const newestFirst = (a: KubeObject, b: KubeObject) => String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp));
 
-export async function devModeStatus(request: StatusRequest, api: ClusterApi): Promise<StatusRow[]> {
-  const candidates = new Map<string, Candidate>();
-  const consider = (kind: WorkloadKind, name: string, namespace: string, found: { secret?: KubeObject; workload?: KubeObject }) => {
-    if (request.only && (request.only.kind !== kind || request.only.name !== name)) return;
-    const key = `${namespace}/${kind.kind}/${name}`;
-    const candidate = candidates.get(key) ?? { kind, name, namespace };
-    candidates.set(key, { ...candidate, ...found });
+/** The one workload asked for with its namespace: read directly, its Secret by its known name. */
+type Direct = { kind: WorkloadKind; name: string; namespace: string };
+
+/** What the first round read, in parallel: sync Secrets (undefined: the user may not read them), dev pods, the direct workload. */
+interface FirstRound {
+  secrets: KubeObject[] | undefined;
+  pods: KubeObject[];
+  directWorkload: KubeObject | undefined;
+}
+
+/** What a candidate's row is made from (a row is read and checked alone, in parallel with the others). */
+interface RowSources {
+  request: StatusRequest;
+  api: ClusterApi;
+  direct: Direct | undefined;
+  pods: KubeObject[];
+  scan: (kind: WorkloadKind, namespace: string | undefined) => Promise<KubeObject[]>;
+}
+
+/** Workloads in dev mode of a kind in a namespace (a labelled LIST), once each. */
+function devModeScanner(api: ClusterApi): RowSources['scan'] {
+  const scans = new Map<string, Promise<KubeObject[]>>();
+  return (kind, namespace) => {
+    const key = `${namespace ?? ''}/${kind.kind}`;
+    if (!scans.has(key)) scans.set(key, api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` }));
+    return scans.get(key)!;
   };
+}
+
+async function firstRound(request: StatusRequest, api: ClusterApi, direct: Direct | undefined): Promise<FirstRound> {
   const onlyLabel = request.only ? workloadLabelValue(request.only.kind.kind, request.only.name) : undefined;
   const selector = { label: onlyLabel ? `${WORKLOAD_LABEL}=${onlyLabel}` : WORKLOAD_LABEL };
-  const direct = request.only && request.namespace ? { ...request.only, namespace: request.namespace } : undefined;
-
   const forbiddenAsUndefined = (error: unknown) => {
     if (error instanceof DevError && error.code === 'FORBIDDEN') return undefined;
     throw error;
@@ -108,20 +128,26 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
     api.list('v1', 'Pod', request.namespace, selector),
     direct ? api.get({ apiVersion: apiVersionOf(direct.kind), kind: direct.kind.kind, name: direct.name, namespace: direct.namespace }) : undefined,
   ]);
+  return { secrets, pods, directWorkload };
+}
+
+/** The workloads that may be in dev mode, from the first round (and, without Secrets, a LIST per kind). */
+async function findCandidates(request: StatusRequest, direct: Direct | undefined, first: FirstRound, scan: RowSources['scan']): Promise<Candidate[]> {
+  const { secrets, pods, directWorkload } = first;
+  const candidates = new Map<string, Candidate>();
+  const consider = (kind: WorkloadKind, name: string, namespace: string, found: { secret?: KubeObject; workload?: KubeObject }) => {
+    if (request.only && (request.only.kind !== kind || request.only.name !== name)) return;
+    const key = `${namespace}/${kind.kind}/${name}`;
+    const candidate = candidates.get(key) ?? { kind, name, namespace };
+    candidates.set(key, { ...candidate, ...found });
+  };
   if (direct && directWorkload) consider(direct.kind, direct.name, direct.namespace, { workload: directWorkload });
 
   for (const secret of (secrets ?? []).filter(live)) {
     const found = secretWorkload(secret);
     if (found) consider(found.kind, found.name, String(secret.metadata?.namespace ?? request.namespace), { secret });
   }
-  // Workloads in dev mode of a kind in a namespace (a labelled LIST), once each: for users who
-  // may not read Secrets, and for a dev pod whose label is a hash of a long name.
-  const scans = new Map<string, Promise<KubeObject[]>>();
-  const scan = (kind: WorkloadKind, namespace: string | undefined) => {
-    const key = `${namespace ?? ''}/${kind.kind}`;
-    if (!scans.has(key)) scans.set(key, api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` }));
-    return scans.get(key)!;
-  };
+  // The labelled LIST per kind is for users who may not read Secrets, and for a dev pod whose label is a hash of a long name.
   if (secrets) {
     const secretLabels = new Set(secrets.filter(live).map((s) => `${s.metadata?.namespace}/${s.metadata?.labels?.[WORKLOAD_LABEL]}`));
     for (const pod of pods) {
@@ -140,39 +166,46 @@ export async function devModeStatus(request: StatusRequest, api: ClusterApi): Pr
       for (const item of perKind[i]!) consider(kind, String(item.metadata?.name), String(item.metadata?.namespace ?? request.namespace), { workload: item });
     });
   }
+  return [...candidates.values()];
+}
 
-  const devPodsOf = (c: Candidate) => {
-    const label = workloadLabelValue(c.kind.kind, c.name);
-    return pods.filter((p) => p.metadata?.namespace === c.namespace && p.metadata?.labels?.[WORKLOAD_LABEL] === label && live(p)).sort(newestFirst);
-  };
-  const rows = await Promise.all([...candidates.values()].map(async (c): Promise<StatusRow | undefined> => {
-    const devPod = devPodsOf(c)[0];
-    const base = { kind: c.kind.kind, name: c.name, namespace: c.namespace, devPod: devPod ? String(devPod.metadata?.name) : '-' };
-    let row: Omit<StatusRow, 'sync'>;
-    const secretSince = c.secret?.metadata?.annotations?.[SINCE_ANNOTATION];
-    const podContainer = devPod?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION];
-    if (!c.workload && devPod && secretSince !== undefined && podContainer !== undefined) {
-      row = { ...base, container: podContainer, phase: podPhase(devPod, podContainer), since: secretSince };
-    } else {
-      let workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
-      if (!(workload && isInDevMode(workload)) && !c.secret && devPod) {
-        // A live dev pod but no workload of that name in dev mode: the label is a hash of a long name.
-        const label = workloadLabelValue(c.kind.kind, c.name);
-        workload = (await scan(c.kind, c.namespace)).find((item) => workloadLabelValue(c.kind.kind, String(item.metadata?.name)) === label);
-        if (workload) base.name = String(workload.metadata?.name);
-      }
-      if (workload && isInDevMode(workload)) {
-        const container = recordedSettings(workload)?.devContainer ?? '?';
-        row = { ...base, container, phase: podPhase(devPod, container), since: workload.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-' };
-      } else if (c.secret) {
-        row = { ...base, container: '-', devPod: '-', phase: INTERRUPTED_PHASE, since: '-' };
-      } else {
-        // Only dev pods that outlive a workload which has left dev mode.
-        return undefined;
-      }
+/** A candidate's row, reading the workload where the first round does not tell; undefined when it is not in dev mode. */
+async function candidateRow(c: Candidate, from: RowSources): Promise<StatusRow | undefined> {
+  const { request, api, direct, pods, scan } = from;
+  const devLabel = workloadLabelValue(c.kind.kind, c.name);
+  const devPod = pods.filter((p) => p.metadata?.namespace === c.namespace && p.metadata?.labels?.[WORKLOAD_LABEL] === devLabel && live(p)).sort(newestFirst)[0];
+  const base = { kind: c.kind.kind, name: c.name, namespace: c.namespace, devPod: devPod ? String(devPod.metadata?.name) : '-' };
+  let row: Omit<StatusRow, 'sync'>;
+  const secretSince = c.secret?.metadata?.annotations?.[SINCE_ANNOTATION];
+  const podContainer = devPod?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION];
+  if (!c.workload && devPod && secretSince !== undefined && podContainer !== undefined) {
+    row = { ...base, container: podContainer, phase: podPhase(devPod, podContainer), since: secretSince };
+  } else {
+    let workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
+    if (!(workload && isInDevMode(workload)) && !c.secret && devPod) {
+      // A live dev pod but no workload of that name in dev mode: the label is a hash of a long name.
+      workload = (await scan(c.kind, c.namespace)).find((item) => workloadLabelValue(c.kind.kind, String(item.metadata?.name)) === devLabel);
+      if (workload) base.name = String(workload.metadata?.name);
     }
-    return { ...row, sync: request.syncState ? await request.syncState(row) : '-' };
-  }));
+    if (workload && isInDevMode(workload)) {
+      const container = recordedSettings(workload)?.devContainer ?? '?';
+      row = { ...base, container, phase: podPhase(devPod, container), since: workload.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-' };
+    } else if (c.secret) {
+      row = { ...base, container: '-', devPod: '-', phase: INTERRUPTED_PHASE, since: '-' };
+    } else {
+      // Only dev pods that outlive a workload which has left dev mode.
+      return undefined;
+    }
+  }
+  return { ...row, sync: request.syncState ? await request.syncState(row) : '-' };
+}
+
+export async function devModeStatus(request: StatusRequest, api: ClusterApi): Promise<StatusRow[]> {
+  const direct = request.only && request.namespace ? { ...request.only, namespace: request.namespace } : undefined;
+  const first = await firstRound(request, api, direct);
+  const scan = devModeScanner(api);
+  const candidates = await findCandidates(request, direct, first, scan);
+  const rows = await Promise.all(candidates.map((c) => candidateRow(c, { request, api, direct, pods: first.pods, scan })));
   return rows.filter((r): r is StatusRow => r !== undefined).sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
 }
 
