@@ -31,11 +31,8 @@ import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
 import { parseRequestAndLimit, type RequestAndLimit } from '../core/resources.ts';
 import { validateSettings, type EnvVar } from '../core/settings.ts';
-import { parseForwardSpec } from './forward-spec.ts';
-import { staysInside } from './paths.ts';
-import { FIELDS, settingsOf } from './resolve.ts';
-
-const fieldsOf = (part: string): string[] => Object.entries(FIELDS).filter(([, f]) => f.part === part).map(([name]) => name);
+import { settingsOf } from './resolve.ts';
+import { checkEnv, checkForward, checkKeys, checkSync, describeType, fieldsOf, strictString, stringList, type Failures } from './value-checks.ts';
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -91,7 +88,7 @@ export interface DevConfig {
 /** Finds a line for a path when the config came from text. */
 type Locator = (path: readonly (string | number)[]) => number | undefined;
 
-class Checker {
+class Checker implements Failures {
   readonly problems: { path: string; message: string; line?: number }[] = [];
   private readonly locate: Locator;
   constructor(locate: Locator) {
@@ -111,141 +108,6 @@ export function formatPath(path: readonly (string | number)[]): string {
     if (typeof step === 'number') out += `[${step}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(step)) out += out === '' ? step : `.${step}`;
     else out += `[${JSON.stringify(step)}]`;
-  }
-  return out;
-}
-
-function describeType(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (isPlainObject(value)) return 'a mapping';
-  return `a ${typeof value}`;
-}
-
-function checkKeys(value: Record<string, unknown>, allowed: readonly string[], path: readonly (string | number)[], c: Checker): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
-      c.fail([...path, key], `unknown key "${key}" (allowed here: ${allowed.join(', ')})`);
-    }
-  }
-}
-
-function str(value: unknown, path: readonly (string | number)[], c: Checker, scalarText?: (path: readonly (string | number)[]) => string | undefined): string | undefined {
-  if (typeof value === 'string') return value;
-  if ((typeof value === 'number' || typeof value === 'boolean') && scalarText) {
-    // `PORT: 8080` in env: keep the digits as written (0644 stays 0644).
-    const text = scalarText(path);
-    if (text !== undefined) return text;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  c.fail(path, `must be a string, not ${describeType(value)}`);
-  return undefined;
-}
-
-function strictString(value: unknown, path: readonly (string | number)[], c: Checker): string | undefined {
-  if (typeof value === 'string') return value;
-  c.fail(path, value === undefined ? 'is required' : `must be a string, not ${describeType(value)}`);
-  return undefined;
-}
-
-function stringList(value: unknown, path: readonly (string | number)[], c: Checker): string[] | undefined {
-  if (!Array.isArray(value)) {
-    c.fail(path, `must be a list of strings, not ${describeType(value)}`);
-    return undefined;
-  }
-  const out: string[] = [];
-  value.forEach((item, i) => {
-    const s = strictString(item, [...path, i], c);
-    if (s !== undefined) out.push(s);
-  });
-  return out;
-}
-
-function checkForward(value: unknown, path: readonly (string | number)[], c: Checker): string[] | undefined {
-  if (!Array.isArray(value)) {
-    c.fail(path, `must be a list such as ['8080:80', ':9229'], not ${describeType(value)}`);
-    return undefined;
-  }
-  const out: string[] = [];
-  value.forEach((item, i) => {
-    if (typeof item !== 'string' && typeof item !== 'number') {
-      c.fail([...path, i], `"${String(item)}" is not LOCAL:REMOTE, :REMOTE or PORT`);
-      return;
-    }
-    try {
-      out.push(parseForwardSpec(item, 'forward').text);
-    } catch (error) {
-      if (!(error instanceof DevError)) throw error;
-      c.fail([...path, i], error.message.replace(/^forward: /, ''));
-    }
-  });
-  return out;
-}
-
-function checkEnv(value: unknown, path: readonly (string | number)[], c: Checker, scalarText: (path: readonly (string | number)[]) => string | undefined): EnvVar[] | undefined {
-  if (isPlainObject(value)) {
-    const out: EnvVar[] = [];
-    for (const [name, v] of Object.entries(value)) {
-      const s = str(v, [...path, name], c, scalarText);
-      if (s !== undefined) out.push({ name, value: s });
-    }
-    return out;
-  }
-  if (Array.isArray(value)) {
-    const out: EnvVar[] = [];
-    value.forEach((item, i) => {
-      const at = [...path, i];
-      if (!isPlainObject(item)) {
-        c.fail(at, `must be a mapping with name and value (or valueFrom), not ${describeType(item)}`);
-        return;
-      }
-      checkKeys(item, ['name', 'value', 'valueFrom'], at, c);
-      const name = strictString(item.name, [...at, 'name'], c);
-      if (name === '') c.fail([...at, 'name'], 'must not be empty');
-      if (item.value !== undefined && item.valueFrom !== undefined) c.fail(at, 'has both value and valueFrom; keep one');
-      if (item.valueFrom !== undefined && !isPlainObject(item.valueFrom)) c.fail([...at, 'valueFrom'], `must be a mapping, not ${describeType(item.valueFrom)}`);
-      const entry: EnvVar = { name: name ?? '' };
-      if (item.value !== undefined) {
-        const s = str(item.value, [...at, 'value'], c, scalarText);
-        if (s !== undefined) entry.value = s;
-      }
-      if (isPlainObject(item.valueFrom)) entry.valueFrom = structuredClone(item.valueFrom);
-      if (name) out.push(entry);
-    });
-    return out;
-  }
-  c.fail(path, `must be a mapping of NAME: value or a list of {name, value}, not ${describeType(value)}`);
-  return undefined;
-}
-
-/** The keys under `sync:`, from the field table. */
-const SYNC_KEYS = fieldsOf('sync');
-
-function checkSync(value: unknown, path: readonly (string | number)[], c: Checker): SyncConfig | undefined {
-  if (!isPlainObject(value)) {
-    c.fail(path, `must be a mapping (localDir, ignore, ignoreFile, mode), not ${describeType(value)}`);
-    return undefined;
-  }
-  checkKeys(value, SYNC_KEYS, path, c);
-  const out: SyncConfig = {};
-  if (value.localDir !== undefined) {
-    const s = strictString(value.localDir, [...path, 'localDir'], c);
-    if (s !== undefined && !staysInside(s)) {
-      c.fail([...path, 'localDir'], `"${s}" leaves the directory of this file; a dev config can only sync its own project's folders (a file in a cloned repository must not reach the rest of your disk) — pass --local-dir on the command line to sync another folder`);
-    } else if (s !== undefined) out.localDir = s;
-  }
-  if (value.ignore !== undefined) {
-    const list = stringList(value.ignore, [...path, 'ignore'], c);
-    if (list) out.ignore = list;
-  }
-  if (value.ignoreFile !== undefined) {
-    if (value.ignoreFile === '.gitignore') out.ignoreFile = '.gitignore';
-    else c.fail([...path, 'ignoreFile'], `must be .gitignore (the tree's .gitignore files, read as git reads them), not ${JSON.stringify(value.ignoreFile)}`);
-  }
-  if (value.mode !== undefined) {
-    if (value.mode === 'send-only' || value.mode === 'two-way') out.mode = value.mode;
-    else c.fail([...path, 'mode'], `must be send-only or two-way, not ${JSON.stringify(value.mode)}`);
   }
   return out;
 }
