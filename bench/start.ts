@@ -43,7 +43,7 @@ try {
   kubectl(['create', 'namespace', ns]);
   const deployment = (name: string) => ({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels: { app: name } },
-    spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 80 }], readinessProbe: { httpGet: { path: '/', port: 80 } } }] } } },
+    spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'docker.io/library/busybox:1.36', command: ['httpd', '-f', '-p', '80'], ports: [{ containerPort: 80 }], readinessProbe: { tcpSocket: { port: 80 } } }] } } },
   });
   const names = Array.from({ length: RUNS }, (_, i) => i);
   kubectl(['create', '-n', ns, '-f', '-'], names.flatMap((i) => [stringify(deployment(`base-${i}`)), stringify(deployment(`dev-${i}`))]).join('---\n'));
@@ -54,13 +54,13 @@ try {
   for (const i of names) {
     // The baseline makes exactly the change start makes (computed by the same rewrite), as kubectl would.
     const live = JSON.parse(kubectl(['get', 'deployment', `base-${i}`, '-n', ns, '-o', 'json']));
-    const [devObject] = enter([live], { targets: [parseWorkloadRef(`deploy/base-${i}`)], settings: { image: 'busybox:1.37' } });
+    const [devObject] = enter([live], { targets: [parseWorkloadRef(`deploy/base-${i}`)], settings: { image: 'docker.io/library/busybox:1.36' } });
     const patch = JSON.stringify(jsonPatch.compare(live, devObject!));
     baseline.push(timed(() => {
       kubectl(['patch', 'deployment', `base-${i}`, '-n', ns, '--type', 'json', '-p', patch]);
       kubectl(['rollout', 'status', `deployment/base-${i}`, '-n', ns, '--timeout=120s']);
     }));
-    ours.push(timed(() => dev(['start', `deploy/dev-${i}`, '-n', ns, '--no-sync', '-q', '--image', 'busybox:1.37'])));
+    ours.push(timed(() => dev(['start', `deploy/dev-${i}`, '-n', ns, '--no-sync', '-q', '--image', 'docker.io/library/busybox:1.36'])));
   }
   kubectl(['delete', 'namespace', ns, '--wait=false']);
   const b = median(baseline);
