@@ -56,7 +56,8 @@ export async function localGuiAddress(stateDir: string): Promise<{ address: stri
   } };
 }
 
-function freeTcpPort(): Promise<number> {
+/** A port on 127.0.0.1 free right now (Windows' GUI address; tests pick ports with it too). */
+export function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -20,16 +20,7 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freeTcpPort as freePort } from '../../../src/sync/session/local-syncthing.ts';
 
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
