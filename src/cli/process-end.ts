@@ -12,9 +12,7 @@ const EXIT_GRACE_MS = 2_000;
  */
 export function endProcess(code: number): void {
   process.exitCode = code;
-  // Most commands (version, --help, render, start --local) leave nothing but the standard
-  // streams: no guard for them (arming it made `version` ~3 ms slower from cold: medians of
-  // 60 alternating runs of the binary, 64.9-66.5 vs 61.6-62.7 ms).
+  // Commands that leave only the standard streams open need no guard, and arming it slows cold start (docs/decisions.md).
   if (process.getActiveResourcesInfo().every((kind) => kind === 'TTYWrap' || kind === 'PipeWrap')) return;
   setTimeout(() => {
     process.stderr.write(`kubectl-dev: the command finished but ${process.getActiveResourcesInfo().join(', ')} stayed open; exiting anyway.\n`
