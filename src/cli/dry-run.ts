@@ -35,6 +35,8 @@ function action(step: PlanStep): string[] {
       return [`delete ${where(step.ref)}${step.options?.uid ? ` (uid ${step.options.uid})` : ''}`];
     case 'wait-gone':
       return [`wait until ${where(step.ref)} is gone (up to ${Math.round(step.timeoutMs / 1000)} s)`];
+    case 'restart-pod':
+      return [`once the controller of ${where(step.ref)} has seen its new spec: delete Pod ${step.pod} unless it runs that revision (up to ${Math.round(step.timeoutMs / 1000)} s)`];
     case 'wait-dev-pod':
       return [`wait for the pod labelled ${step.request.workloadLabel} with containers ${step.request.devContainer} and the sidecar ready (up to ${Math.round(step.request.timeoutMs / 1000)} s)`];
   }
@@ -42,6 +44,8 @@ function action(step: PlanStep): string[] {
 
 export function formatChanges(steps: readonly PlanStep[]): string {
   if (!steps.some(isWrite)) return 'no change: the workload is already in dev mode with these settings\n';
-  const out = steps.map((step, i) => [`${i + 1}. ${step.label}`, ...action(step).map((line) => (line.startsWith('      ') ? line : `   ${line}`))].join('\n'));
+  // A step's notes (what manages the workload, what a clamp means) say why it is there.
+  const notes = (step: PlanStep) => [step.noteBefore, step.noteAfter].filter((n): n is string => n !== undefined).flatMap((n) => n.split('\n').map((line) => `   note: ${line.trim()}`));
+  const out = steps.map((step, i) => [`${i + 1}. ${step.label}`, ...action(step).map((line) => (line.startsWith('      ') ? line : `   ${line}`)), ...notes(step)].join('\n'));
   return `${out.join('\n')}\n`;
 }

@@ -12,7 +12,7 @@ export const EXIT = {
   input: 3,
   /** The cluster could not be used: kubeconfig, unreachable, credentials, permissions, timeouts. */
   cluster: 4,
-  /** The workload's state stops the command: changed concurrently, edited in dev mode, other settings, damaged marks. */
+  /** The workload's state stops the command: changed concurrently, edited or reverted in dev mode, other settings, damaged marks. */
   state: 5,
   /** The dev pod or the sync failed: the pod did not come up, syncthing failed or is missing. */
   runtime: 6,
@@ -32,7 +32,9 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.cluster;
     case 'CONFLICT':
     case 'DRIFT':
+    case 'DEV_MODE_REVERTED':
     case 'ALREADY_IN_DEV_MODE':
+    case 'HELD_BY_OTHER':
     case 'CORRUPT_DEV_STATE':
     case 'SYNC_ALREADY_RUNNING':
       return EXIT.state;
@@ -44,6 +46,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'SYNC_REMOTE_ERROR':
     case 'SYNC_TIMEOUT':
     case 'RUN_FAILED':
+    case 'REVERSE_UNAVAILABLE':
+    case 'REVERSE_FAILED':
       return EXIT.runtime;
     case 'INVALID_YAML':
     case 'NOT_AN_OBJECT':
@@ -55,6 +59,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'MOUNT_COLLISION':
     case 'OWNED_POD':
     case 'NODE_CRITICAL':
+    case 'GITOPS_MANAGED':
     case 'ORIGINAL_TOO_LARGE':
     case 'SELECTION_EMPTY':
     case 'INVALID_INPUT':

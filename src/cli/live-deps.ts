@@ -1,6 +1,7 @@
 // Builds live mode's dependencies for the CLI: the real cluster API, clock, progress display,
 // the sync Secret factory, and the checkpoint counter used for fault injection.
 
+import { hostname } from 'node:os';
 import type { KubeTarget } from '../kube/config.ts';
 import { clusterApi } from '../kube/api.ts';
 import { realClock, type LiveDeps, type SyncSecretFactory } from '../live/deps.ts';
@@ -28,5 +29,6 @@ export function liveDeps(target: KubeTarget, io: CliIO, options: { quiet: boolea
     progress: makeProgress(io.stderr, io.env, options.quiet),
     checkpoint: checkpointFor(io),
     syncSecret: options.syncSecret,
+    host: hostname(),
   };
 }

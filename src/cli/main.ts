@@ -5,6 +5,7 @@ import { DevError } from '../core/errors.ts';
 import type { Command, CommandContext } from './command.ts';
 import { completeEngine, completion } from './commands/completion.ts';
 import { doctor } from './commands/doctor.ts';
+import { down } from './commands/down.ts';
 import { end } from './commands/end.ts';
 import { env } from './commands/env.ts';
 import { exec } from './commands/exec.ts';
@@ -13,14 +14,16 @@ import { render } from './commands/render.ts';
 import { run } from './commands/run.ts';
 import { start } from './commands/start.ts';
 import { sync } from './commands/sync.ts';
+import { up } from './commands/up.ts';
 import { version } from './commands/version.ts';
+import { volumes } from './commands/volumes.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { reportError } from './report.ts';
 import { VERSION } from './version.ts';
 
 /** Every command, one declaration each (src/cli/command.ts). Exported for completion, which asks yargs for command and flag names. */
-export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, exec, env, render, sync, run, version, doctor, completion, completeEngine];
+export const COMMANDS: ReadonlyArray<Pick<Command, 'name' | 'module'>> = [start, end, status, volumes, exec, env, render, sync, run, up, down, version, doctor, completion, completeEngine];
 
 function build(args: string[], io: CliIO, context: CommandContext) {
   let parser = yargs(args)

@@ -9,6 +9,7 @@ import type { DevConfig } from '../config/devconfig.ts';
 import { staysInside } from '../config/paths.ts';
 import type { Resolved } from '../config/resolve.ts';
 import { DevError } from '../core/errors.ts';
+import { INITIAL_STRATEGIES, type InitialStrategy } from '../sync/initial.ts';
 import { repeatable, type OptionSpec, type OptionsOf, type Problems } from './command.ts';
 
 export const SYNC_OPTIONS = {
@@ -16,6 +17,7 @@ export const SYNC_OPTIONS = {
   'two-way': { type: 'boolean', describe: 'Also bring changes made in the dev container back (default: the dev config\'s sync.mode, else send-only: the local folder is never changed)' },
   config: { type: 'string', describe: 'Dev config file (default: .kubectl-dev.yaml here, if present): sync, run, forward' },
   syncthing: { type: 'string', describe: 'Path of the syncthing binary (default: $KUBECTL_DEV_SYNCTHING, then the one kubectl-dev carries, then syncthing on PATH)' },
+  initial: { choices: INITIAL_STRATEGIES, describe: 'When the laptop and the container both have files, what the first sync does: local (the laptop wins; default), remote (the container wins), newest (the newer file wins), keep-both (the newer wins, the older is kept as a .sync-conflict- copy); default: the dev config\'s sync.initial', field: 'initial' },
   ignore: { type: 'string', coerce: repeatable, describe: 'A path pattern not to sync (syncthing .stignore syntax; repeatable; added to the dev config\'s sync.ignore; .git is ignored by default)', field: 'ignore' },
   // For comparisons (bench/sync.ts, bench/hot-reload.ts): syncthing's own watcher instead of the fast path.
   watcher: { choices: ['fast', 'syncthing'], default: 'fast', hidden: true },
@@ -28,6 +30,8 @@ export interface SyncChoice {
   localDir: string;
   twoWay: boolean;
   ignores: string[];
+  /** `--initial` (or sync.initial): the first sync when both sides have files. */
+  initial?: InitialStrategy;
   /** What the .gitignore files ask for that syncthing cannot say exactly (sync.ignoreFile). */
   ignoreNotes?: string[];
   syncthingPath?: string;
@@ -61,6 +65,7 @@ export function syncChoiceFrom(resolved: Resolved, args: SyncFlagArgs, config: D
     localDir,
     twoWay: args['two-way'] ?? false,
     ignores: [...resolved.sync.ignore, ...fromGit.lines],
+    ...(resolved.sync.initial !== undefined ? { initial: resolved.sync.initial } : {}),
     ...(fromGit.warnings.length > 0 ? { ignoreNotes: fromGit.warnings } : {}),
     ...(args.syncthing !== undefined ? { syncthingPath: resolve(cwd, args.syncthing) } : {}),
     ...(args.watcher === 'syncthing' ? { watcher: 'syncthing' as const, watcherDelayS: args['watcher-delay'] } : {}),

@@ -20,27 +20,45 @@ export interface Foreground {
   target: SyncTarget;
 }
 
-/** Opens the forwards first: a busy local port stops the command before the sync starts. Resolves to their closer. */
-async function openForwardsOf(plan: Foreground, say: (line: string) => void): Promise<() => Promise<void>> {
+/** Opens the forwards first (-p, then -R): a busy local port stops the command before the sync starts. Resolves to their closer. */
+async function openForwardsOf(plan: Foreground, say: (line: string) => void, debug: boolean): Promise<() => Promise<void>> {
   const { forwards, kube, ref } = plan;
-  if (forwards.specs.length === 0) return async () => {};
-  const { openForwards, describeForwards } = await import('../run/forwards.ts');
+  if (forwards.specs.length === 0 && forwards.reverse.length === 0) return async () => {};
   const { LabelPodFinder } = await import('../sync/dev-pod-finder.ts');
   const { WORKLOAD_LABEL } = await import('../core/marks.ts');
   const { workloadLabelValue } = await import('../core/names.ts');
-  const open = await openForwards({
-    kc: kube.kc, namespace: kube.namespace, specs: forwards.specs, addresses: forwards.addresses,
-    finder: new LabelPodFinder(kube.kc, kube.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`),
-    onError: (message) => say(`forward: ${message}`),
-  });
-  for (const line of describeForwards(open.open)) say(line);
-  return () => open.close();
+  const finder = new LabelPodFinder(kube.kc, kube.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`);
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  };
+  try {
+    if (forwards.specs.length > 0) {
+      const { openForwards, describeForwards } = await import('../run/forwards.ts');
+      const open = await openForwards({
+        kc: kube.kc, namespace: kube.namespace, specs: forwards.specs, addresses: forwards.addresses, finder,
+        onError: (message) => say(`forward: ${message}`),
+      });
+      closers.push(() => open.close());
+      for (const line of describeForwards(open.open)) say(line);
+    }
+    if (forwards.reverse.length > 0) {
+      const { openReverseForwards } = await import('../reverse/index.ts');
+      const reverse = await openReverseForwards({ kc: kube.kc, namespace: kube.namespace, finder, specs: forwards.reverse, say, ...(debug ? { debug: (m: string) => say(`debug: ${m}`) } : {}) });
+      closers.push(() => reverse.forwards.close());
+      for (const line of reverse.lines) say(line);
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return closeAll;
 }
 
 export async function runForeground(plan: Foreground, io: CliIO, say: (line: string) => void): Promise<void> {
   const { options, choice, kube, ref, what, target } = plan;
   const { localDir, twoWay, ignores, ...rest } = choice;
-  const closeForwards = await openForwardsOf(plan, say);
+  const closeForwards = await openForwardsOf(plan, say, Boolean(io.env.KUBECTL_DEV_DEBUG));
   let handle: Awaited<ReturnType<typeof runSync>>;
   try {
     handle = await runSync({ namespace: kube.namespace, kind: ref.kind.kind, name: ref.name, localDir, twoWay, ignores, ...rest }, {

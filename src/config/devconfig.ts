@@ -5,6 +5,7 @@
 //
 //   apiVersion: dev.kubectl-dev.io/v1alpha1   # optional
 //   kind: DevConfig                           # optional
+//   metadata: { name: shop }                  # optional: the name `up` records, `status` groups by
 //   defaults:                                 # optional: for every workload
 //     image: node:24
 //   workloads:
@@ -19,20 +20,27 @@
 //       keepSecurityContext: false
 //       renameContainer: dev
 //       sidecarImage: docker.io/syncthing/syncthing:1.29.2
+//       persist: [/workspace, /root/.npm]     # kept on the workload's PersistentVolumeClaim across end and start
+//       persistentVolume: { size: 5Gi, storageClass: standard }   # optional; default 5Gi, the default class
 //       sync: { localDir: ., ignore: [node_modules, '*.log'], mode: send-only }
 //       forward: ['8080:9080', ':9229']      # LOCAL:REMOTE, :REMOTE (free local port) or PORT
+//       reverse: ['5432:5432']               # REMOTE:LOCAL: the pod's 127.0.0.1:REMOTE reaches the laptop's LOCAL
 //       run: npm run dev                      # the command `kubectl dev run` restarts
+//       duplicate: true                       # a dev copy beside the workload (start --duplicate)
+//       gitops: pause                         # a workload Argo CD manages: pause | ignore (start --gitops)
 //
 // Command-line flags override the file (see resolve.ts).
 
+import type { InitialStrategy } from '../sync/initial.ts';
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { DevError, type ErrorLocation } from '../core/errors.ts';
 import { parseWorkloadRef, type WorkloadRef } from '../core/kinds.ts';
 import { isPlainObject } from '../core/objects.ts';
+import { claimOptionProblems, type ClaimOptions } from '../core/persist.ts';
 import { parseRequestAndLimit, type RequestAndLimit } from '../core/resources.ts';
 import { validateSettings, type EnvVar } from '../core/settings.ts';
 import { settingsOf } from './resolve.ts';
-import { checkEnv, checkForward, checkKeys, checkSync, describeType, fieldsOf, strictString, stringList, type Failures } from './value-checks.ts';
+import { checkEnv, checkForward, checkReverse, checkKeys, checkSync, describeType, fieldsOf, strictString, stringList, type Failures } from './value-checks.ts';
 
 export const DEV_CONFIG_API_VERSION = 'dev.kubectl-dev.io/v1alpha1';
 export const DEV_CONFIG_KIND = 'DevConfig';
@@ -49,6 +57,8 @@ export interface SyncConfig {
   /** `.gitignore`: the tree's .gitignore files are read as ignore patterns too, as git reads them. */
   ignoreFile?: '.gitignore';
   mode?: SyncMode;
+  /** What the first sync does when the laptop and the container both have files (as --initial). */
+  initial?: InitialStrategy;
 }
 
 /** What a user may set for a workload (or for every workload, under `defaults`). */
@@ -65,12 +75,24 @@ export interface WorkloadConfig {
   keepSecurityContext?: boolean;
   renameContainer?: string;
   sidecarImage?: string;
+  /** Paths of the dev container kept on the workload's PersistentVolumeClaim. */
+  persist?: string[];
+  persistentVolume?: ClaimOptions;
   sync?: SyncConfig;
   /** Port forwards as written: `LOCAL:REMOTE`, `:REMOTE` or `PORT`. */
   forward?: string[];
+  /** Reverse forwards as written: `REMOTE:LOCAL` or `PORT`. */
+  reverse?: string[];
   /** The command `kubectl dev run` runs (and restarts) in the dev container. */
   run?: string;
+  /** Duplicate mode: start makes a dev copy beside the workload and leaves the workload alone. */
+  duplicate?: boolean;
+  /** `--gitops`: what start does with a workload a GitOps tool manages. */
+  gitops?: GitOpsChoice;
 }
+
+/** `pause`: an Argo CD Application's automated sync paused until end; `ignore`: go ahead regardless. */
+export type GitOpsChoice = 'pause' | 'ignore';
 
 export interface WorkloadEntry extends WorkloadConfig {
   /** The key as written, e.g. `deploy/reviews`. */
@@ -81,6 +103,8 @@ export interface WorkloadEntry extends WorkloadConfig {
 export interface DevConfig {
   /** Where the config came from (file name, or `functionConfig`). */
   source: string;
+  /** `metadata.name`: what `up` records on the workloads it starts and `status` groups them by. */
+  name?: string;
   defaults: WorkloadConfig;
   workloads: WorkloadEntry[];
 }
@@ -112,8 +136,25 @@ export function formatPath(path: readonly (string | number)[]): string {
   return out;
 }
 
-/** The keys of a workload entry (and of `defaults`), from the field table: the settings, then sync, forward and run. */
-const WORKLOAD_KEYS = [...fieldsOf('settings'), 'sync', ...fieldsOf('forward'), ...fieldsOf('run')];
+/** The keys of a workload entry (and of `defaults`), from the field table: the settings, the volume's, then sync, forward, run and the mode. */
+const WORKLOAD_KEYS = [...fieldsOf('settings'), 'persistentVolume', 'sync', ...fieldsOf('forward'), ...fieldsOf('run'), ...fieldsOf('mode')];
+const VOLUME_KEYS = fieldsOf('volume');
+
+function checkPersistentVolume(value: unknown, path: readonly (string | number)[], c: Checker): ClaimOptions | undefined {
+  if (!isPlainObject(value)) {
+    c.fail(path, `must be a mapping (${VOLUME_KEYS.join(', ')}), not ${describeType(value)}`);
+    return undefined;
+  }
+  checkKeys(value, VOLUME_KEYS, path, c);
+  const out: ClaimOptions = {};
+  for (const key of ['size', 'storageClass'] as const) {
+    if (value[key] === undefined) continue;
+    const s = strictString(value[key], [...path, key], c);
+    if (s !== undefined) out[key] = s;
+  }
+  for (const problem of claimOptionProblems(out)) c.fail(path, problem);
+  return out;
+}
 
 function checkWorkloadConfig(value: unknown, path: readonly (string | number)[], c: Checker, scalarText: (path: readonly (string | number)[]) => string | undefined, extraKeys: readonly string[] = []): WorkloadConfig {
   const out: WorkloadConfig = {};
@@ -156,9 +197,22 @@ function checkWorkloadConfig(value: unknown, path: readonly (string | number)[],
       else throw error;
     }
   }
-  if (value.keepSecurityContext !== undefined) {
-    if (typeof value.keepSecurityContext === 'boolean') out.keepSecurityContext = value.keepSecurityContext;
-    else c.fail([...path, 'keepSecurityContext'], `must be true or false, not ${describeType(value.keepSecurityContext)}`);
+  if (value.gitops !== undefined) {
+    if (value.gitops === 'pause' || value.gitops === 'ignore') out.gitops = value.gitops;
+    else c.fail([...path, 'gitops'], `must be pause or ignore, not ${JSON.stringify(value.gitops)}`);
+  }
+  for (const key of ['keepSecurityContext', 'duplicate'] as const) {
+    if (value[key] === undefined) continue;
+    if (typeof value[key] === 'boolean') out[key] = value[key];
+    else c.fail([...path, key], `must be true or false, not ${describeType(value[key])}`);
+  }
+  if (value.persist !== undefined) {
+    const list = stringList(value.persist, [...path, 'persist'], c);
+    if (list) out.persist = list;
+  }
+  if (value.persistentVolume !== undefined) {
+    const volume = checkPersistentVolume(value.persistentVolume, [...path, 'persistentVolume'], c);
+    if (volume) out.persistentVolume = volume;
   }
   if (value.sync !== undefined) {
     const sync = checkSync(value.sync, [...path, 'sync'], c);
@@ -167,6 +221,10 @@ function checkWorkloadConfig(value: unknown, path: readonly (string | number)[],
   if (value.forward !== undefined) {
     const forward = checkForward(value.forward, [...path, 'forward'], c);
     if (forward) out.forward = forward;
+  }
+  if (value.reverse !== undefined) {
+    const reverse = checkReverse(value.reverse, [...path, 'reverse'], c);
+    if (reverse) out.reverse = reverse;
   }
   // The settings the rewrite checks itself (absolute workdir, valid container name, …).
   try {
@@ -199,6 +257,10 @@ export function devConfigFromValue(value: unknown, source: string, locate: Locat
       c.fail(['kind'], `must be ${DEV_CONFIG_KIND}, not ${JSON.stringify(value.kind)}`);
     }
     if (value.metadata !== undefined && !isPlainObject(value.metadata)) c.fail(['metadata'], `must be a mapping, not ${describeType(value.metadata)}`);
+    else if (value.metadata?.name !== undefined) {
+      const name = strictString(value.metadata.name, ['metadata', 'name'], c);
+      if (name !== undefined) config.name = name;
+    }
     if (value.defaults !== undefined) config.defaults = checkWorkloadConfig(value.defaults, ['defaults'], c, scalarText);
     if (value.workloads !== undefined && value.workloads !== null) {
       if (!isPlainObject(value.workloads)) {

@@ -57,3 +57,43 @@ export function listenAddresses(addresses: readonly string[]): Array<{ host: str
   }
   return out.length > 0 ? out : [{ host: '127.0.0.1', optional: false }];
 }
+
+/** A reverse forward: the pod's 127.0.0.1:REMOTE reaches the laptop's 127.0.0.1:LOCAL. */
+export interface ReverseSpec {
+  remote: number;
+  local: number;
+  /** As written, for messages. */
+  text: string;
+}
+
+const REVERSE_FORM = /^(\d{1,5}):(\d{1,5})$|^(\d{1,5})$/;
+
+/** Parses REMOTE:LOCAL (or PORT, the same on both sides); throws INVALID_OPTION naming `where`. */
+export function parseReverseSpec(input: string | number, where: string): ReverseSpec {
+  const text = String(input).trim();
+  const match = REVERSE_FORM.exec(text);
+  if (!match) {
+    throw new DevError('INVALID_OPTION', `${where}: "${text}" is not REMOTE:LOCAL or PORT`,
+      'for example -R 5432:5432 (the pod\'s 127.0.0.1:5432 reaches your 127.0.0.1:5432) or -R 9000:3000.');
+  }
+  const [, remote, local, same] = match;
+  const spec = same !== undefined ? { remote: Number(same), local: Number(same), text } : { remote: Number(remote), local: Number(local), text };
+  if (spec.remote < 1 || spec.remote > 65535 || spec.local < 1 || spec.local > 65535) {
+    throw new DevError('INVALID_OPTION', `${where}: "${text}": ports are 1 to 65535`, 'give both ports, e.g. -R 9000:3000.');
+  }
+  return spec;
+}
+
+/** Several reverse specs; one pod port given twice is an error unless it goes to the same local port. */
+export function parseReverseSpecs(inputs: ReadonlyArray<string | number>, where: string): ReverseSpec[] {
+  const out: ReverseSpec[] = [];
+  for (const input of inputs) {
+    const spec = parseReverseSpec(input, where);
+    const taken = out.find((o) => o.remote === spec.remote);
+    if (taken && taken.local !== spec.local) {
+      throw new DevError('INVALID_OPTION', `${where}: the pod's port ${spec.remote} is given twice (${taken.text} and ${spec.text})`, 'one pod port reaches one local port; give each reverse forward its own REMOTE port.');
+    }
+    if (!taken) out.push(spec);
+  }
+  return out;
+}

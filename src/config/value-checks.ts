@@ -1,11 +1,12 @@
 // The value checkers of the dev config (devconfig.ts): one value and its key path in, the checked
 // value out, each problem told to `fail` with its path; kept apart so devconfig.ts reads as the file's shape.
 
+import { INITIAL_STRATEGIES, type InitialStrategy } from '../sync/initial.ts';
 import { DevError } from '../core/errors.ts';
 import { isPlainObject } from '../core/objects.ts';
 import type { EnvVar } from '../core/settings.ts';
 import type { SyncConfig } from './devconfig.ts';
-import { parseForwardSpec } from './forward-spec.ts';
+import { parseForwardSpec, parseReverseSpec } from './forward-spec.ts';
 import { staysInside } from './paths.ts';
 import { FIELDS } from './resolve.ts';
 
@@ -85,6 +86,27 @@ export function checkForward(value: unknown, path: readonly (string | number)[],
   return out;
 }
 
+export function checkReverse(value: unknown, path: readonly (string | number)[], c: Failures): string[] | undefined {
+  if (!Array.isArray(value)) {
+    c.fail(path, `must be a list such as ['5432:5432', '9000:3000'], not ${describeType(value)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' && typeof item !== 'number') {
+      c.fail([...path, i], `"${String(item)}" is not REMOTE:LOCAL or PORT`);
+      return;
+    }
+    try {
+      out.push(parseReverseSpec(item, 'reverse').text);
+    } catch (error) {
+      if (!(error instanceof DevError)) throw error;
+      c.fail([...path, i], error.message.replace(/^reverse: /, ''));
+    }
+  });
+  return out;
+}
+
 export function checkEnv(value: unknown, path: readonly (string | number)[], c: Failures, scalarText: (path: readonly (string | number)[]) => string | undefined): EnvVar[] | undefined {
   if (isPlainObject(value)) {
     const out: EnvVar[] = [];
@@ -126,7 +148,7 @@ const SYNC_KEYS = fieldsOf('sync');
 
 export function checkSync(value: unknown, path: readonly (string | number)[], c: Failures): SyncConfig | undefined {
   if (!isPlainObject(value)) {
-    c.fail(path, `must be a mapping (localDir, ignore, ignoreFile, mode), not ${describeType(value)}`);
+    c.fail(path, `must be a mapping (localDir, ignore, ignoreFile, mode, initial), not ${describeType(value)}`);
     return undefined;
   }
   checkKeys(value, SYNC_KEYS, path, c);
@@ -148,6 +170,10 @@ export function checkSync(value: unknown, path: readonly (string | number)[], c:
   if (value.mode !== undefined) {
     if (value.mode === 'send-only' || value.mode === 'two-way') out.mode = value.mode;
     else c.fail([...path, 'mode'], `must be send-only or two-way, not ${JSON.stringify(value.mode)}`);
+  }
+  if (value.initial !== undefined) {
+    if ((INITIAL_STRATEGIES as readonly unknown[]).includes(value.initial)) out.initial = value.initial as InitialStrategy;
+    else c.fail([...path, 'initial'], `must be ${INITIAL_STRATEGIES.join(', ')} (what the first sync does when both sides have files), not ${JSON.stringify(value.initial)}`);
   }
   return out;
 }

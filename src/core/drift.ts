@@ -1,12 +1,20 @@
 // What `end` calls drift: a change made to a workload while it was in dev mode, which
 // restoring the original would silently undo. Pure: the live side reads the objects.
 
-import { DEV_MODE_LABEL, ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, SETTINGS_ANNOTATION, DEV_CONTAINER_ANNOTATION, SINCE_ANNOTATION, GENERATION_ANNOTATION } from './marks.ts';
+import {
+  DEV_MODE_LABEL, ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, SETTINGS_ANNOTATION, DEV_CONTAINER_ANNOTATION, SINCE_ANNOTATION, GENERATION_ANNOTATION, GITOPS_ANNOTATION, HOLDER_ANNOTATION,
+} from './marks.ts';
 import type { DevSettings, DevSettingsInput } from './settings.ts';
 
 /** The annotations dev mode writes on a workload (start, render): never drift. */
 export const WORKLOAD_MARK_ANNOTATIONS: ReadonlySet<string> = new Set([
-  ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, SETTINGS_ANNOTATION, DEV_CONTAINER_ANNOTATION, SINCE_ANNOTATION, GENERATION_ANNOTATION,
+  ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, SETTINGS_ANNOTATION, DEV_CONTAINER_ANNOTATION, SINCE_ANNOTATION, GENERATION_ANNOTATION, GITOPS_ANNOTATION, HOLDER_ANNOTATION,
+]);
+
+/** Revision counters the Deployment, DaemonSet and Argo Rollouts controllers write on their workloads. */
+const CONTROLLER_ANNOTATIONS: ReadonlySet<string> = new Set([
+  'deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation',
+  'rollout.argoproj.io/revision', 'rollout.argoproj.io/workload-generation',
 ]);
 
 /**
@@ -18,7 +26,7 @@ export const WORKLOAD_MARK_ANNOTATIONS: ReadonlySet<string> = new Set([
  * `kubectl apply`, and putting an older one back would hide that apply from the next one.
  */
 export function controllerOwnedAnnotation(key: string): boolean {
-  return key === 'deployment.kubernetes.io/revision' || key === 'deprecated.daemonset.template.generation' || key.startsWith('meta.helm.sh/');
+  return CONTROLLER_ANNOTATIONS.has(key) || key.startsWith('meta.helm.sh/');
 }
 
 /**
@@ -73,6 +81,7 @@ export function settingsInputOf(settings: DevSettings): DevSettingsInput {
   if (settings.resources !== undefined) input.resources = settings.resources;
   if (settings.cpu !== undefined) input.cpu = settings.cpu;
   if (settings.memory !== undefined) input.memory = settings.memory;
+  if (settings.persist !== undefined) input.persist = settings.persist;
   return input;
 }
 

@@ -6,13 +6,14 @@ import { generatedKindOf, podTemplateOf, unsupportedWorkloadHint, workloadKindOf
 import {
   ANNOTATIONS_MAX_BYTES, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, GENERATED_LABEL, HELM_HOOK_ANNOTATION,
   ORIGINAL_ANNOTATION, PAUSE_NODE_SELECTOR_KEY, PAUSE_NODE_SELECTOR_VALUE, SETTINGS_ANNOTATION, SINCE_ANNOTATION,
-  DEV_CONTAINER_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, WORKLOAD_LABEL,
+  DEV_CONTAINER_ANNOTATION, DUPLICATE_OF_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, SYNC_SECRET_ANNOTATION, WORKLOAD_LABEL,
 } from './marks.ts';
-import { generatedName, syncSecretName, workloadLabelValue } from './names.ts';
+import { generatedName, persistentClaimName, syncSecretName, workloadLabelValue } from './names.ts';
 import { clone, ensureObjectAt, getPath, isPlainObject, objectRef, utf8Length, type KubeObject, type PlainObject } from './objects.ts';
 import { containerImage, resolveSettings, rewritePodTemplate, selectContainer } from './pod.ts';
 import { validateSettings, type DevSettings, type DevSettingsInput } from './settings.ts';
 import { originalJson } from './original.ts';
+import { holderTemplateOf, holdsTemplateOf, isHolderOf, templateHolderRefOf, templateHolders } from './template-holder.ts';
 
 export interface Target {
   kind: WorkloadKind;
@@ -34,17 +35,20 @@ export interface EnterOptions {
   force?: boolean;
   /** ISO time recorded as the start of dev mode; absent keeps output deterministic. */
   now?: string;
+  /** Other objects of the same input (render passes one workload at a time): consulted for template holders, never output. */
+  context?: readonly KubeObject[];
 }
 
 export interface DevModeFacts {
   settings: DevSettings;
   secretName: string;
   workloadLabel: string;
+  claimName?: string;
 }
 
-/** The names dev mode uses for a workload: its Secret and the label value on its dev pod. */
-export function devModeNames(kind: WorkloadKind, name: string): { secretName: string; workloadLabel: string } {
-  return { secretName: syncSecretName(kind.kind, name), workloadLabel: workloadLabelValue(kind.kind, name) };
+/** The names dev mode uses for a workload: its Secret, the label value on its dev pod, its persistent claim. */
+export function devModeNames(kind: WorkloadKind, name: string): { secretName: string; workloadLabel: string; claimName: string } {
+  return { secretName: syncSecretName(kind.kind, name), workloadLabel: workloadLabelValue(kind.kind, name), claimName: persistentClaimName(kind.kind, name) };
 }
 
 /** The settings a workload in dev mode was entered with, or undefined when unreadable. */
@@ -57,6 +61,33 @@ export function recordedSettings(obj: KubeObject): DevSettings | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The workload and its generated objects with the dev pod template marked by the sync Secret it
+ * is for: a new Secret makes a new template, so that a dev pod that copied another Secret's keys
+ * (kept by its controller through a quick end and start) is replaced instead of taken.
+ */
+export function withSyncSecretMark(objects: readonly [KubeObject, ...KubeObject[]], kind: WorkloadKind, fingerprint: string): [KubeObject, ...KubeObject[]] {
+  const [workload, ...generated] = objects.map(clone) as [KubeObject, ...KubeObject[]];
+  const [holder, holderKind] = generated[0] ? [generated[0], generatedKindOf(kind)] : [workload, kind];
+  const { metadata } = podTemplateOf(holder, holderKind);
+  metadata.annotations = { ...(isPlainObject(metadata.annotations) ? metadata.annotations : {}), [SYNC_SECRET_ANNOTATION]: fingerprint };
+  return [workload, ...generated];
+}
+
+/** The sync Secret mark on a workload's own pod template (live start's, on in-place kinds), if any. */
+export function syncSecretMarkOf(obj: KubeObject, kind: WorkloadKind): string | undefined {
+  const annotations = podTemplateOf(clone(obj), kind).metadata.annotations;
+  const mark = isPlainObject(annotations) ? annotations[SYNC_SECRET_ANNOTATION] : undefined;
+  return typeof mark === 'string' ? mark : undefined;
+}
+
+/** The workload as dev mode made it from its original, with the sync Secret mark `current` carries (a rewrite again lacks it). */
+export function remade(current: KubeObject, original: KubeObject, kind: WorkloadKind, input: DevSettingsInput, options: EnterWorkloadOptions = {}): KubeObject {
+  const made = enterWorkload(original, kind, input, { force: true, ...options })[0] as KubeObject;
+  const mark = syncSecretMarkOf(current, kind);
+  return mark === undefined ? made : withSyncSecretMark([made], kind, mark)[0];
 }
 
 /** True when the object has been put in dev mode by kubectl-dev. */
@@ -77,7 +108,7 @@ const CRITICAL_PRIORITY_CLASSES = ['system-node-critical', 'system-cluster-criti
  * pods are the node's own (CNI, kube-proxy, CSI): in kube-system, or with a critical priority class.
  */
 function refuseNodeCritical(obj: KubeObject, kind: WorkloadKind, force: boolean): void {
-  if (force || kind.strategy !== 'pause-and-deployment') return;
+  if (force || kind.pause?.by !== 'node-selector') return;
   const namespace = obj.metadata?.namespace;
   const spec = getPath(obj, kind.podSpecPath);
   const priority = isPlainObject(spec) ? spec.priorityClassName : undefined;
@@ -107,13 +138,19 @@ function annotationsSize(annotations: Record<string, string>): number {
 /** Where the saved original goes: the workload's annotation, or (too large) a ConfigMap that live mode writes. */
 export type OriginalStore = { in: 'annotation' } | { in: 'configmap'; name: string };
 
+/** Where the saved original is said to be; a dev copy has none (end deletes it) but names what it copies. */
+function originalMark(original: string, store: OriginalStore, duplicateOf: string | undefined): Record<string, string> {
+  if (duplicateOf !== undefined) return { [DUPLICATE_OF_ANNOTATION]: duplicateOf };
+  return store.in === 'annotation' ? { [ORIGINAL_ANNOTATION]: original } : { [ORIGINAL_CONFIGMAP_ANNOTATION]: store.name };
+}
+
 /** Puts the dev-mode marks on the workload's own metadata. */
-function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, now: string | undefined, store: OriginalStore): void {
+function markWorkload(obj: KubeObject, facts: DevModeFacts, original: string, now: string | undefined, store: OriginalStore, duplicateOf?: string): void {
   const metadata = ensureObjectAt(obj as PlainObject, ['metadata']);
   metadata.labels = { ...(isPlainObject(metadata.labels) ? metadata.labels : {}), [DEV_MODE_LABEL]: 'true' };
   const annotations: Record<string, string> = {
     ...(isPlainObject(metadata.annotations) ? (metadata.annotations as Record<string, string>) : {}),
-    ...(store.in === 'annotation' ? { [ORIGINAL_ANNOTATION]: original } : { [ORIGINAL_CONFIGMAP_ANNOTATION]: store.name }),
+    ...originalMark(original, store, duplicateOf),
     [SETTINGS_ANNOTATION]: JSON.stringify(facts.settings),
     [DEV_CONTAINER_ANNOTATION]: facts.settings.devContainer,
   };
@@ -184,6 +221,27 @@ export interface EnterWorkloadOptions {
   store?: OriginalStore;
   /** `--force` (or a workload already in dev mode): no node-critical guard. */
   force?: boolean;
+  /** The object is a dev copy of this workload (`Kind/name`, core/duplicate.ts): rewritten where it stands whatever its kind, with no original kept. */
+  duplicateOf?: string;
+  /** The object holding the workload's pod template, when the workload names one (a Rollout's workloadRef). */
+  templateHolder?: KubeObject;
+}
+
+/** Stops the workload's own pods the way its kind allows (see WorkloadKind.pause). */
+function pauseWorkload(obj: KubeObject, kind: WorkloadKind): void {
+  if (kind.pause?.by === 'fields') {
+    for (const { path, value } of kind.pause.fields) ensureObjectAt(obj as PlainObject, path.slice(0, -1))[path[path.length - 1] as string] = value;
+    return;
+  }
+  const podSpec = podTemplateOf(obj, kind).spec;
+  podSpec.nodeSelector = { ...(isPlainObject(podSpec.nodeSelector) ? podSpec.nodeSelector : {}), [PAUSE_NODE_SELECTOR_KEY]: PAUSE_NODE_SELECTOR_VALUE };
+}
+
+/** The pod template dev mode rewrites: the workload's own (in place, or a copy to lend), or a copy of its holder's. */
+function templateToRewrite(obj: KubeObject, kind: WorkloadKind, inPlace: boolean, holder: KubeObject | undefined) {
+  if (inPlace) return podTemplateOf(obj, kind);
+  const ref = templateHolderRefOf(obj, kind);
+  return ref ? holderTemplateOf(holder && clone(holder), ref, obj) : podTemplateOf(clone(obj), kind);
 }
 
 /** Enters dev mode for one workload; returns the workload and the objects generated for it. */
@@ -199,14 +257,17 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
   const obj = clone(source);
   const name = String(obj.metadata?.name ?? '');
   const original = originalJson(source);
-  const inPlace = kind.strategy === 'in-place' || kind.strategy === 'recreate';
+  const strategy = options.duplicateOf !== undefined ? 'in-place' : kind.strategy;
+  const inPlace = strategy === 'in-place' || strategy === 'recreate';
   // In-place kinds are rewritten where they stand; the others lend a copy of their template.
-  const template = inPlace ? podTemplateOf(obj, kind) : podTemplateOf(clone(obj), kind);
+  const template = templateToRewrite(obj, kind, inPlace, options.templateHolder);
   const container = selectContainer(template, input.container, obj.metadata?.annotations);
+  const settings = resolveSettings(input, container, containerImage(template, container));
   const facts: DevModeFacts = {
-    settings: resolveSettings(input, container, containerImage(template, container)),
+    settings,
     secretName: syncSecretName(kind.kind, name),
     workloadLabel: workloadLabelValue(kind.kind, name),
+    ...(settings.persist ? { claimName: persistentClaimName(kind.kind, name) } : {}),
   };
   rewritePodTemplate(template, facts);
   // After the pod checks: a refusal no flag lifts comes before one that --force lifts.
@@ -214,15 +275,14 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
   const templateObject: PlainObject = { metadata: template.metadata, spec: template.spec };
 
   const out: KubeObject[] = [obj];
-  switch (kind.strategy) {
+  switch (strategy) {
     case 'in-place':
     case 'recreate': {
       if (kind.hasReplicas) ensureObjectAt(obj as PlainObject, ['spec']).replicas = 1;
       break;
     }
     case 'pause-and-deployment': {
-      const podSpec = podTemplateOf(obj, kind).spec;
-      podSpec.nodeSelector = { ...(isPlainObject(podSpec.nodeSelector) ? podSpec.nodeSelector : {}), [PAUSE_NODE_SELECTOR_KEY]: PAUSE_NODE_SELECTOR_VALUE };
+      pauseWorkload(obj, kind);
       out.push(generatedDeployment(obj, kind, templateObject, facts.workloadLabel));
       break;
     }
@@ -238,19 +298,34 @@ export function enterWorkload(source: KubeObject, kind: WorkloadKind, input: Dev
       break;
     }
   }
-  markWorkload(obj, facts, original, now, store);
+  markWorkload(obj, facts, original, now, store, options.duplicateOf);
   return out;
 }
 
-function enterOne(obj: KubeObject, options: EnterOptions, matched: Set<Target>): KubeObject[] {
+interface EnterContext {
+  matched: Set<Target>;
+  /** Objects that hold another workload's pod template, each with that workload. */
+  holders: Map<KubeObject, KubeObject>;
+}
+
+/** A template holder passes through (its workload's dev mode reads it); targeting it is refused. */
+function passHolder(obj: KubeObject, workload: KubeObject, targeted: boolean): KubeObject[] {
+  if (!targeted) return [obj];
+  const kind = workloadKindOf(workload);
+  throw new DevError('INVALID_OPTION', `${objectRef(obj)} holds the pod template of ${objectRef(workload)}: dev mode on it would change the template the ${String(workload.kind)} rolls out`,
+    `target the ${String(workload.kind)} instead, for example: kubectl dev start ${kind?.aliases[0] ?? String(workload.kind).toLowerCase()}/${String(workload.metadata?.name)}`,
+    { object: objectRef(obj) });
+}
+
+function enterOne(obj: KubeObject, options: EnterOptions, ctx: EnterContext): KubeObject[] {
   if (obj.kind === 'List' && Array.isArray(obj.items)) {
-    const items = (obj.items as unknown[]).flatMap((item) => (isPlainObject(item) ? enterOne(item as KubeObject, options, matched) : [item as KubeObject]));
+    const items = (obj.items as unknown[]).flatMap((item) => (isPlainObject(item) ? enterOne(item as KubeObject, options, ctx) : [item as KubeObject]));
     return [{ ...obj, items }];
   }
   if (isHelmHook(obj) || isInDevMode(obj) || isGenerated(obj)) return [obj];
   const kind = workloadKindOf(obj);
   const target = kind ? options.targets?.find((t) => matches(t, obj, kind)) : undefined;
-  if (target) matched.add(target);
+  if (target) ctx.matched.add(target);
   const selected = options.targets === undefined || target !== undefined;
   if (!kind) {
     const hint = unsupportedWorkloadHint(obj);
@@ -259,10 +334,15 @@ function enterOne(obj: KubeObject, options: EnterOptions, matched: Set<Target>):
     }
     return [obj];
   }
+  const holderFor = holdsTemplateOf(obj, ctx.holders);
+  if (holderFor) return passHolder(obj, holderFor, target !== undefined);
   if (!selected) return [obj];
   try {
+    const ref = templateHolderRefOf(obj, kind);
+    const templateHolder = ref ? [...ctx.holders.keys()].find((h) => isHolderOf(h, ref, obj)) : undefined;
     return enterWorkload(obj, kind, { ...options.settings, ...target?.settings }, {
       ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(templateHolder ? { templateHolder } : {}),
       force: (options.force ?? false) || (target?.force ?? false),
     });
   } catch (error) {
@@ -272,20 +352,21 @@ function enterOne(obj: KubeObject, options: EnterOptions, matched: Set<Target>):
 
 /**
  * Enters dev mode for the selected workloads (all workloads without `targets`).
- * Hooks, non-workloads, objects already in dev mode and generated objects pass through.
+ * Hooks, non-workloads, objects already in dev mode, generated objects and the objects that
+ * hold another workload's pod template (a Rollout's workloadRef) pass through.
  * Generated objects follow the workload they stand in for.
  */
 export function enter(objects: readonly KubeObject[], options: EnterOptions = {}): KubeObject[] {
-  const matched = new Set<Target>();
+  const ctx: EnterContext = { matched: new Set<Target>(), holders: templateHolders([...objects, ...(options.context ?? [])]) };
   const out: KubeObject[] = [];
   objects.forEach((obj, index) => {
     try {
-      out.push(...enterOne(obj, options, matched));
+      out.push(...enterOne(obj, options, ctx));
     } catch (error) {
       throw error instanceof DevError ? error.locate({ document: index }) : error;
     }
   });
-  const missing = (options.targets ?? []).filter((t) => !matched.has(t) && !objects.some((o) => isTargetAlreadyInDevMode(t, o)));
+  const missing = (options.targets ?? []).filter((t) => !ctx.matched.has(t) && !objects.some((o) => isTargetAlreadyInDevMode(t, o)));
   if (missing.length > 0) {
     const list = missing.map((t) => `${t.kind.kind}/${t.name}`).join(', ');
     throw new DevError('SELECTION_EMPTY', `no object in the input matches ${list}`,

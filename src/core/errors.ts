@@ -26,7 +26,10 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'ALREADY_IN_DEV_MODE'
+  | 'HELD_BY_OTHER'
+  | 'GITOPS_MANAGED'
   | 'DRIFT'
+  | 'DEV_MODE_REVERTED'
   | 'INVALID_OBJECT'
   | 'POD_FAILED'
   | 'TIMEOUT'
@@ -44,7 +47,10 @@ export type ErrorCode =
   | 'SYNC_TIMEOUT'
   // Port forwards and `run` (src/run).
   | 'PORT_IN_USE'
-  | 'RUN_FAILED';
+  | 'RUN_FAILED'
+  // Reverse forwards (src/reverse): what the agent needs in the pod is missing; the agent failed.
+  | 'REVERSE_UNAVAILABLE'
+  | 'REVERSE_FAILED';
 
 export interface ErrorLocation {
   /** Zero-based index of the document in the input stream. */

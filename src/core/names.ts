@@ -45,3 +45,41 @@ export function generatedName(name: string, generated: { maxNameLength: number }
 export function originalConfigMapName(kind: string, name: string): string {
   return boundedName(`${name}-${kind.toLowerCase()}`, '-dev-original', SUBDOMAIN_MAX);
 }
+
+/** The PersistentVolumeClaim of a workload's persisted paths; a label-length name, as some provisioners copy it into labels. */
+export function persistentClaimName(kind: string, name: string): string {
+  return boundedName(`${name}-${kind.toLowerCase()}`, '-dev-persist', LABEL_MAX);
+}
+
+/** Longest user part of a copy's name: long user names (e-mails, service accounts, OIDC subjects) are cut and hashed. */
+export const USER_SUFFIX_MAX = 20;
+
+/**
+ * Longest name of a dev copy: a StatefulSet's pods carry `<name>-<10-character hash>` as a label
+ * value (63 at most), a Job's name becomes one too; 52 keeps every copy kind valid.
+ */
+export const COPY_NAME_MAX = 52;
+
+/** The readable part of a user name: an e-mail's local part, else the last segment of `system:serviceaccount:ns:name` or an issuer URL. */
+function readableUser(username: string): string {
+  const local = username.includes('@') ? username.slice(0, username.indexOf('@')) : username;
+  const last = local.split(/[:/#]/).filter((s) => s !== '').at(-1) ?? '';
+  return last.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * A DNS-safe, bounded, per-user suffix: the user name itself when it already is one
+ * (`alice`, `kubernetes-admin`), else its readable part and a hash of the whole name, so that two
+ * users whose names differ only in what a DNS label cannot hold (`a.b@x` and `a-b@x`) never share it.
+ */
+export function userSuffix(username: string): string {
+  if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(username) && username.length <= USER_SUFFIX_MAX) return username;
+  const hash = stableHash(username);
+  const head = readableUser(username).slice(0, USER_SUFFIX_MAX - hash.length - 1).replace(/-+$/, '');
+  return head === '' ? hash : `${head}-${hash}`;
+}
+
+/** The dev copy of workload `name` for a user: `web-dev-alice`. */
+export function duplicateName(name: string, username: string): string {
+  return boundedName(name, `-dev-${userSuffix(username)}`, COPY_NAME_MAX);
+}

@@ -5,9 +5,10 @@
 import { DevError } from './errors.ts';
 import { isPlainObject, type PlainObject } from './objects.ts';
 import {
-  DEFAULT_CONTAINER_ANNOTATION, DEV_CONTAINER_ANNOTATION, SIDECAR_CONTAINER, SYNCTHING_HOME_VOLUME,
-  SYNCTHING_SECRET_VOLUME, WORKDIR_VOLUME, WORKLOAD_LABEL,
+  DEFAULT_CONTAINER_ANNOTATION, DEV_CONTAINER_ANNOTATION, PERSIST_VOLUME, SIDECAR_CONTAINER, SYNCTHING_HOME_VOLUME,
+  SYNCTHING_SECRET_VOLUME, VOLUME_INIT_CONTAINER, WORKDIR_VOLUME, WORKLOAD_LABEL,
 } from './marks.ts';
+import { normalPath, persistMount, persistsWorkdir, persistVolume, volumeInitContainer } from './persist.ts';
 import {
   DEFAULT_COMMAND, DEFAULT_SIDECAR_IMAGE, DEFAULT_WORKDIR, SIDECAR_UID, SYNCTHING_API_PORT, SYNCTHING_GUI_ADDRESS, SYNCTHING_HOME, SYNCTHING_SECRET_DIR, SYNCTHING_SYNC_PORT,
   type DevSettings, type DevSettingsInput, type EnvVar,
@@ -70,13 +71,14 @@ export function resolveSettings(input: DevSettingsInput, container: string, curr
   if (input.resources !== undefined) resolved.resources = structuredClone(input.resources);
   if (input.cpu !== undefined) resolved.cpu = { ...input.cpu };
   if (input.memory !== undefined) resolved.memory = { ...input.memory };
+  if (input.persist !== undefined && input.persist.length > 0) resolved.persist = [...new Set(input.persist.map(normalPath))];
   return resolved;
 }
 
 /** Refuses to add a name that the pod already uses: dev mode never overwrites the pod's own volumes or containers. */
 function checkCollisions(spec: PlainObject, settings: DevSettings): void {
   const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isPlainObject).map((v) => String(v.name)) : [];
-  for (const ours of [WORKDIR_VOLUME, SYNCTHING_HOME_VOLUME, SYNCTHING_SECRET_VOLUME]) {
+  for (const ours of [WORKDIR_VOLUME, SYNCTHING_HOME_VOLUME, SYNCTHING_SECRET_VOLUME, ...(settings.persist ? [PERSIST_VOLUME] : [])]) {
     if (volumes.includes(ours)) {
       throw new DevError('VOLUME_COLLISION', `the pod already has a volume named "${ours}", which dev mode needs to add`,
         'rename that volume in the workload (names starting with "kubectl-dev-" are reserved for dev mode).', { path: 'volumes' });
@@ -84,8 +86,9 @@ function checkCollisions(spec: PlainObject, settings: DevSettings): void {
   }
   const allContainers = [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers'), ...containersOf(spec, 'ephemeralContainers')];
   const taken = allContainers.map((c) => String(c.name));
-  if (taken.includes(SIDECAR_CONTAINER)) {
-    throw new DevError('VOLUME_COLLISION', `the pod already has a container named "${SIDECAR_CONTAINER}", which dev mode needs to add`,
+  const added = taken.find((name) => name === SIDECAR_CONTAINER || (settings.persist !== undefined && name === VOLUME_INIT_CONTAINER));
+  if (added !== undefined) {
+    throw new DevError('VOLUME_COLLISION', `the pod already has a container named "${added}", which dev mode needs to add`,
       'rename that container (names starting with "kubectl-dev-" are reserved for dev mode).', { path: 'containers' });
   }
   if (settings.devContainer !== settings.container && taken.includes(settings.devContainer)) {
@@ -126,10 +129,12 @@ export function devSecurityContext(current: unknown, podSpec: PlainObject, keep:
 /** The selected container becomes the dev container: dev image, blocking PID 1, no probes, the work dir mounted. */
 function rewriteDevContainer(container: Container, podSpec: PlainObject, settings: DevSettings): void {
   const mounts = Array.isArray(container.volumeMounts) ? container.volumeMounts.filter(isPlainObject) : [];
-  const clash = mounts.find((m) => m.mountPath === settings.workdir || String(m.mountPath).replace(/\/+$/, '') === settings.workdir.replace(/\/+$/, ''));
-  if (clash) {
-    throw new DevError('MOUNT_COLLISION', `container "${settings.container}" already mounts volume "${String(clash.name)}" at ${settings.workdir}, the dev work dir`,
-      'choose another work dir with --workdir.', { path: `containers[${settings.container}].volumeMounts` });
+  for (const [path, what, fix] of [[settings.workdir, 'the dev work dir', 'choose another work dir with --workdir.'], ...(settings.persist ?? []).map((p) => [p, 'a persisted path', 'persist another path (--persist, persist: in the dev config).'])] as const) {
+    const clash = mounts.find((m) => normalPath(String(m.mountPath)) === normalPath(path));
+    if (clash) {
+      throw new DevError('MOUNT_COLLISION', `container "${settings.container}" already mounts volume "${String(clash.name)}" at ${path}, ${what}`,
+        fix, { path: `containers[${settings.container}].volumeMounts` });
+    }
   }
   container.name = settings.devContainer;
   container.image = settings.image;
@@ -149,7 +154,13 @@ function rewriteDevContainer(container: Container, podSpec: PlainObject, setting
   if (settings.cpu !== undefined || settings.memory !== undefined) {
     container.resources = withOverrides(container.resources, { ...(settings.cpu ? { cpu: settings.cpu } : {}), ...(settings.memory ? { memory: settings.memory } : {}) });
   }
-  container.volumeMounts = [...mounts, { name: WORKDIR_VOLUME, mountPath: settings.workdir }];
+  const persisted = (settings.persist ?? []).filter((p) => !persistsWorkdir([p], settings.workdir)).sort().map(persistMount);
+  container.volumeMounts = [...mounts, workdirMount(settings), ...persisted];
+}
+
+/** The work dir's mount (both containers): the emptyDir, or the claim when the work dir is persisted. */
+function workdirMount(settings: DevSettings): PlainObject {
+  return persistsWorkdir(settings.persist, settings.workdir) ? persistMount(settings.workdir) : { name: WORKDIR_VOLUME, mountPath: settings.workdir };
 }
 
 /**
@@ -197,7 +208,7 @@ function sidecarContainer(settings: DevSettings): PlainObject {
       seccompProfile: { type: 'RuntimeDefault' },
     },
     volumeMounts: [
-      { name: WORKDIR_VOLUME, mountPath: settings.workdir },
+      workdirMount(settings),
       { name: SYNCTHING_HOME_VOLUME, mountPath: SYNCTHING_HOME },
       { name: SYNCTHING_SECRET_VOLUME, mountPath: SYNCTHING_SECRET_DIR, readOnly: true },
     ],
@@ -207,9 +218,10 @@ function sidecarContainer(settings: DevSettings): PlainObject {
 /** Mode of the Secret files: owner and group may read, nobody else (0440). */
 export const SECRET_FILE_MODE = 0o440;
 
-function devVolumes(secretName: string): PlainObject[] {
+function devVolumes(secretName: string, settings: DevSettings, claimName: string | undefined): PlainObject[] {
   return [
-    { name: WORKDIR_VOLUME, emptyDir: {} },
+    ...(persistsWorkdir(settings.persist, settings.workdir) ? [] : [{ name: WORKDIR_VOLUME, emptyDir: {} }]),
+    ...(settings.persist && claimName !== undefined ? [persistVolume(claimName)] : []),
     { name: SYNCTHING_HOME_VOLUME, emptyDir: {} },
     {
       name: SYNCTHING_SECRET_VOLUME,
@@ -228,6 +240,8 @@ export interface PodRewrite {
   /** Label value that names the workload on the dev pod. */
   workloadLabel: string;
   secretName: string;
+  /** The workload's PersistentVolumeClaim, when settings persist paths. */
+  claimName?: string;
 }
 
 /**
@@ -255,8 +269,13 @@ export function rewritePodTemplate(template: PodTemplateParts, rewrite: PodRewri
   if (!dev) throw new Error(`unreachable: container ${settings.container} was selected but is missing`);
   rewriteDevContainer(dev, spec, settings);
   spec.containers = [...containers, sidecarContainer(settings)];
+  if (settings.persist) {
+    if (rewrite.claimName === undefined) throw new Error('unreachable: persisted paths without a claim name');
+    // First: the persisted directories exist, writable, before any other container starts.
+    spec.initContainers = [volumeInitContainer(settings.persist, settings.sidecarImage), ...containersOf(spec, 'initContainers')];
+  }
   const volumes = Array.isArray(spec.volumes) ? spec.volumes : [];
-  spec.volumes = [...volumes, ...devVolumes(rewrite.secretName)];
+  spec.volumes = [...volumes, ...devVolumes(rewrite.secretName, settings, rewrite.claimName)];
 
   const labels = isPlainObject(metadata.labels) ? metadata.labels : {};
   metadata.labels = { ...labels, [WORKLOAD_LABEL]: rewrite.workloadLabel };

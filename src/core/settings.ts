@@ -2,6 +2,7 @@
 
 import { DevError } from './errors.ts';
 import { isPlainObject } from './objects.ts';
+import { persistProblems } from './persist.ts';
 import { quantityValue, type RequestAndLimit } from './resources.ts';
 
 /** The dev container's PID 1 when none is given: blocks forever, and ends on SIGTERM/SIGINT (PID 1 has no default handlers, so sh alone would ignore them). */
@@ -45,6 +46,8 @@ export interface DevSettingsInput {
   /** CPU and memory of the dev container (`--cpu`, `--memory`), set over its resources. */
   cpu?: RequestAndLimit;
   memory?: RequestAndLimit;
+  /** Paths of the dev container kept on the workload's PersistentVolumeClaim (the work dir too, when listed). */
+  persist?: readonly string[];
 }
 
 /** Settings after defaults, as recorded on the workload. */
@@ -60,6 +63,7 @@ export interface DevSettings {
   resources?: Record<string, unknown>;
   cpu?: RequestAndLimit;
   memory?: RequestAndLimit;
+  persist?: string[];
 }
 
 /** Checks the shape of settings; collects every problem before failing. */
@@ -82,6 +86,7 @@ export function validateSettings(input: DevSettingsInput): void {
     const limit = quantityValue(String(given.limit));
     if (request === undefined || limit === undefined || request <= 0 || request > limit) problems.push(`${name} needs a request and a limit that are quantities above zero, the request not above the limit`);
   }
+  if (input.persist !== undefined) problems.push(...persistProblems(Array.isArray(input.persist) ? input.persist : [input.persist]));
   if (problems.length > 0) {
     throw new DevError('INVALID_OPTION', problems.join('; '), 'fix the options (flags or dev config file) and run again.');
   }

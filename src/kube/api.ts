@@ -5,11 +5,12 @@
 // request pipeline (auth, TLS, middleware).
 
 import {
-  ApiException, AuthorizationV1Api, HttpMethod, VersionApi, KubernetesObjectApi, PatchStrategy, Watch, type KubeConfig, type KubernetesObject, type V1APIResource,
+  ApiException, AuthenticationV1Api, AuthorizationV1Api, HttpMethod, VersionApi, KubernetesObjectApi, PatchStrategy, Watch, type KubeConfig, type KubernetesObject, type V1APIResource,
 } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DevError } from '../core/errors.ts';
 import { WORKLOAD_KINDS } from '../core/kinds.ts';
+import { FIELD_MANAGER } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
 
 /** Identifies one object on the cluster. */
@@ -54,10 +55,18 @@ export interface WatchHandle {
   ended: Promise<DevError | undefined>;
 }
 
+/** A user as the API server sees it (`kubectl auth whoami`). */
+export interface Identity {
+  username: string;
+  groups: string[];
+}
+
 /** The narrow interface live mode uses; everything else about the cluster stays in src/kube. */
 export interface ClusterApi {
   /** The server's version (GET /version), e.g. "v1.36.3". */
   serverVersion(): Promise<string>;
+  /** The user as the API server authenticates it (SelfSubjectReview): who holds dev mode, whose copy a duplicate is. */
+  whoAmI(): Promise<Identity>;
   /** The permissions the current user lacks (one SelfSubjectRulesReview, SelfSubjectAccessReview where it cannot tell). */
   missingPermissions(permissions: readonly Permission[]): Promise<Permission[]>;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
@@ -86,6 +95,8 @@ const KNOWN_RESOURCES: Record<string, string> = {
   'apps/v1/ControllerRevision': 'controllerrevisions',
   'autoscaling/v2/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
   'autoscaling/v1/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
+  // Argo CD's (--gitops=pause): a cluster without its CRD answers 404, which reads as "no Application".
+  'argoproj.io/v1alpha1/Application': 'applications',
 };
 
 class RawObjectApi extends KubernetesObjectApi {
@@ -118,7 +129,7 @@ class RawObjectApi extends KubernetesObjectApi {
     const context = this.configuration.baseServer.makeRequestContext(path, method);
     context.setHeaderParam('Accept', 'application/json');
     context.setHeaderParam('Content-Type', contentType);
-    context.setQueryParam('fieldManager', 'kubectl-dev');
+    context.setQueryParam('fieldManager', FIELD_MANAGER);
     if (dryRun) context.setQueryParam('dryRun', 'All');
     context.setBody(JSON.stringify(body));
     return this.requestPromise(context) as Promise<T>;
@@ -297,8 +308,14 @@ export function clusterApi(kc: KubeConfig, requestTimeoutMs = 0): ClusterApi {
     }
   };
   const authorization = kc.makeApiClient(AuthorizationV1Api);
+  const authentication = kc.makeApiClient(AuthenticationV1Api);
   return {
     serverVersion: () => call('GET /version', async () => String((await kc.makeApiClient(VersionApi).getCode()).gitVersion)),
+    whoAmI: () => call('who am I (SelfSubjectReview)', async () => {
+      const review = await authentication.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const user = review.status?.userInfo;
+      return { username: user?.username ?? '', groups: [...(user?.groups ?? [])] };
+    }),
     missingPermissions: (permissions) => call('check permissions (SelfSubjectRulesReview)', () => missingPermissionsOf(authorization, permissions)),
     async get(ref) {
       try {

@@ -34,4 +34,6 @@ export interface LiveDeps {
    */
   checkpoint(name: string): void;
   syncSecret: SyncSecretFactory;
+  /** This machine's host name (read at the CLI edge): recorded with the user as who holds dev mode. */
+  host?: string;
 }

@@ -9,6 +9,7 @@
 //     the StatefulSet's template;
 //   - a Pod: that pod (its UID).
 
+import { isDuplicate } from '../core/duplicate.ts';
 import { devModeNames } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
 import { generatedKindOf, workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
@@ -18,9 +19,9 @@ import type { KubeObject } from '../core/objects.ts';
 import type { ClusterApi, ObjectRef } from '../kube/api.ts';
 import { workloadObjectRef } from './objects.ts';
 
-/** The object that creates the dev pod of a workload: a generated object, or the workload itself. */
-export function devPodCreatorRef(ref: WorkloadRef & { namespace: string }): ObjectRef {
-  if (!ref.kind.generates) return workloadObjectRef(ref);
+/** The object that creates the dev pod of a workload: a generated object, or the workload itself (always, for a dev copy). */
+export function devPodCreatorRef(ref: WorkloadRef & { namespace: string }, workload?: KubeObject): ObjectRef {
+  if (!ref.kind.generates || (workload && isDuplicate(workload))) return workloadObjectRef(ref);
   return { ...ref.kind.generates, name: generatedName(ref.name, generatedKindOf(ref.kind)), namespace: ref.namespace };
 }
 

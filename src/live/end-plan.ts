@@ -3,16 +3,19 @@
 // Pod by delete and create), then remove everything start added. Leftovers are found by
 // label, so that the plan is the same after any interruption of start or end.
 
-import { compare } from 'fast-json-patch';
+import jsonPatch from 'fast-json-patch';
 import { controllerOwnedLabel } from '../core/drift.ts';
-import { isInDevMode } from '../core/enter.ts';
+import { duplicateOf, isDuplicate } from '../core/duplicate.ts';
 import { DevError } from '../core/errors.ts';
 import { exitWorkload } from '../core/exit.ts';
 import { workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
 import { ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_KEY } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { restorableState } from '../core/original.ts';
+import type { DevModeCheck } from '../core/revert.ts';
+import { devModeNames, isInDevMode } from '../core/enter.ts';
 import { controllerOf } from './dev-pod.ts';
+import { pausedSyncId, resumeStep } from './gitops.ts';
 import { restoreSteps } from './hpa.ts';
 import { displayRef, forCreate, keptOnRestore, refOfObject, workloadObjectRef } from './objects.ts';
 import { onDeleteRestart, type PlanStep } from './plan.ts';
@@ -21,6 +24,8 @@ export interface EndRequest {
   ref: WorkloadRef & { namespace: string };
   /** Restore even if the workload was changed while in dev mode. */
   force?: boolean;
+  /** `--delete-volumes`: delete the workload's persistent claim too (else it is kept for the next start). */
+  deleteVolumes?: boolean;
   timeoutMs: number;
 }
 
@@ -42,7 +47,17 @@ export interface EndState {
   devPods: readonly KubeObject[];
   /** HorizontalPodAutoscalers start clamped. */
   clampedHpas: readonly KubeObject[];
+  /** The workload's persistent claim (read with --delete-volumes). */
+  claim?: KubeObject;
+  /** Another field manager reverted dev mode: who and what (core/revert.ts), and the workload with what dev mode left removed. */
+  reverted?: { check: Reverted; cleaned: KubeObject };
+  /** The Argo CD Application whose automated sync start paused for this workload (--gitops=pause). */
+  pausedApplication?: KubeObject;
+  /** Who held the dev mode, when it was someone else than the user ending it (since: when it started). */
+  heldByOther?: { user?: string; host?: string; since?: string };
 }
+
+export type Reverted = Extract<DevModeCheck, { state: 'reverted' }>;
 
 export interface EndPlan {
   steps: PlanStep[];
@@ -51,6 +66,10 @@ export interface EndPlan {
   restoreStep?: number;
   /** Thrown when the plan ran and removed nothing: there was nothing to end. */
   missing?: DevError;
+  /** A dev copy (duplicate mode) is deleted, not restored: `Kind/name` of the original it copies. */
+  duplicateOf?: string;
+  /** Set when another field manager had reverted dev mode: its change was kept, not restored over. */
+  reverted?: Reverted;
 }
 
 /** Labels the Job controller puts on a Job's pod template, with the selector it generates. */
@@ -129,6 +148,11 @@ function leftoverSteps(state: EndState, request: EndRequest): PlanStep[] {
     });
   }
   steps.push(...restoreSteps(state.clampedHpas, ref.namespace));
+  if (request.deleteVolumes && state.claim && !state.claim.metadata?.deletionTimestamp) {
+    // Last: the restored workload no longer mounts it; the claim goes once the dev pod has (pvc-protection).
+    const name = String(state.claim.metadata?.name);
+    steps.push({ type: 'delete', label: `delete PersistentVolumeClaim ${name}`, ref: refOfObject(state.claim, ref.namespace), options: { uid: String(state.claim.metadata?.uid) }, reportAs: `PersistentVolumeClaim/${name}` });
+  }
   return steps;
 }
 
@@ -167,12 +191,70 @@ function withPhase(steps: PlanStep[]): PlanStep[] {
   return steps;
 }
 
-export function planEnd(state: EndState, request: EndRequest): EndPlan {
+/** A dev copy (duplicate mode) has no original to restore: it is deleted, with what start added for it. */
+function planEndDuplicate(copy: KubeObject, state: EndState, request: EndRequest): EndPlan {
   const { ref } = request;
+  const what = `${displayRef(ref)} (a dev copy of ${String(duplicateOf(copy)).toLowerCase()})`;
+  const uid = String(copy.metadata?.uid);
+  const steps: PlanStep[] = [
+    {
+      type: 'delete', label: 'delete the dev copy', ref: workloadObjectRef(ref), options: { uid, propagationPolicy: 'Background' },
+      reportAs: `${ref.kind.kind}/${ref.name}`, phase: { start: `deleting ${what}`, done: `${what} deleted` },
+    },
+    // A Pod copy stays while it terminates (a controller copy goes at once): end returns once it is gone.
+    { type: 'wait-gone', label: 'wait until the dev copy is gone', ref: workloadObjectRef(ref), uid, timeoutMs: request.timeoutMs },
+  ];
+  return { steps: [...steps, ...withPhase(leftoverSteps(state, request))], wasInDevMode: true, duplicateOf: String(duplicateOf(copy)) };
+}
+
+/** The precondition of a patch of the workload: its read version, retried over status-only changes. */
+function workloadPrecondition(current: KubeObject, request: EndRequest, what: string) {
+  const { ref } = request;
+  return {
+    resourceVersion: current.metadata?.resourceVersion,
+    retry: {
+      state: JSON.stringify(restorableState(current)), attempts: 5,
+      conflict: { message: `${displayRef(ref)} changed while kubectl-dev was ${what}; nothing was changed`, hint: `run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} again.` },
+    },
+  };
+}
+
+/**
+ * A workload another field manager reverted: its change stays; what dev mode left on the
+ * workload (marks, edits still as dev mode made them) goes, then what start added.
+ */
+function planCleanup(current: KubeObject, reverted: NonNullable<EndState['reverted']>, state: EndState, request: EndRequest): EndPlan {
+  const { ref } = request;
+  const operations = jsonPatch.compare(current, reverted.cleaned);
+  const steps: PlanStep[] = operations.length === 0 ? [] : [{
+    type: 'patch', label: 'remove what dev mode left on the workload', ref: workloadObjectRef(ref), operations, from: current,
+    phase: { start: `removing what dev mode left on ${displayRef(ref)}`, done: `${displayRef(ref)}: dev mode's remains removed, the other change kept` },
+    precondition: workloadPrecondition(current, request, 'cleaning it up'),
+  }];
+  if (steps.length > 0 && ref.kind.onDeleteUpdates) steps.push(...onDeleteRestart(reverted.cleaned, state.firstPod, ref.namespace, request.timeoutMs));
+  const leftovers = withPhase(leftoverSteps(state, request));
+  return { steps: [...steps, ...leftovers], wasInDevMode: true, reverted: reverted.check, ...(steps.length > 0 ? { restoreStep: 0 } : {}) };
+}
+
+/** The restore and the removals; then, when start paused an Argo CD Application's sync for this workload, its resumption. */
+export function planEnd(state: EndState, request: EndRequest): EndPlan {
+  const plan = planRestore(state, request);
+  const { ref } = request;
+  const resume = resumeStep(state.pausedApplication, pausedSyncId(ref.namespace, devModeNames(ref.kind, ref.name).workloadLabel));
+  if (resume) plan.steps.push(plan.steps.length === 0 ? { ...resume, phase: { start: 'removing what dev mode added' } } : resume);
+  return plan;
+}
+
+function planRestore(state: EndState, request: EndRequest): EndPlan {
+  const { ref } = request;
+  if (state.current && isDuplicate(state.current)) return planEndDuplicate(state.current, state, request);
   if (ref.kind.strategy === 'recreate') return planEndPod(state, request);
   const { current, original } = state;
+  if (current && state.reverted) return planCleanup(current, state.reverted, state, request);
   if (!current || !isInDevMode(current) || !original) {
-    return { steps: leftoverSteps(state, request), wasInDevMode: false, ...(current ? {} : { missing: notFound(request) }) };
+    // An end interrupted after the restore left a dev pod 0 that an OnDelete StatefulSet keeps.
+    const restart = current && ref.kind.onDeleteUpdates ? onDeleteRestart(current, state.firstPod, ref.namespace, request.timeoutMs) : [];
+    return { steps: [...restart, ...leftoverSteps(state, request)], wasInDevMode: false, ...(current ? {} : { missing: notFound(request) }) };
   }
   if (state.drift && !request.force) {
     throw new DevError('DRIFT', `${displayRef(ref)} was changed while in dev mode: ${state.drift}`,
@@ -180,16 +262,10 @@ export function planEnd(state: EndState, request: EndRequest): EndPlan {
   }
   const restored = restoredFrom(original, current);
   const steps: PlanStep[] = [{
-    type: 'patch', label: 'restore the workload', ref: workloadObjectRef(ref), operations: compare(current, restoredOnto(current, restored)), from: current,
+    type: 'patch', label: 'restore the workload', ref: workloadObjectRef(ref), operations: jsonPatch.compare(current, restoredOnto(current, restored)), from: current,
     phase: { start: `restoring ${displayRef(ref)}`, done: `${displayRef(ref)} restored` },
-    precondition: {
-      resourceVersion: current.metadata?.resourceVersion,
-      retry: {
-        state: JSON.stringify(restorableState(current)), attempts: 5,
-        conflict: { message: `${displayRef(ref)} changed while kubectl-dev was restoring it; nothing was restored`, hint: `run kubectl dev end ${displayRef(ref)} -n ${ref.namespace} again.` },
-      },
-    },
+    precondition: workloadPrecondition(current, request, 'restoring it'),
   }];
-  if (ref.kind.onDeleteUpdates) steps.push(...onDeleteRestart(restored, state.firstPod, ref.namespace, false));
+  if (ref.kind.onDeleteUpdates) steps.push(...onDeleteRestart(restored, state.firstPod, ref.namespace, request.timeoutMs));
   return { steps: [...steps, ...withPhase(leftoverSteps(state, request))], wasInDevMode: true, restoreStep: 0 };
 }

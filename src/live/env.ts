@@ -51,9 +51,17 @@ const entries = (data: unknown): [string, string][] => Object.entries(isPlainObj
 const secretValues = (obj: KubeObject) => Object.fromEntries(entries(obj.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 const configMapValues = (obj: KubeObject) => Object.fromEntries(entries(obj.data));
 
+type FoundDevPod = Awaited<ReturnType<typeof devPodFor>>;
+
+/** The dev container's environment and, when asked, its mounted files: the dev pod looked up once for both. */
+export async function devContainerView(request: EnvRequest, api: ClusterApi, withFiles: boolean): Promise<DevContainerEnv & { files?: MountedFilesResult }> {
+  const found = await devPodFor(request.ref, api);
+  const [env, files] = await Promise.all([envOf(found, request, api), withFiles ? filesOf(found, request, api) : Promise.resolve(undefined)]);
+  return { pod: found.pod, container: found.container, env, ...(files ? { files } : {}) };
+}
+
 /** Reads what the dev container's environment is made of and resolves it. */
-export async function devContainerEnv(request: EnvRequest, api: ClusterApi): Promise<DevContainerEnv> {
-  const { pod, container, object } = await devPodFor(request.ref, api);
+async function envOf({ container, object }: FoundDevPod, request: EnvRequest, api: ClusterApi): Promise<ResolvedEnv> {
   const { configMaps, secrets } = referencedObjects(object, container);
   const namespace = request.ref.namespace;
   const nodeName = isPlainObject(object.spec) && typeof object.spec.nodeName === 'string' ? object.spec.nodeName : undefined;
@@ -64,8 +72,7 @@ export async function devContainerEnv(request: EnvRequest, api: ClusterApi): Pro
     nodeName ? api.get({ apiVersion: 'v1', kind: 'Node', name: nodeName }).catch(() => undefined) : Promise.resolve(undefined),
   ]);
   const allocatable = isPlainObject(node?.status) && isPlainObject(node.status.allocatable) ? Object.fromEntries(Object.entries(node.status.allocatable).map(([k, v]) => [k, String(v)])) : undefined;
-  const env = resolveEnv({ pod: object, container, configMaps: configMapData, secrets: secretData, withSecrets: request.withSecrets, ...(allocatable ? { nodeAllocatable: allocatable } : {}) });
-  return { pod, container, env };
+  return resolveEnv({ pod: object, container, configMaps: configMapData, secrets: secretData, withSecrets: request.withSecrets, ...(allocatable ? { nodeAllocatable: allocatable } : {}) });
 }
 
 /** Names of the ConfigMaps and Secrets the container's volume mounts read. */
@@ -95,13 +102,12 @@ const fileBytes = (kind: 'ConfigMap' | 'Secret') => (obj: KubeObject): SourceObj
 });
 
 /** The dev container's ConfigMap and Secret files (Secret ones only when asked). */
-export async function devContainerFiles(request: EnvRequest, api: ClusterApi): Promise<{ pod: string; container: string; files: MountedFilesResult }> {
-  const { pod, container, object } = await devPodFor(request.ref, api);
+async function filesOf({ container, object }: FoundDevPod, request: EnvRequest, api: ClusterApi): Promise<MountedFilesResult> {
   const { configMaps, secrets } = mountedObjects(object, container);
   const namespace = request.ref.namespace;
   const [configMapFiles, secretFiles] = await Promise.all([
     readObjects(api, namespace, 'ConfigMap', configMaps, fileBytes('ConfigMap')),
     request.withSecrets ? readObjects(api, namespace, 'Secret', secrets, fileBytes('Secret')) : Promise.resolve({}),
   ]);
-  return { pod, container, files: mountedFiles({ pod: object, container, configMaps: configMapFiles, secrets: secretFiles, withSecrets: request.withSecrets }) };
+  return mountedFiles({ pod: object, container, configMaps: configMapFiles, secrets: secretFiles, withSecrets: request.withSecrets });
 }

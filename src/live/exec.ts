@@ -30,7 +30,7 @@ export async function devPodFor(ref: WorkloadRef & { namespace: string }, api: C
   if (!workload) throw new DevError('NOT_FOUND', `${displayRef(ref)} not found in namespace ${ref.namespace}`, `check the name and namespace: kubectl get ${ref.kind.resource} -n ${ref.namespace}`);
   if (!isInDevMode(workload)) throw new DevError('NOT_FOUND', `${displayRef(ref)} is not in dev mode`, `start it first: kubectl dev start ${displayRef(ref)} -n ${ref.namespace}`);
   const container = recordedSettings(workload)?.devContainer ?? '';
-  const creatorRef = devPodCreatorRef(ref);
+  const creatorRef = devPodCreatorRef(ref, workload);
   const [pods, creator] = await Promise.all([
     api.list('v1', 'Pod', ref.namespace, { label: devPodSelector(ref) }),
     creatorRef.kind === workload.kind && creatorRef.name === workload.metadata?.name ? workload : api.get(creatorRef),

@@ -2,13 +2,13 @@
 // write (the crash tests kill the process there), the waits in between, and a stop at the
 // first step that fails. A server dry run sends the same writes with dryRun=All instead.
 
-import { compare } from 'fast-json-patch';
+import jsonPatch from 'fast-json-patch';
 import { restorableState } from '../core/original.ts';
 import { DevError } from '../core/errors.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { ClusterApi, ObjectRef } from '../kube/api.ts';
 import type { Progress } from './deps.ts';
-import { isCheckpointed, sentOperations, stepRef, type CreateStep, type DeleteStep, type PatchStep, type PlanStep, type StepProgress } from './plan.ts';
+import { isCheckpointed, sentOperations, stepRef, type CreateStep, type DeleteStep, type PatchStep, type PlanStep, type RestartPodStep, type StepProgress } from './plan.ts';
 import type { WaitRequest } from './wait.ts';
 
 /** The part of the cluster API a plan writes through. */
@@ -18,6 +18,8 @@ export type PlanApi = Pick<ClusterApi, 'get' | 'create' | 'patch' | 'delete'>;
 export interface PlanWaits {
   devPod(request: WaitRequest): Promise<KubeObject>;
   gone(ref: ObjectRef, uid: string, timeoutMs: number): Promise<void>;
+  /** restart-pod: `beforeDelete` is called right before the delete it may send (the plan's checkpoint). */
+  restartPod(step: RestartPodStep, beforeDelete: () => void): Promise<void>;
 }
 
 export interface ExecuteDeps {
@@ -88,6 +90,10 @@ async function runStep(step: PlanStep, results: readonly StepResult[], deps: Exe
       await deps.waits.gone(step.ref, step.uid, step.timeoutMs);
       return undefined;
     }
+    case 'restart-pod': {
+      await deps.waits.restartPod(step, () => deps.checkpoint(step.label));
+      return undefined;
+    }
     case 'wait-dev-pod': {
       const creator = 'step' in step.creator ? results[step.creator.step] : step.creator.object;
       return deps.waits.devPod({ ...step.request, ...(creator && typeof creator === 'object' ? { creator } : {}) });
@@ -144,7 +150,7 @@ export async function dryRunOnServer(plan: readonly PlanStep[], api: Pick<Cluste
       out.push({ ...step, object: await api.create(step.object, { dryRun: true }) });
     } else if (step.type === 'patch') {
       const result = await api.patch(step.ref, sentOperations(step), { dryRun: true });
-      const operations = step.from ? compare(step.from, result).filter((op) => !op.path.startsWith('/metadata/managedFields')) : step.operations;
+      const operations = step.from ? jsonPatch.compare(step.from, result).filter((op) => !op.path.startsWith('/metadata/managedFields')) : step.operations;
       out.push({ ...step, operations });
     } else {
       out.push(step);

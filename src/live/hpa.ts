@@ -1,7 +1,7 @@
 // HorizontalPodAutoscalers would scale a dev workload back up: clamp them to one replica
 // while in dev mode and give them back their bounds on end (as plan steps, from HPAs read first).
 
-import { compare } from 'fast-json-patch';
+import jsonPatch from 'fast-json-patch';
 import type { WorkloadRef } from '../core/kinds.ts';
 import { CLAMPED_FOR_LABEL, HPA_ORIGINAL_ANNOTATION } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
@@ -45,7 +45,7 @@ export function clampSteps(hpas: readonly KubeObject[], ref: WorkloadRef & { nam
     clamped.spec = { ...spec, minReplicas: 1, maxReplicas: 1 };
     steps.push({
       type: 'patch', label: `clamp HorizontalPodAutoscaler ${hpa.metadata?.name}`, ref: refOfObject(hpa, ref.namespace),
-      operations: compare(hpa, clamped), precondition: { resourceVersion: hpa.metadata?.resourceVersion }, from: hpa,
+      operations: jsonPatch.compare(hpa, clamped), precondition: { resourceVersion: hpa.metadata?.resourceVersion }, from: hpa,
       noteAfter: `HorizontalPodAutoscaler ${hpa.metadata?.name} held at 1 replica while in dev mode`,
     });
   }
@@ -74,7 +74,7 @@ export function restoreSteps(clamped: readonly KubeObject[], namespace: string):
     original.spec = spec;
     return {
       type: 'patch', label: `restore HorizontalPodAutoscaler ${hpa.metadata?.name}`, ref: refOfObject(hpa, namespace),
-      operations: compare(hpa, original), from: hpa, reportAs: `HorizontalPodAutoscaler/${hpa.metadata?.name}`,
+      operations: jsonPatch.compare(hpa, original), from: hpa, reportAs: `HorizontalPodAutoscaler/${hpa.metadata?.name}`,
     } satisfies PatchStep;
   });
 }

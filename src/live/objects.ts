@@ -2,9 +2,11 @@
 
 import { controllerOwnedAnnotation } from '../core/drift.ts';
 import { isPodKind, workloadKindOf, type WorkloadKind, type WorkloadRef } from '../core/kinds.ts';
+import { DevError } from '../core/errors.ts';
 import { GENERATED_LABEL, CLAMPED_FOR_LABEL } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
-import type { ObjectRef } from '../kube/api.ts';
+import { templateHolderRefOf } from '../core/template-holder.ts';
+import type { ClusterApi, ObjectRef } from '../kube/api.ts';
 
 export function apiVersionOf(kind: WorkloadKind): string {
   return kind.group ? `${kind.group}/${kind.version}` : kind.version;
@@ -49,4 +51,17 @@ export function ownerReferenceTo(obj: KubeObject): Record<string, unknown> {
  */
 export function keptOnRestore(key: string): boolean {
   return controllerOwnedAnnotation(key);
+}
+
+/**
+ * The object that holds the workload's pod template (a Rollout's workloadRef), read from the
+ * cluster; undefined when the workload has its own template. Missing: NOT_FOUND.
+ */
+export async function readTemplateHolder(workload: KubeObject, kind: WorkloadKind, namespace: string, api: Pick<ClusterApi, 'get'>): Promise<KubeObject | undefined> {
+  const ref = templateHolderRefOf(workload, kind);
+  if (!ref) return undefined;
+  const holder = await api.get({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace });
+  if (holder) return holder;
+  throw new DevError('NOT_FOUND', `${kind.kind.toLowerCase()}/${String(workload.metadata?.name)} takes its pod template from ${ref.kind.toLowerCase()}/${ref.name}, which is not in namespace ${namespace}`,
+    `create that ${ref.kind} (or fix the ${kind.kind}'s ${kind.templateRef?.path.join('.')}), then run the command again.`);
 }

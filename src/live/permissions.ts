@@ -2,7 +2,7 @@
 // command before anything changes (instead of halfway through).
 
 import { DevError } from '../core/errors.ts';
-import { WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
+import { duplicateKindOf, WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
 import type { Permission } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 
@@ -27,6 +27,17 @@ export function permissionsFor(kind: WorkloadKind, namespace: string): Permissio
   return needed;
 }
 
+/** What duplicate mode does: read the original, create (and at end delete) its copy and the copy's Secret. */
+export function duplicatePermissionsFor(kind: WorkloadKind, namespace: string): Permission[] {
+  const copy = duplicateKindOf(kind);
+  const p = (verb: string, group: string, resource: string): Permission => ({ verb, group, resource, namespace });
+  return [
+    p('get', kind.group, kind.resource),
+    p('get', copy.group, copy.resource), p('create', copy.group, copy.resource), p('delete', copy.group, copy.resource),
+    p('create', '', 'secrets'), p('delete', '', 'secrets'), p('list', '', 'pods'),
+  ];
+}
+
 type Verb = Pick<Permission, 'verb' | 'group' | 'resource' | 'subresource'>;
 
 /** What a workload of this kind needs in all: start and end, and reading it (status, completion). */
@@ -38,8 +49,10 @@ export function kindNeeds(kind: WorkloadKind): Verb[] {
 const FEATURES: ReadonlyArray<{ for: string; needs: readonly Verb[] }> = [
   { for: 'all', needs: (['get', 'list', 'create', 'delete'] as const).flatMap((verb) => [{ verb, group: '', resource: 'pods' }, { verb, group: '', resource: 'secrets' }]) },
   { for: 'workloads whose saved original exceeds an annotation', needs: [{ verb: 'create', group: '', resource: 'configmaps' }, { verb: 'delete', group: '', resource: 'configmaps' }] },
+  { for: 'duplicate mode (--duplicate)', needs: [...new Set(WORKLOAD_KINDS.map((k) => duplicateKindOf(k)))].flatMap((copy) => (['create', 'delete'] as const).map((verb) => ({ verb, group: copy.group, resource: copy.resource }))) },
   { for: 'exec', needs: [{ verb: 'create', group: '', resource: 'pods', subresource: 'exec' }] },
   { for: 'sync (port-forward to the sidecar)', needs: [{ verb: 'create', group: '', resource: 'pods', subresource: 'portforward' }] },
+  { for: 'persisted paths (--persist, volumes)', needs: (['get', 'list', 'create', 'delete'] as const).map((verb) => ({ verb, group: '', resource: 'persistentvolumeclaims' })) },
   { for: 'workloads with a HorizontalPodAutoscaler', needs: [{ verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers' }, { verb: 'patch', group: 'autoscaling', resource: 'horizontalpodautoscalers' }] },
 ];
 
@@ -73,8 +86,29 @@ export function someKindUsable(missing: readonly Verb[]): boolean {
   return WORKLOAD_KINDS.some((kind) => kindNeeds(kind).every((verb) => !lacking.has(keyOf(verb))));
 }
 
-export async function requirePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps): Promise<void> {
-  const missing = await deps.api.missingPermissions(permissionsFor(kind, namespace));
+/** What persisted paths need beyond the kind's permissions (start creates the claim; end --delete-volumes and volumes rm delete it). */
+export function volumePermissions(namespace: string, verbs: readonly string[]): Permission[] {
+  return verbs.map((verb) => ({ verb, group: '', resource: 'persistentvolumeclaims', namespace }));
+}
+
+/** The reads' result once the permission check also passed: a missing permission is the error reported, whichever failed first. */
+export async function afterPermissionCheck<T>(check: Promise<void> | undefined, reads: Promise<T>): Promise<T> {
+  const [checked, read] = await Promise.allSettled([check, reads]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (read.status === 'rejected') throw read.reason;
+  return read.value;
+}
+
+export async function requireDuplicatePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps): Promise<void> {
+  return requireThese(duplicatePermissionsFor(kind, namespace), namespace, action, deps);
+}
+
+export async function requirePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps, extra: readonly Permission[] = []): Promise<void> {
+  return requireThese([...permissionsFor(kind, namespace), ...extra], namespace, action, deps);
+}
+
+async function requireThese(needed: Permission[], namespace: string, action: string, deps: LiveDeps): Promise<void> {
+  const missing = await deps.api.missingPermissions(needed);
   if (missing.length > 0) {
     throw new DevError('FORBIDDEN', `forbidden: to ${action} you need permission to ${missing.map(describe).join(', ')} in namespace ${namespace}; nothing was changed`,
       `ask a cluster admin for a Role with these verbs (check with: kubectl auth can-i ${missing[0]!.verb} ${missing[0]!.resource} -n ${namespace}).`);

@@ -78,6 +78,21 @@ export interface WaitGoneStep extends StepBase {
   timeoutMs: number;
 }
 
+/**
+ * Pod 0 of an OnDelete StatefulSet made to run the StatefulSet's template as it is now: once the
+ * controller has seen the spec (status.observedGeneration), pod 0 is deleted unless it has the
+ * update revision or is going already; the controller then makes it again from that revision.
+ * Decided when it runs (a checkpoint before its delete): an earlier command's pod 0 may still
+ * be terminating, or be recreated meanwhile.
+ */
+export interface RestartPodStep extends StepBase {
+  type: 'restart-pod';
+  /** The StatefulSet. */
+  ref: ObjectRef;
+  pod: string;
+  timeoutMs: number;
+}
+
 /** The object that creates the dev pod: made by an earlier step of the plan, or as it was read. */
 export type CreatorSource = { step: number } | { object: KubeObject };
 
@@ -87,7 +102,7 @@ export interface WaitDevPodStep extends StepBase {
   creator: CreatorSource;
 }
 
-export type PlanStep = CreateStep | FoundStep | PatchStep | DeleteStep | WaitGoneStep | WaitDevPodStep;
+export type PlanStep = CreateStep | FoundStep | PatchStep | DeleteStep | WaitGoneStep | RestartPodStep | WaitDevPodStep;
 export type WriteStep = CreateStep | PatchStep | DeleteStep;
 
 export const isWrite = (step: PlanStep): step is WriteStep => step.type === 'create' || step.type === 'patch' || step.type === 'delete';
@@ -109,16 +124,13 @@ export function stepRef(step: PlanStep, namespace = ''): ObjectRef | undefined {
 }
 
 /**
- * A StatefulSet with `updateStrategy: OnDelete` only changes pods that are deleted: pod 0 is
- * deleted when it is not yet what the template says (a dev pod after start, an original after end).
+ * A StatefulSet with `updateStrategy: OnDelete` only changes pods that are deleted: its pod 0
+ * (when there is one) is restarted on the template start or end gave it.
  */
-export function onDeleteRestart(statefulSet: KubeObject, pod: KubeObject | undefined, namespace: string, wantDevPod: boolean): DeleteStep[] {
+export function onDeleteRestart(statefulSet: KubeObject, pod: KubeObject | undefined, namespace: string, timeoutMs: number): RestartPodStep[] {
   const strategy = (statefulSet.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type;
-  if (strategy !== 'OnDelete' || !pod || (pod.metadata?.labels?.[WORKLOAD_LABEL] !== undefined) === wantDevPod) return [];
-  return [{
-    type: 'delete', label: 'delete the StatefulSet pod so that it restarts',
-    ref: { apiVersion: 'v1', kind: 'Pod', name: String(pod.metadata?.name), namespace }, options: { uid: String(pod.metadata?.uid) },
-  }];
+  if (strategy !== 'OnDelete' || !pod) return [];
+  return [{ type: 'restart-pod', label: 'delete the StatefulSet pod so that it restarts', ref: refOfObject(statefulSet, namespace), pod: String(pod.metadata?.name), timeoutMs }];
 }
 
 /** Name of pod 0 of a StatefulSet (the one an OnDelete restart deletes). */

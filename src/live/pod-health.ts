@@ -1,7 +1,7 @@
 // Reads a dev pod's status the way a person would: ready, still coming, or failed (and why,
 // with what to do: the container, its image, the cause the kubelet gave, the flag to change).
 
-import { SIDECAR_CONTAINER } from '../core/marks.ts';
+import { SIDECAR_CONTAINER, VOLUME_INIT_CONTAINER } from '../core/marks.ts';
 import type { KubeObject } from '../core/objects.ts';
 import { DEFAULT_COMMAND } from '../core/settings.ts';
 
@@ -107,15 +107,56 @@ function containerFailure(name: string, cs: ContainerStatus | undefined, spec: C
   return undefined;
 }
 
-/** Classifies a pod for the containers that must be ready (the dev container and the sidecar). */
-export function podHealth(pod: KubeObject, containers: readonly string[]): PodHealth {
-  const status = (pod.status ?? {}) as { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[]; containerStatuses?: ContainerStatus[]; reason?: string; message?: string };
+/** The dev pod's persistent claim as read beside it: its phase, and its latest Warning event. */
+export interface ClaimFacts {
+  name: string;
+  namespace: string;
+  phase?: string;
+  warning?: { reason: string; message: string };
+}
+
+/**
+ * Why a pod that uses the workload's claim waits or fails because of it: the claim is not bound
+ * (failed when the provisioner said why — a StorageClass that does not exist, a size refused —,
+ * waiting otherwise), or the init container could not make the persisted directories.
+ */
+function claimHealth(claim: ClaimFacts | undefined, initStatuses: readonly ContainerStatus[], unschedulable: string | undefined): PodHealth | undefined {
+  if (!claim) return undefined;
+  const kept = 'the claim is kept across end and start, with its class: end with --delete-volumes before starting again';
+  if (claim.phase !== 'Bound') {
+    if (claim.warning) {
+      return {
+        state: 'failed', reason: `PersistentVolumeClaim ${claim.name} cannot bind: ${claim.warning.reason}: ${claim.warning.message}`,
+        hint: `pass --persist-class with a StorageClass of this cluster (kubectl get storageclass), or none for the default one (kubectl describe pvc ${claim.name} -n ${claim.namespace} says more); ${kept}.`,
+      };
+    }
+    // The scheduler's own words when the pod waits for this claim (else the pod's other reasons come first).
+    if (unschedulable !== undefined && !/persistentvolumeclaim/i.test(unschedulable)) return undefined;
+    return { state: 'waiting', reason: `PersistentVolumeClaim ${claim.name} is ${claim.phase ?? 'being created'}: waiting for its volume` };
+  }
+  const init = initStatuses.find((s) => s.name === VOLUME_INIT_CONTAINER);
+  const failed = init?.state?.terminated?.exitCode ? init.state.terminated : init?.state?.waiting?.reason === 'CrashLoopBackOff' ? init.lastState?.terminated : undefined;
+  if (failed) {
+    return {
+      state: 'failed', reason: `init container ${VOLUME_INIT_CONTAINER} could not make the persisted directories on PersistentVolumeClaim ${claim.name} (exit code ${failed.exitCode ?? '?'}${failed.message ? `: ${failed.message.trim()}` : ''})`,
+      hint: `the claim's file system must let root (uid 0, no capabilities) create directories, which an NFS export with root_squash does not: pass --persist-class with another StorageClass; ${kept}.`,
+    };
+  }
+  return undefined;
+}
+
+/** Classifies a pod for the containers that must be ready (the dev container and the sidecar), and its persistent claim. */
+export function podHealth(pod: KubeObject, containers: readonly string[], claim?: ClaimFacts): PodHealth {
+  const status = (pod.status ?? {}) as { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[]; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[]; reason?: string; message?: string };
   const specs = ((pod.spec as { containers?: ContainerSpec[] } | undefined)?.containers ?? []);
   if (pod.metadata?.deletionTimestamp) return { state: 'waiting', reason: 'being deleted' };
   if (status.phase === 'Succeeded') {
     return { state: 'failed', reason: 'the dev pod exited: its PID 1 ended', hint: 'the dev container must block (the default is tail -f /dev/null); check --command.' };
   }
   const scheduled = status.conditions?.find((c) => c.type === 'PodScheduled');
+  const unschedulable = scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? scheduled.message ?? '' : undefined;
+  const ofClaim = claimHealth(claim, status.initContainerStatuses ?? [], unschedulable);
+  if (ofClaim) return ofClaim;
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return { state: 'failed', reason: `pod cannot be scheduled: ${scheduled.message ?? 'no node fits'}`, hint: 'free or add capacity, or relax the pod\'s nodeSelector, affinity or resource requests.' };
   }

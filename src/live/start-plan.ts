@@ -5,28 +5,40 @@
 //   with a resourceVersion precondition; for a Pod: save, delete, recreate) → an OnDelete
 //   StatefulSet's pod → generated objects → wait for the dev pod.
 
-import { compare, type Operation } from 'fast-json-patch';
-import { devModeNames, enterWorkload, isInDevMode, recordedSettings, type OriginalStore } from '../core/enter.ts';
+import { createHash } from 'node:crypto';
+import jsonPatch, { type Operation } from 'fast-json-patch';
+import { devModeNames, enterWorkload, isInDevMode, recordedSettings, syncSecretMarkOf, withSyncSecretMark, type OriginalStore } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
-import type { WorkloadKind, WorkloadRef } from '../core/kinds.ts';
-import { GENERATED_LABEL, GENERATION_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
+import { generatedKindOf, type WorkloadKind, type WorkloadRef } from '../core/kinds.ts';
+import { describeHolder, holderAnnotation, isOtherUser, parseHolder, type Holder } from '../core/holder.ts';
+import { DEV_CONFIG_ANNOTATION, DEV_CONFIG_NAME_ANNOTATION, GENERATED_LABEL, GENERATION_ANNOTATION, GITOPS_ANNOTATION, HOLDER_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
+import { persistentClaim, type ClaimOptions } from '../core/persist.ts';
 import { restorableState } from '../core/original.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { DevSettings, DevSettingsInput } from '../core/settings.ts';
+import { gitopsDecision, pausedSyncId, type GitOpsDecision, type GitOpsMode, type GitOpsState } from './gitops.ts';
 import { clampSteps } from './hpa.ts';
-import { displayRef, forCreate, ownerReferenceTo, workloadObjectRef } from './objects.ts';
+import { displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
 import { onDeleteRestart, type CreatorSource, type PlanStep } from './plan.ts';
 
 export interface StartRequest {
   ref: WorkloadRef & { namespace: string };
   settings: DevSettingsInput;
+  /** Size and StorageClass of the persistent claim, when start creates it. */
+  volume?: ClaimOptions;
   timeoutMs: number;
   dryRun?: 'client' | 'server';
   /** Wait for the dev pod to be ready (default true). */
   wait?: boolean;
   /** `--force`: take over a node-critical workload too. */
   force?: boolean;
+  /** Duplicate mode (live/duplicate.ts): leave the workload as it is and put a dev copy of it beside it. */
+  duplicate?: { takeTraffic?: boolean };
+  /** `up`: the dev config the workload is started from, recorded on its sync Secret for `status` and `down`. */
+  devConfig?: { name: string; path: string };
+  /** `--gitops`: what to do when a GitOps tool manages the workload (default: Flux's switch, refuse Argo CD). */
+  gitops?: GitOpsMode;
 }
 
 /** Everything start reads before it plans; no field is read again while the plan runs. */
@@ -54,6 +66,14 @@ export interface StartState {
   generated: Readonly<Record<string, KubeObject>>;
   /** Pod 0 of a StatefulSet. */
   firstPod?: KubeObject;
+  /** The workload's persistent claim, when it exists (kept from an earlier dev mode). */
+  claim?: KubeObject;
+  /** The object holding the workload's pod template, when it names one (a Rollout's workloadRef). */
+  templateHolder?: KubeObject;
+  /** Who runs this start (user from SelfSubjectReview, host from the CLI). */
+  me?: Holder;
+  /** The GitOps tools that manage the workload (a workload not yet in dev mode). */
+  gitops?: GitOpsState;
 }
 
 /** What dev mode makes of the workload as read. */
@@ -75,11 +95,12 @@ export interface StartPlan {
 const sameSettings = (a: DevSettings | undefined, b: DevSettings | undefined) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Dev mode of the workload: entered now, or (already in dev mode) as it was entered, refused when the settings differ. */
-export function devModeOf(workload: KubeObject, original: KubeObject | undefined, request: StartRequest, now: string): DevMode {
+export function devModeOf(workload: KubeObject, original: KubeObject | undefined, request: StartRequest, now: string, templateHolder?: KubeObject): DevMode {
   const { ref } = request;
+  const holder = templateHolder ? { templateHolder } : {};
   if (isInDevMode(workload)) {
     // Already in dev mode: the node-critical guard was passed when it started.
-    const [wanted, ...generated] = enterWorkload(original ?? workload, ref.kind, request.settings, { force: true }) as [KubeObject, ...KubeObject[]];
+    const [wanted, ...generated] = enterWorkload(original ?? workload, ref.kind, request.settings, { force: true, ...holder }) as [KubeObject, ...KubeObject[]];
     const current = recordedSettings(workload);
     if (!sameSettings(current, recordedSettings(wanted))) {
       throw new DevError('ALREADY_IN_DEV_MODE', `${displayRef(ref)} is already in dev mode with other settings (${JSON.stringify(current)})`,
@@ -91,14 +112,25 @@ export function devModeOf(workload: KubeObject, original: KubeObject | undefined
   let store: OriginalStore = { in: 'annotation' };
   let entered: KubeObject[];
   try {
-    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force });
+    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force, ...holder });
   } catch (error) {
     if (!(error instanceof DevError && error.code === 'ORIGINAL_TOO_LARGE') || ref.kind.strategy === 'recreate') throw error;
     store = { in: 'configmap', name: originalConfigMapName(ref.kind.kind, ref.name) };
-    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force });
+    entered = enterWorkload(workload, ref.kind, request.settings, { now, store, force, ...holder });
   }
   const [devWorkload, ...generated] = entered as [KubeObject, ...KubeObject[]];
   return { devWorkload, generated, settings: recordedSettings(devWorkload) as DevSettings, store, alreadyInDevMode: false };
+}
+
+/** Refuses a start on a workload someone else holds in dev mode (the same user on another host is not someone else). */
+export function refuseOtherHolder(workload: KubeObject, me: Holder | undefined, ref: StartRequest['ref']): void {
+  const annotations = workload.metadata?.annotations;
+  const holder = isInDevMode(workload) ? parseHolder(annotations?.[HOLDER_ANNOTATION]) : undefined;
+  if (!holder || !me || !isOtherUser(holder, me)) return;
+  const what = displayRef(ref);
+  throw new DevError('HELD_BY_OTHER', `${what} is in dev mode by ${describeHolder(holder)}${annotations?.[SINCE_ANNOTATION] ? ` since ${annotations[SINCE_ANNOTATION]}` : ''}; this start changed nothing`,
+    `work on your own copy beside it: kubectl dev start ${what} -n ${ref.namespace} --duplicate; or ask ${holder.user} to end it (anyone may run kubectl dev end ${what} -n ${ref.namespace}: it says whose session it ends).`,
+    { object: `${ref.kind.kind}/${ref.name}` });
 }
 
 /** Owner of what start adds: the workload, except where its lifetime is shorter than dev mode's (a Job's TTL, a Pod's replacement). */
@@ -106,19 +138,21 @@ function ownersFor(workload: KubeObject, kind: WorkloadKind): Record<string, unk
   return kind.ownsDevObjects ? [ownerReferenceTo(workload)] : [];
 }
 
-function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], workloadLabel: string): KubeObject {
+export function withOwnerAndLabel(obj: KubeObject, owners: Record<string, unknown>[], workloadLabel: string): KubeObject {
   const copy = structuredClone(obj);
   copy.metadata = { ...copy.metadata, labels: { ...(copy.metadata?.labels ?? {}), [GENERATED_LABEL]: workloadLabel } };
   if (owners.length > 0) copy.metadata.ownerReferences = owners;
   return copy;
 }
 
-function withAnnotation(obj: KubeObject, key: string, value: string | undefined): KubeObject {
+export function withAnnotation(obj: KubeObject, key: string, value: string | undefined): KubeObject {
   if (value === undefined || obj.metadata?.annotations?.[key] === value) return obj;
   return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [key]: value } } };
 }
 
 const configOf = (obj: KubeObject | undefined) => (obj?.data as Record<string, string> | undefined)?.['config.xml'];
+/** Names a sync Secret's keys without showing them (the sidecar's config holds its REST API key). */
+const fingerprintOf = (secret: KubeObject) => createHash('sha256').update(configOf(secret) ?? '').digest('hex').slice(0, 16);
 
 /**
  * The sync Secret's step, and the since time the workload takes from a Secret that is kept.
@@ -128,25 +162,30 @@ const configOf = (obj: KubeObject | undefined) => (obj?.data as Record<string, s
  * sidecar sync, and the initial copy land, where the dev container never sees it). A found
  * Secret is a step of its own: the checkpoint where a first start creates it.
  */
-function secretSteps(state: StartState, mode: DevMode, owners: Record<string, unknown>[], workloadLabel: string): { steps: PlanStep[]; since?: string } {
+export function secretSteps(state: Pick<StartState, 'secret' | 'me'>, mode: Pick<DevMode, 'devWorkload'>, owners: Record<string, unknown>[], workloadLabel: string, devConfig?: StartRequest['devConfig']): { steps: PlanStep[]; since?: string; fingerprint: string } {
   const since = mode.devWorkload.metadata?.annotations?.[SINCE_ANNOTATION];
-  const made = withAnnotation(withOwnerAndLabel(state.secret.made, owners, workloadLabel), SINCE_ANNOTATION, since);
+  const holder = state.me ? holderAnnotation(state.me) : undefined;
+  let made = withAnnotation(withAnnotation(withOwnerAndLabel(state.secret.made, owners, workloadLabel), SINCE_ANNOTATION, since), HOLDER_ANNOTATION, holder);
+  if (devConfig) made = withAnnotation(withAnnotation(made, DEV_CONFIG_ANNOTATION, devConfig.path), DEV_CONFIG_NAME_ANNOTATION, devConfig.name);
   const { found, fitting } = state.secret;
-  if (!found) return { steps: [{ type: 'create', label: 'create the sync Secret', object: made, keepExisting: true }] };
+  const fingerprint = fingerprintOf(made);
+  if (!found) return { steps: [{ type: 'create', label: 'create the sync Secret', object: made, keepExisting: true }], fingerprint };
   const foundStep: PlanStep = { type: 'found', label: 'create the sync Secret', object: found };
   if (configOf(found) === configOf(made) || configOf(fitting) === configOf(found)) {
     const kept = found.metadata?.annotations?.[SINCE_ANNOTATION];
-    return { steps: [foundStep], ...(kept !== undefined ? { since: kept } : {}) };
+    return { steps: [foundStep], fingerprint: fingerprintOf(found), ...(kept !== undefined ? { since: kept } : {}) };
   }
   const name = String(found.metadata?.name);
   const annotations = { ...(found.metadata?.annotations ?? {}) };
   if (since !== undefined) annotations[SINCE_ANNOTATION] = since;
   else delete annotations[SINCE_ANNOTATION];
+  if (holder !== undefined) annotations[HOLDER_ANNOTATION] = holder;
   const operations: Operation[] = [
     { op: 'replace', path: '/data', value: made.data },
     { op: found.metadata?.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations },
   ];
   return {
+    fingerprint,
     steps: [foundStep, {
       type: 'patch', label: 'replace the sync Secret', ref: { apiVersion: 'v1', kind: 'Secret', name, namespace: String(found.metadata?.namespace ?? made.metadata?.namespace) },
       operations, precondition: { resourceVersion: found.metadata?.resourceVersion }, from: found,
@@ -155,12 +194,19 @@ function secretSteps(state: StartState, mode: DevMode, owners: Record<string, un
   };
 }
 
-/** The workload in dev mode as the patch makes it: with the since time kept, and the generation the patch will give it. */
-function finalDevWorkload(workload: KubeObject, mode: DevMode, kind: WorkloadKind, since: string | undefined): KubeObject {
-  let dev = withAnnotation(mode.devWorkload, SINCE_ANNOTATION, since);
+/**
+ * The workload in dev mode as the patch makes it: with the since time kept, who holds it, what
+ * GitOps found (and Flux's switches: end puts the original's values back), and the generation
+ * the patch will give it.
+ */
+function finalDevWorkload(workload: KubeObject, mode: DevMode, kind: WorkloadKind, marks: { since: string | undefined; me: Holder | undefined; gitops: GitOpsDecision }): KubeObject {
+  let dev = withAnnotation(mode.devWorkload, SINCE_ANNOTATION, marks.since);
+  if (marks.me) dev = withAnnotation(dev, HOLDER_ANNOTATION, holderAnnotation(marks.me));
+  if (marks.gitops.record) dev = withAnnotation(dev, GITOPS_ANNOTATION, JSON.stringify(marks.gitops.record));
+  for (const [key, value] of Object.entries(marks.gitops.switches)) dev = withAnnotation(dev, key, value);
   if (kind.strategy === 'recreate') return dev;
   // The API server raises generation by one for a spec change: recorded in the same patch, it lets `end` notice later edits.
-  const generation = Number(workload.metadata?.generation ?? 0) + (compare(workload, dev).some((op) => op.path.startsWith('/spec')) ? 1 : 0);
+  const generation = Number(workload.metadata?.generation ?? 0) + (jsonPatch.compare(workload, dev).some((op) => op.path.startsWith('/spec')) ? 1 : 0);
   dev = withAnnotation(dev, GENERATION_ANNOTATION, String(generation));
   return dev;
 }
@@ -194,7 +240,7 @@ function replacePodSteps(state: StartState, dev: KubeObject, request: StartReque
 function patchStep(workload: KubeObject, dev: KubeObject, request: StartRequest): PlanStep {
   const { ref } = request;
   return {
-    type: 'patch', label: 'patch the workload', ref: workloadObjectRef(ref), operations: compare(workload, dev), from: workload,
+    type: 'patch', label: 'patch the workload', ref: workloadObjectRef(ref), operations: jsonPatch.compare(workload, dev), from: workload,
     precondition: {
       resourceVersion: workload.metadata?.resourceVersion,
       retry: {
@@ -208,6 +254,34 @@ function patchStep(workload: KubeObject, dev: KubeObject, request: StartRequest)
   };
 }
 
+/**
+ * The persistent claim, before the workload change (the dev pod needs it): created when missing,
+ * taken when kept from an earlier dev mode (its size and class are then the ones it has). Owned by
+ * nobody, so that end, a replaced Pod or a re-created workload keep it (docs/decisions.md).
+ */
+function claimSteps(state: StartState, mode: DevMode, request: StartRequest): PlanStep[] {
+  if (!mode.settings.persist) return [];
+  const { ref } = request;
+  const { claimName, workloadLabel } = devModeNames(ref.kind, ref.name);
+  const found = state.claim;
+  if (found?.metadata?.deletionTimestamp) {
+    throw new DevError('CONFLICT', `the PersistentVolumeClaim ${claimName} of ${displayRef(ref)} is being deleted (kubectl dev volumes rm or end --delete-volumes)`,
+      `wait until it is gone (kubectl get pvc ${claimName} -n ${ref.namespace}; a pod still using it keeps it), then start again.`);
+  }
+  if (found) return [{ type: 'found', label: `create PersistentVolumeClaim ${claimName}`, object: found, noteBefore: keptClaimNote(found, request.volume ?? {}) }];
+  const claim = persistentClaim(claimName, ref.namespace, { ref: `${ref.kind.kind}/${ref.name}`, label: workloadLabel }, request.volume ?? {});
+  return [{ type: 'create', label: `create PersistentVolumeClaim ${claimName}`, object: claim, keepExisting: true }];
+}
+
+/** Says a claim is kept, and when the size or class asked differ from its own, that they apply to a new claim only. */
+function keptClaimNote(found: KubeObject, asked: ClaimOptions): string {
+  const spec = (found.spec ?? {}) as { storageClassName?: string; resources?: { requests?: { storage?: string } } };
+  const has = { size: spec.resources?.requests?.storage, storageClass: spec.storageClassName };
+  const differs = (['size', 'storageClass'] as const).filter((key) => asked[key] !== undefined && asked[key] !== has[key]);
+  const note = `keeping PersistentVolumeClaim ${found.metadata?.name} from an earlier dev mode (${has.size ?? '?'}, StorageClass ${has.storageClass ?? 'default'})`;
+  return differs.length === 0 ? note : `${note}: the ${differs.join(' and ')} asked apply to a new claim only (end with --delete-volumes first)`;
+}
+
 function missingWorkload(state: StartState, request: StartRequest): DevError {
   const { ref } = request;
   if (ref.kind.strategy === 'recreate' && state.podState) {
@@ -218,13 +292,50 @@ function missingWorkload(state: StartState, request: StartRequest): DevError {
     `check the name and namespace: kubectl get ${ref.kind.resource} -n ${ref.namespace}`);
 }
 
+/** The workload's change, after the Argo CD Application's pause when there is one (so that no sync reverts it meanwhile). */
 function workloadSteps(state: StartState, mode: DevMode, request: StartRequest, since: string | undefined, workloadLabel: string): { steps: PlanStep[]; dev: KubeObject } {
   const workload = state.workload!;
   if (mode.alreadyInDevMode) return { steps: [], dev: workload };
-  const dev = finalDevWorkload(workload, mode, request.ref.kind, since);
-  const steps = request.ref.kind.strategy === 'recreate' ? replacePodSteps(state, dev, request, workloadLabel) : [patchStep(workload, dev, request)];
+  const gitops = gitopsDecision(state.gitops ?? { managers: [] }, { ref: request.ref, mode: request.gitops, workloadId: pausedSyncId(request.ref.namespace, workloadLabel) });
+  const dev = finalDevWorkload(workload, mode, request.ref.kind, { since, me: state.me, gitops });
+  const steps = [...(gitops.pause ? [gitops.pause] : []), ...(request.ref.kind.strategy === 'recreate' ? replacePodSteps(state, dev, request, workloadLabel) : [patchStep(workload, dev, request)])];
   steps[0]!.phase = { start: `putting ${displayRef(request.ref)} in dev mode`, done: `${displayRef(request.ref)} is in dev mode` };
+  if (gitops.notes.length > 0) steps[0]!.noteBefore = gitops.notes.join('\n  ');
   return { steps, dev };
+}
+
+/**
+ * Already in dev mode, with another sync Secret than its dev pod template names (made again by
+ * this start or by sync): the template takes the new Secret's mark, so that the pod is replaced by one
+ * that has the new keys. A Pod cannot be given them: its dev pod is made again by end and start.
+ */
+function remarkStep(state: StartState, mode: DevMode, request: StartRequest, fingerprint: string): PlanStep | undefined {
+  const { ref } = request;
+  if (!mode.alreadyInDevMode || ref.kind.strategy === 'recreate') return undefined;
+  // The object that makes the dev pod: the generated one, or the workload itself.
+  const holder = mode.generated[0] ? state.generated[String(mode.generated[0].metadata?.name)] : state.workload;
+  if (!holder) return undefined;
+  const holderKind = mode.generated[0] ? generatedKindOf(ref.kind) : ref.kind;
+  // Unmarked (entered before marks were written): replaced only when the Secret is made now.
+  const mark = syncSecretMarkOf(holder, holderKind);
+  const stale = mark !== undefined ? mark !== fingerprint : !state.secret.found || fingerprintOf(state.secret.found) !== fingerprint;
+  if (!stale) return undefined;
+  let marked = withSyncSecretMark([holder], holderKind, fingerprint)[0];
+  // The workload's recorded generation follows its spec change, or end would take it for an edit.
+  if (holder === state.workload) marked = withAnnotation(marked, GENERATION_ANNOTATION, String(Number(holder.metadata?.generation ?? 0) + 1));
+  const operations = jsonPatch.compare(holder, marked);
+  if (operations.length === 0) return undefined;
+  return {
+    type: 'patch', label: 'give the dev pod the new sync Secret', ref: refOfObject(holder, ref.namespace), operations, from: holder,
+    precondition: { resourceVersion: holder.metadata?.resourceVersion },
+    noteBefore: 'the sync Secret was made again: the dev pod is replaced, to start with its keys',
+  };
+}
+
+/** Dev mode with its pod template marked by the sync Secret the plan leaves in place. */
+function markedMode(mode: DevMode, kind: WorkloadKind, fingerprint: string): DevMode {
+  const [devWorkload, ...generated] = withSyncSecretMark([mode.devWorkload, ...mode.generated], kind, fingerprint);
+  return { ...mode, devWorkload, generated };
 }
 
 export function planStart(state: StartState, request: StartRequest): StartPlan {
@@ -233,9 +344,11 @@ export function planStart(state: StartState, request: StartRequest): StartPlan {
   const workload = state.workload;
   if (!workload) throw missingWorkload(state, request);
   const { workloadLabel } = devModeNames(ref.kind, ref.name);
-  const mode = devModeOf(workload, state.original, request, state.now);
+  refuseOtherHolder(workload, state.me, ref);
+  const entered = devModeOf(workload, state.original, request, state.now, state.templateHolder);
   const owners = ownersFor(workload, ref.kind);
-  const secret = secretSteps(state, mode, owners, workloadLabel);
+  const secret = secretSteps(state, entered, owners, workloadLabel, request.devConfig);
+  const mode = entered.alreadyInDevMode ? entered : markedMode(entered, ref.kind, secret.fingerprint);
   const steps: PlanStep[] = [...secret.steps, ...(ref.kind.hasReplicas ? clampSteps(state.hpas, ref, workloadLabel) : [])];
   if (mode.store.in === 'configmap' && !state.originalConfigMap) {
     const configMap: KubeObject = {
@@ -245,10 +358,11 @@ export function planStart(state: StartState, request: StartRequest): StartPlan {
     steps.push({ type: 'create', label: 'save the original in a ConfigMap', object: withOwnerAndLabel(configMap, owners, workloadLabel), keepExisting: true });
   }
   if (steps[0]) steps[0].phase = { start: 'preparing the sync Secret' };
+  steps.push(...claimSteps(state, mode, request));
   const changed = workloadSteps(state, mode, request, secret.since, workloadLabel);
   steps.push(...changed.steps);
   const workloadStep = changed.steps.length > 0 ? steps.length - 1 : undefined;
-  if (ref.kind.onDeleteUpdates) steps.push(...onDeleteRestart(changed.dev, state.firstPod, ns, true));
+  if (ref.kind.onDeleteUpdates) steps.push(...onDeleteRestart(changed.dev, state.firstPod, ns, request.timeoutMs));
   let creator: CreatorSource = workloadStep !== undefined ? { step: workloadStep } : { object: changed.dev };
   mode.generated.forEach((generated, i) => {
     const name = String(generated.metadata?.name);
@@ -257,12 +371,18 @@ export function planStart(state: StartState, request: StartRequest): StartPlan {
     // The dev pod is the one of this dev mode: made by the generated object (or the workload) from its template now.
     if (i === 0) creator = existing ? { object: existing } : { step: steps.length - 1 };
   });
+  const remark = remarkStep(state, mode, request, secret.fingerprint);
+  if (remark) {
+    steps.push(remark);
+    creator = { step: steps.length - 1 };
+  }
   if (request.wait !== false) {
     steps.push({
       type: 'wait-dev-pod', label: 'wait for the dev pod to be ready', creator,
       request: {
         namespace: ns, workloadLabel, devContainer: mode.settings.devContainer, podCreator: String(mode.generated[0]?.metadata?.name ?? ref.name),
         workload: displayRef(ref), timeoutMs: request.timeoutMs, since: new Date(Date.parse(state.now) - 60_000),
+        ...(mode.settings.persist ? { claimName: devModeNames(ref.kind, ref.name).claimName } : {}),
       },
     });
   }

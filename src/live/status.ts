@@ -5,21 +5,24 @@
 //     writes on it since when the workload is in dev mode; `sync` creates one for a workload
 //     the post-renderer put in dev mode;
 //   - the dev pods: every workload in dev mode runs one, however it got there.
-// Both in one round, in parallel. A workload with a Secret that says since when and a live dev
-// pod is shown from them (the pod is there because the workload's template is in dev mode).
-// Any other workload found is read (GET) to see whether it is in dev mode: a dev pod without
-// a Secret (the post-renderer's), a Secret without a live pod (starting, failing, or a start
-// or end that was interrupted: shown as such). Users who may not read Secrets get a LIST per kind.
+// Both in one round, in parallel. Then each workload found is read (GET, in parallel) to see
+// whether it is in dev mode or another field manager reverted it (core/revert.ts): a dev pod
+// without a Secret (the post-renderer's), a Secret without a live pod (starting, failing, or a
+// start or end that was interrupted: shown as such). Users who may not read Secrets get a LIST per kind.
 
+import { duplicateOf } from '../core/duplicate.ts';
 import { isInDevMode, recordedSettings } from '../core/enter.ts';
 import { DevError } from '../core/errors.ts';
 import { isPodKind, WORKLOAD_KINDS, type WorkloadKind } from '../core/kinds.ts';
-import { DEV_CONTAINER_ANNOTATION, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../core/marks.ts';
+import { describeHolder, parseHolder } from '../core/holder.ts';
+import { DEV_CONFIG_ANNOTATION, DEV_CONFIG_NAME_ANNOTATION, DEV_CONTAINER_ANNOTATION, DEV_MODE_LABEL, GENERATED_FOR_ANNOTATION, HOLDER_ANNOTATION, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../core/marks.ts';
 import { syncSecretName, workloadLabelValue } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
+import { revertedText } from '../core/revert.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { apiVersionOf } from './objects.ts';
 import { podHealth } from './pod-health.ts';
+import { readDevModeCheck } from './revert.ts';
 
 export interface StatusRow {
   kind: string;
@@ -29,7 +32,17 @@ export interface StatusRow {
   devPod: string;
   phase: string;
   since: string;
+  /** Who started dev mode (`alice on laptop-7`), "-" when not recorded. */
+  heldBy: string;
   sync: string;
+  /** A dev copy (duplicate mode): `Kind/name` of the original it copies, which is not in dev mode. */
+  duplicateOf?: string;
+  /** The dev config `up` started it from (its name), '-' for a workload started alone. */
+  config: string;
+  /** That dev config's file, where `up` ran. */
+  configPath?: string;
+  /** Set when another field manager reverted dev mode: who (absent when managedFields name no one), how, when, and which of dev mode's fields it undid. */
+  reverted?: { by?: string; operation?: string; at?: string; undone: string[] };
 }
 
 export interface StatusRequest {
@@ -38,7 +51,17 @@ export interface StatusRequest {
   /** Only this workload. */
   only?: { kind: WorkloadKind; name: string };
   /** Sync state of a workload, from the sync module (local state); "-" when unknown. */
-  syncState?: (row: Omit<StatusRow, 'sync'>) => Promise<string>;
+  syncState?: (row: RowBase) => Promise<string>;
+}
+
+/** A row without what is added last: the sync state and the dev config. */
+export type RowBase = Omit<StatusRow, 'sync' | 'config' | 'configPath'>;
+
+/** The dev config `up` recorded on the sync Secret. */
+function devConfigOf(secret: KubeObject | undefined): Pick<StatusRow, 'config' | 'configPath'> {
+  const annotations = secret?.metadata?.annotations ?? {};
+  const path = annotations[DEV_CONFIG_ANNOTATION];
+  return { config: annotations[DEV_CONFIG_NAME_ANNOTATION] ?? path ?? '-', ...(path !== undefined ? { configPath: path } : {}) };
 }
 
 /** The phase of a workload whose sync Secret exists but which is not in dev mode. */
@@ -81,6 +104,12 @@ function secretWorkload(secret: KubeObject): { kind: WorkloadKind; name: string 
 
 const live = (obj: KubeObject) => !obj.metadata?.deletionTimestamp;
 
+/** The holder recorded on a workload or its sync Secret, as the status shows it. */
+function heldBy(obj: KubeObject | undefined): string | undefined {
+  const holder = parseHolder(obj?.metadata?.annotations?.[HOLDER_ANNOTATION]);
+  return holder && (holder.user || holder.host) ? describeHolder(holder) : undefined;
+}
+
 const newestFirst = (a: KubeObject, b: KubeObject) => String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp));
 
 /** The one workload asked for with its namespace: read directly, its Secret by its known name. */
@@ -107,7 +136,9 @@ function devModeScanner(api: ClusterApi): RowSources['scan'] {
   const scans = new Map<string, Promise<KubeObject[]>>();
   return (kind, namespace) => {
     const key = `${namespace ?? ''}/${kind.kind}`;
-    if (!scans.has(key)) scans.set(key, api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` }));
+    // A custom resource the cluster does not serve (its CRD not installed), or that the user may not list, shows nothing.
+    const notServed = (error: unknown) => (kind.customResource && error instanceof DevError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN') ? [] : Promise.reject(error));
+    if (!scans.has(key)) scans.set(key, api.list(apiVersionOf(kind), kind.kind, namespace, { label: `${DEV_MODE_LABEL}=true` }).catch(notServed));
     return scans.get(key)!;
   };
 }
@@ -169,35 +200,51 @@ async function findCandidates(request: StatusRequest, direct: Direct | undefined
   return [...candidates.values()];
 }
 
-/** A candidate's row, reading the workload where the first round does not tell; undefined when it is not in dev mode. */
+/** The workload of a candidate: from the LIST that found it, else a GET (and, for a dev pod whose label is a hash of a long name, the LIST of its kind). */
+async function candidateWorkload(c: Candidate, from: RowSources, devPod: KubeObject | undefined, base: { name: string }): Promise<KubeObject | undefined> {
+  const { api, direct, scan } = from;
+  let workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
+  if (!(workload && isInDevMode(workload)) && !c.secret && devPod) {
+    // A live dev pod but no workload of that name in dev mode: the label is a hash of a long name.
+    const devLabel = workloadLabelValue(c.kind.kind, c.name);
+    workload = (await scan(c.kind, c.namespace)).find((item) => workloadLabelValue(c.kind.kind, String(item.metadata?.name)) === devLabel);
+    if (workload) base.name = String(workload.metadata?.name);
+  }
+  return workload;
+}
+
+/**
+ * A candidate's row; undefined when it is not in dev mode. The workload is always read: only
+ * it tells whether another field manager reverted dev mode (the dev pod of a half-reverted
+ * template still runs, with the other manager's command).
+ */
 async function candidateRow(c: Candidate, from: RowSources): Promise<StatusRow | undefined> {
-  const { request, api, direct, pods, scan } = from;
+  const { request, api, pods } = from;
   const devLabel = workloadLabelValue(c.kind.kind, c.name);
   const devPod = pods.filter((p) => p.metadata?.namespace === c.namespace && p.metadata?.labels?.[WORKLOAD_LABEL] === devLabel && live(p)).sort(newestFirst)[0];
   const base = { kind: c.kind.kind, name: c.name, namespace: c.namespace, devPod: devPod ? String(devPod.metadata?.name) : '-' };
-  let row: Omit<StatusRow, 'sync'>;
   const secretSince = c.secret?.metadata?.annotations?.[SINCE_ANNOTATION];
-  const podContainer = devPod?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION];
-  if (!c.workload && devPod && secretSince !== undefined && podContainer !== undefined) {
-    row = { ...base, container: podContainer, phase: podPhase(devPod, podContainer), since: secretSince };
+  const workload = await candidateWorkload(c, from, devPod, base);
+  if (workload) c.workload = workload;
+  const { check } = workload ? await readDevModeCheck(workload, c.kind, c.namespace, api, secretSince) : { check: { state: 'not-in-dev-mode' as const } };
+  const since = workload?.metadata?.annotations?.[SINCE_ANNOTATION] ?? secretSince ?? '-';
+  const container = (workload && recordedSettings(workload)?.devContainer) ?? devPod?.metadata?.annotations?.[DEV_CONTAINER_ANNOTATION];
+  const holder = heldBy(workload) ?? heldBy(c.secret) ?? '-';
+  let row: RowBase;
+  if (check.state === 'reverted') {
+    const reverted = { ...(check.by ? { by: check.by.manager, operation: check.by.operation, at: check.by.time } : {}), undone: check.undone };
+    row = { ...base, container: container ?? '-', phase: revertedText(check), since, reverted, heldBy: holder };
+  } else if (check.state === 'in-dev-mode') {
+    row = { ...base, container: container ?? '?', phase: podPhase(devPod, container ?? '?'), since, heldBy: holder };
+  } else if (c.secret) {
+    row = { ...base, container: '-', devPod: '-', phase: INTERRUPTED_PHASE, since: '-', heldBy: holder };
   } else {
-    let workload = c.workload ?? (direct ? undefined : await api.get({ apiVersion: apiVersionOf(c.kind), kind: c.kind.kind, name: c.name, namespace: c.namespace }));
-    if (!(workload && isInDevMode(workload)) && !c.secret && devPod) {
-      // A live dev pod but no workload of that name in dev mode: the label is a hash of a long name.
-      workload = (await scan(c.kind, c.namespace)).find((item) => workloadLabelValue(c.kind.kind, String(item.metadata?.name)) === devLabel);
-      if (workload) base.name = String(workload.metadata?.name);
-    }
-    if (workload && isInDevMode(workload)) {
-      const container = recordedSettings(workload)?.devContainer ?? '?';
-      row = { ...base, container, phase: podPhase(devPod, container), since: workload.metadata?.annotations?.[SINCE_ANNOTATION] ?? '-' };
-    } else if (c.secret) {
-      row = { ...base, container: '-', devPod: '-', phase: INTERRUPTED_PHASE, since: '-' };
-    } else {
-      // Only dev pods that outlive a workload which has left dev mode.
-      return undefined;
-    }
+    // Only dev pods that outlive a workload which has left dev mode.
+    return undefined;
   }
-  return { ...row, sync: request.syncState ? await request.syncState(row) : '-' };
+  const copies = duplicateOf(devPod ?? {}) ?? duplicateOf(c.workload ?? {}) ?? duplicateOf(c.secret ?? {});
+  if (copies !== undefined) row.duplicateOf = copies;
+  return { ...row, sync: request.syncState ? await request.syncState(row) : '-', ...devConfigOf(c.secret) };
 }
 
 export async function devModeStatus(request: StatusRequest, api: ClusterApi): Promise<StatusRow[]> {
@@ -214,7 +261,7 @@ export interface EndedSession {
   kind: string;
   name: string;
   namespace: string;
-  cause: 'deleted' | 'left-dev-mode' | 'secret-deleted' | 'secret-replaced';
+  cause: 'deleted' | 'left-dev-mode' | 'reverted' | 'secret-deleted' | 'secret-replaced';
   reason: string;
   /** ISO time of the end. */
   at: string;
@@ -234,7 +281,7 @@ export function withEndedSessions(rows: readonly StatusRow[], ended: readonly En
     .filter((e) => !listed.has(`${e.namespace}/${e.kind}/${e.name}`) && now - Date.parse(e.at) <= ENDED_SHOWN_MS)
     .map((e): StatusRow => ({
       kind: e.kind, name: e.name, namespace: e.namespace, container: '-', devPod: '-',
-      phase: e.cause === 'deleted' ? 'Deleted' : 'NotInDevMode', since: '-', sync: `ended: ${e.reason}`,
+      phase: e.cause === 'deleted' ? 'Deleted' : e.cause === 'reverted' ? 'Reverted' : 'NotInDevMode', since: '-', heldBy: '-', sync: `ended: ${e.reason}`, config: '-',
     }));
   return [...rows, ...extra].sort((a, b) => `${a.namespace}/${a.kind}/${a.name}`.localeCompare(`${b.namespace}/${b.kind}/${b.name}`));
 }

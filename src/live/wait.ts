@@ -9,8 +9,8 @@ import type { WatchHandle } from '../kube/api.ts';
 import type { LiveDeps } from './deps.ts';
 import { devPodMatcher } from './dev-pod.ts';
 import type { PlanWaits } from './execute.ts';
-import { podHealth } from './pod-health.ts';
-import { waitUntilGone } from './pods.ts';
+import { podHealth, type ClaimFacts } from './pod-health.ts';
+import { restartStalePod, waitUntilGone } from './pods.ts';
 
 export interface WaitRequest {
   namespace: string;
@@ -21,6 +21,8 @@ export interface WaitRequest {
   timeoutMs: number;
   /** Events older than this are not about this start. */
   since: Date;
+  /** The workload's persistent claim, when the dev pod mounts one: read while it is not bound. */
+  claimName?: string;
   /** The workload as typed (`deployment/web`), for the way back in hints. */
   workload?: string;
   /**
@@ -42,6 +44,8 @@ const POLL_MS = 100;
 /** Admission rejections (Pod Security, quotas) leave no pod, only events: looked for after 1 s, then every 2 s. */
 const EVENTS_FIRST_MS = 1000;
 const EVENTS_EVERY_MS = 2000;
+/** A claim that is not bound yet is read again this often (its binding changes no pod). */
+const CLAIM_EVERY_MS = 1000;
 
 /** Newest first, so that a replaced pod's successor wins. */
 function newest(pods: KubeObject[]): KubeObject[] {
@@ -134,10 +138,10 @@ class LabelledPods {
  * This start's pods (`mine`, newest first) judged: the ready one, or why none is ready yet
  * (undefined: no news); throws when one failed.
  */
-function judgePods(request: WaitRequest, all: KubeObject[], mine: KubeObject[]): { ready?: KubeObject; reason?: string } {
+function judgePods(request: WaitRequest, all: KubeObject[], mine: KubeObject[], claim: ClaimFacts | undefined): { ready?: KubeObject; reason?: string } {
   const containers = [request.devContainer, SIDECAR_CONTAINER];
   for (const pod of mine) {
-    const health = podHealth(pod, containers);
+    const health = podHealth(pod, containers, claim);
     if (health.state === 'ready') return { ready: pod };
     if (health.state === 'failed') {
       throw new DevError('POD_FAILED', `dev pod ${pod.metadata?.name} in namespace ${request.namespace}: ${health.reason}`, `${health.hint} ${restoreHint(request)}`);
@@ -145,7 +149,7 @@ function judgePods(request: WaitRequest, all: KubeObject[], mine: KubeObject[]):
   }
   const first = mine[0];
   if (first) {
-    const health = podHealth(first, containers);
+    const health = podHealth(first, containers, claim);
     return health.state === 'waiting' ? { reason: health.reason } : {};
   }
   if (all.length > 0) {
@@ -158,9 +162,26 @@ function judgePods(request: WaitRequest, all: KubeObject[], mine: KubeObject[]):
 async function checkCreation(request: WaitRequest, deps: LiveDeps): Promise<void> {
   const failure = await creationFailure(request, deps);
   if (failure) {
+    const persisted = request.claimName !== undefined
+      ? ' Persisted paths add an init container that runs as root (to open the directories on the claim): a namespace that enforces Pod Security "restricted" refuses it.'
+      : '';
     throw new DevError('POD_FAILED', `the dev pod for ${request.podCreator} could not be created: ${failure}`,
-      'the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container\'s securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin. Run kubectl dev end to restore the workload.');
+      `the namespace refuses the dev pod (Pod Security, quota, or a webhook): --keep-security-context keeps all of the container's securityContext (readOnlyRootFilesystem, runAsUser), or ask an admin.${persisted} Run kubectl dev end to restore the workload.`);
   }
+}
+
+/** The claim as read now with its latest Warning event; undefined without a claim or once it is bound and stays so. */
+async function readClaim(request: WaitRequest, deps: LiveDeps): Promise<ClaimFacts | undefined> {
+  const name = request.claimName;
+  if (name === undefined) return undefined;
+  const claim = await deps.api.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name, namespace: request.namespace });
+  const facts: ClaimFacts = { name, namespace: request.namespace, ...(claim ? { phase: String((claim.status as { phase?: string } | undefined)?.phase ?? 'Pending') } : { phase: 'missing' }) };
+  if (facts.phase === 'Bound') return facts;
+  const events = await deps.api.list('v1', 'Event', request.namespace, { field: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name},type=Warning` });
+  const time = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
+  const last = [...events].sort((a, b) => time(a).localeCompare(time(b))).at(-1);
+  if (last) facts.warning = { reason: String(last.reason ?? 'Warning'), message: String(last.message ?? '') };
+  return facts;
 }
 
 /**
@@ -175,6 +196,8 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
   let nextEventsCheck = start + EVENTS_FIRST_MS;
   const pods = new LabelledPods(request, deps, deadline);
   const matcher = request.creator ? devPodMatcher(request.creator, request.namespace, deps.api) : undefined;
+  let claim: ClaimFacts | undefined;
+  let nextClaimCheck = start;
   deps.progress.start('waiting for the dev pod to be ready');
   try {
     for (;;) {
@@ -182,7 +205,13 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
       const verdicts = matcher ? await Promise.all(all.map((pod) => matcher.accepts(pod))) : all.map(() => true);
       // Pods with the label that are not this start's (left over, of an older template) are passed over.
       const sorted = all.filter((_, i) => verdicts[i]);
-      const judged = judgePods(request, all, sorted);
+      // Until it is bound, the claim is read again every second: its binding changes no pod.
+      const claimPending = request.claimName !== undefined && claim?.phase !== 'Bound';
+      if (claimPending && deps.clock.now() >= nextClaimCheck) {
+        claim = await readClaim(request, deps);
+        nextClaimCheck = deps.clock.now() + CLAIM_EVERY_MS;
+      }
+      const judged = judgePods(request, all, sorted, claim);
       if (judged.ready) {
         deps.progress.succeed(`dev pod ${judged.ready.metadata?.name} is ready`);
         return judged.ready;
@@ -198,7 +227,8 @@ export async function waitForDevPod(request: WaitRequest, deps: LiveDeps): Promi
           'kubectl describe pod and kubectl get events show why; raise --timeout if the cluster is slow. The workload stays in dev mode; kubectl dev end restores it.');
       }
       if (pods.changed) continue;
-      await pods.pause(sorted.length === 0 ? nextEventsCheck : deadline);
+      const wakeForClaim = request.claimName !== undefined && claim?.phase !== 'Bound' ? nextClaimCheck : deadline;
+      await pods.pause(Math.min(sorted.length === 0 ? nextEventsCheck : deadline, wakeForClaim));
     }
   } finally {
     pods.stop();
@@ -210,5 +240,6 @@ export function liveWaits(deps: LiveDeps): PlanWaits {
   return {
     devPod: (request) => waitForDevPod(request, deps),
     gone: (ref, uid, timeoutMs) => waitUntilGone(ref, uid, timeoutMs, deps),
+    restartPod: (step, beforeDelete) => restartStalePod(step, deps, beforeDelete),
   };
 }

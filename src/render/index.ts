@@ -4,7 +4,7 @@
 // same input and options always give the same bytes (no time, no keys).
 
 import { DevError } from '../core/errors.ts';
-import { WORKLOAD_KINDS, type WorkloadRef } from '../core/kinds.ts';
+import { TEMPLATE_CONTEXT_KINDS, WORKLOAD_KINDS, type WorkloadRef } from '../core/kinds.ts';
 import { Lines, readChunk, readChunkValue, streamChunks, type ReadValue } from '../core/manifests.ts';
 import { isPlainObject, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
@@ -87,6 +87,16 @@ function readHead(text: string, chunk: Chunk, lines: Lines, place: { source: str
   }
 }
 
+/** The documents that hold or name other workloads' pod templates, parsed on first use only (most streams never need them). */
+function templateContextOf(text: string, entries: readonly Entry[], lines: Lines, source: string): () => readonly KubeObject[] {
+  let objects: KubeObject[] | undefined;
+  return () => objects ??= entries.flatMap((entry) => {
+    if (typeof entry.chunk.kind !== 'string' || !TEMPLATE_CONTEXT_KINDS.has(entry.chunk.kind)) return [];
+    const value = entry.read?.value ?? readChunkValue(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, { source, document: entry.index, line: entry.line }).value;
+    return isPlainObject(value) ? [value as KubeObject] : [];
+  });
+}
+
 function outcome(mode: 'stream' | 'krm', output: Output | undefined, warnings: string[], error?: DevError): RenderOutcome {
   return {
     mode,
@@ -139,6 +149,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
       return outcome(mode, krm.output, warnings, krm.error);
     }
     const selector = new Selector(selection);
+    selector.templateContext = templateContextOf(text, entries, lines, source);
     const replaced = new Map<Chunk, KubeObject[]>();
     for (const entry of entries) {
       if (entry.head) {
@@ -149,7 +160,7 @@ export function render(text: string, options: RenderOptions = {}): RenderOutcome
           if (target === undefined) continue;
           const read = readChunkValue(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);
           if (!isPlainObject(read.value)) continue;
-          replaced.set(entry.chunk, rewriteOne(read.value as KubeObject, target, place, undefined, read.problems));
+          replaced.set(entry.chunk, rewriteOne(read.value as KubeObject, target, place, undefined, read.problems, selector.templateContext));
           continue;
         }
         entry.read = readChunkValue(text.slice(entry.chunk.start, entry.chunk.end), entry.chunk.start, lines, place);

@@ -208,6 +208,7 @@ function renderItems(read: ReadDocument, items: readonly KubeObject[], places: r
   const renames = pendingRenames(items);
   const prepare = (obj: KubeObject) => applyPendingRenames(obj, renames);
   let current: KubeObject | undefined;
+  selector.templateContext = () => items;
   try {
     items.forEach((item, j) => {
       current = item;

@@ -5,13 +5,14 @@
 
 import { enter, isGenerated, isInDevMode, type Target } from '../core/enter.ts';
 import { DevError, type ErrorLocation } from '../core/errors.ts';
-import { workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
+import { isTemplateHolderKind, workloadKindOf, type WorkloadRef } from '../core/kinds.ts';
 import { HELM_HOOK_ANNOTATION, OPT_IN_ANNOTATION } from '../core/marks.ts';
 import { assertRewritable, checkMetadata, type ReadProblem } from '../core/manifests.ts';
 import { isPlainObject, objectRef, type KubeObject } from '../core/objects.ts';
 import type { DevSettingsInput } from '../core/settings.ts';
 import type { DevConfig } from '../config/devconfig.ts';
 import { entryFor, settingsFor } from '../config/resolve.ts';
+import { refusePersistOffline } from '../core/persist.ts';
 import { restoreTransport, stripTransport, transportForGenerated } from './transport.ts';
 
 export { OPT_IN_ANNOTATION };
@@ -54,6 +55,8 @@ export class Selector {
   selected = 0;
   /** Workloads matched by a selection but already in dev mode (passed through). */
   alreadyInDevMode = 0;
+  /** The input's objects that hold or name pod templates of others (read once, when a selected workload needs them). */
+  templateContext: () => readonly KubeObject[] = () => [];
 
   private readonly selection: Selection;
   constructor(selection: Selection) {
@@ -87,11 +90,9 @@ export class Selector {
     if (hits.length === 0 && optIn !== 'true' && entry === undefined) return undefined;
     for (const i of hits) this.hit.add(i);
     this.selected++;
-    const target: Target = {
-      kind,
-      name: String(name),
-      settings: settingsFor(this.selection.config, kind.kind, String(name), namespace, this.selection.settings),
-    };
+    const settings = settingsFor(this.selection.config, kind.kind, String(name), namespace, this.selection.settings);
+    refusePersistOffline(settings.persist, `render (${kind.kind.toLowerCase()}/${String(name)})`);
+    const target: Target = { kind, name: String(name), settings };
     if (namespace !== undefined) target.namespace = namespace;
     if (this.selection.force) target.force = true;
     return target;
@@ -143,14 +144,15 @@ export type Prepare = (obj: KubeObject) => KubeObject;
  * saved original stays clean), `core.enter`, transport annotations back on. Returns
  * the workload and what dev mode generated for it.
  */
-export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepare: Prepare = (o) => o, problems: readonly ReadProblem[] = []): KubeObject[] {
+export function rewriteOne(obj: KubeObject, target: Target, place: Place, prepare: Prepare = (o) => o, problems: readonly ReadProblem[] = [], context: () => readonly KubeObject[] = () => []): KubeObject[] {
   const where = { source: place.source, document: place.document, line: place.line, object: objectRef(obj), ...(place.path !== undefined ? { path: place.path } : {}) };
   checkMetadata(obj, where);
   assertRewritable(problems, where);
   const { object, saved } = stripTransport(obj);
   let out: KubeObject[];
   try {
-    out = enter([prepare(object)], { targets: [target] });
+    const others = target.kind.templateRef || isTemplateHolderKind(target.kind.kind) ? context().filter((o) => o !== obj) : [];
+    out = enter([prepare(object)], { targets: [target], ...(others.length > 0 ? { context: others } : {}) });
   } catch (error) {
     throw error instanceof DevError ? located(error, place) : error;
   }
@@ -179,10 +181,10 @@ export function renderObject(obj: KubeObject, selector: Selector, place: Place, 
       if (!target) return [item];
       changed = true;
       // The whole List is printed again: every problem of it counts.
-      return rewriteOne(item as KubeObject, target, at, prepare, problems);
+      return rewriteOne(item as KubeObject, target, at, prepare, problems, selector.templateContext);
     });
     return changed ? [{ ...obj, items }] : undefined;
   }
   const target = selector.targetFor(obj, place);
-  return target ? rewriteOne(obj, target, place, prepare, problems) : undefined;
+  return target ? rewriteOne(obj, target, place, prepare, problems, selector.templateContext) : undefined;
 }

@@ -10,7 +10,7 @@ import { DevError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/kinds.ts';
 import { WORKLOAD_LABEL } from '../core/marks.ts';
 import { workloadLabelValue } from '../core/names.ts';
-import type { ForwardSpec } from '../config/forward-spec.ts';
+import type { ForwardSpec, ReverseSpec } from '../config/forward-spec.ts';
 import type { ClusterApi } from '../kube/api.ts';
 import { displayRef, workloadObjectRef } from '../live/objects.ts';
 import type { SyncEvent } from '../sync/index.ts';
@@ -34,9 +34,13 @@ export interface RunRequest {
   restartOn?: readonly string[];
   forwards: readonly ForwardSpec[];
   addresses: readonly string[];
+  /** -R/--reverse: the pod's REMOTE ports reach these local ones. */
+  reverse?: readonly ReverseSpec[];
   /** Sync settings, used when no sync runs for the workload yet. */
   sync: RunSyncRequest['sync'];
   timeoutMs: number;
+  /** Put before every line of the command's output (default: `[CONTAINER] `; `up`: the workload's). */
+  prefix?: string;
 }
 
 export interface RunIO {
@@ -82,6 +86,15 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     });
     cleanups.push(() => forwards.close());
     for (const line of describeForwards(forwards.open)) io.say(line);
+    if (request.reverse && request.reverse.length > 0) {
+      const { openReverseForwards } = await import('../reverse/index.ts');
+      const reverse = await openReverseForwards({
+        kc, namespace: ref.namespace, finder, specs: request.reverse, say: io.say,
+        ...(io.debug ? { debug: (message: string) => io.say(`debug: ${message}`) } : {}),
+      });
+      cleanups.push(() => reverse.forwards.close());
+      for (const line of reverse.lines) io.say(line);
+    }
 
     const sync = await joinOrRunSync({ ref, sync: request.sync }, {
       env: io.env, say: io.say, ...(io.onSyncEvent ? { onSyncEvent: io.onSyncEvent } : {}), onStop: (fn) => cleanups.push(fn),
@@ -126,7 +139,7 @@ function runnerFor(request: RunRequest, command: readonly string[], ref: Ref, se
     folderId: sync.folderId,
     restart: request.restart,
     ...(request.restartOn && request.restartOn.length > 0 ? { restartOn: request.restartOn } : {}),
-    prefix: `[${settings.devContainer}] `,
+    prefix: request.prefix ?? `[${settings.devContainer}] `,
   }, {
     exec: clientNodeExec(edges.kc, ref.namespace),
     findPod: edges.findPod,

@@ -1,6 +1,7 @@
 // The sync a run uses: the session that already runs for the workload (another terminal,
 // `sync --wait`), joined through its session file, or one run here for as long as the run.
 
+import type { InitialStrategy } from '../sync/initial.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DevError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/kinds.ts';
@@ -34,6 +35,7 @@ export interface RunSyncRequest {
     twoWay: boolean;
     syncthingPath?: string;
     ignores: readonly string[];
+    initial?: InitialStrategy;
     watcher?: 'syncthing';
     watcherDelayS?: number;
   };
@@ -67,6 +69,7 @@ export async function joinOrRunSync(request: RunSyncRequest, io: RunSyncIO, kc: 
   const handle = await runSync({
     namespace: ref.namespace, kind: ref.kind.kind, name: ref.name, localDir: sync.localDir, twoWay: sync.twoWay,
     ignores: sync.ignores,
+    ...(sync.initial !== undefined ? { initial: sync.initial } : {}),
     ...(sync.syncthingPath !== undefined ? { syncthingPath: sync.syncthingPath } : {}),
     ...(sync.watcher ? { watcher: sync.watcher, watcherDelayS: sync.watcherDelayS ?? 1 } : {}),
   }, { kc, env: io.env, ...(io.onSyncEvent ? { onEvent: io.onSyncEvent } : {}) });

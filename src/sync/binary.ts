@@ -231,7 +231,7 @@ function seaAsset(name: string): ArrayBuffer | undefined {
 }
 
 /** The package's root: the nearest directory above `from` with kubectl-dev's package.json. */
-function packageRoot(from: string): string | undefined {
+export function packageRoot(from: string): string | undefined {
   for (let dir = from, up = 0; up < 8; dir = dirname(dir), up++) {
     try {
       if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'kubectl-dev') return dir;
@@ -242,7 +242,7 @@ function packageRoot(from: string): string | undefined {
 }
 
 /** The running program's file: the bundle (dist/kubectl-dev.cjs, also under npm i -g, npm link, npx), else the script node was given. */
-function programFiles(): string[] {
+export function programFiles(): string[] {
   const files: string[] = [];
   if (typeof __filename === 'string') files.push(__filename);
   if (process.argv[1]) files.push(process.argv[1]);

@@ -276,6 +276,11 @@ export class SyncthingRest {
     return this.request('POST', '/rest/system/resume', { device });
   }
 
+  /** Makes a send-only folder's state the global one: its versions win, what it lacks is deleted elsewhere. */
+  override(folder: string): Promise<void> {
+    return this.request('POST', '/rest/db/override', { folder });
+  }
+
   /** Reverts a receive-only folder to the global state. */
   revert(folder: string): Promise<void> {
     return this.request('POST', '/rest/db/revert', { folder });

@@ -173,7 +173,8 @@ export interface SessionInfo {
 /** Why a session ended itself (src/sync/presence.ts decides it). */
 export interface SessionEnd {
   /** deleted: the workload (or its namespace) is gone or going; the others: it is no longer in dev mode as this session knew it. */
-  cause: 'deleted' | 'left-dev-mode' | 'secret-deleted' | 'secret-replaced';
+  /** reverted: another field manager undid dev mode (core/revert.ts). */
+  cause: 'deleted' | 'left-dev-mode' | 'reverted' | 'secret-deleted' | 'secret-replaced';
   /** For people: "deployment/web left dev mode (kubectl dev end elsewhere?)". */
   reason: string;
   at: string;

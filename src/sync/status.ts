@@ -156,6 +156,8 @@ export interface WaitInSyncInput {
   debug?: (message: string) => void;
   /** True while the local folder is paused on purpose (the session's initial copy): nothing to read yet. */
   held?: () => boolean;
+  /** True while the session still changes how the folders sync (the first sync of --initial): idle does not count yet. */
+  busy?: () => boolean;
   /** The error to end the wait with once the session has ended itself (its workload left dev mode). */
   ended?: () => DevError | undefined;
 }
@@ -204,7 +206,7 @@ export async function waitInSync(input: WaitInSyncInput): Promise<SyncStatus> {
     last = status;
     // A snapshot taken while the session stopped itself is not an answer.
     endedCheck();
-    if (status.state === 'idle') return status;
+    if (status.state === 'idle' && !input.busy?.()) return status;
     if (status.state === 'error' && status.errors.length > 0) {
       errorsSince ??= clock.now();
       if (clock.now() - errorsSince >= (input.errorGraceMs ?? 3_000)) {

@@ -111,7 +111,7 @@ function checkProgram(blob: SeaBlob): void {
   // No experimental warning; no snapshot or code cache off the platform; the assets.
   expect(blob.flags & 1).toBe(1);
   expect(blob.flags & (2 | 4)).toBe(0);
-  expect([...blob.assets.keys()].sort()).toEqual(['heavy.cache', 'heavy.cjs', 'syncthing.br', 'syncthing.json']);
+  expect([...blob.assets.keys()].sort()).toEqual(['agent-linux-amd64', 'agent-linux-arm64', 'agent.json', 'heavy.cache', 'heavy.cjs', 'syncthing.br', 'syncthing.json']);
   const main = blob.main.toString('utf8');
   expect(main).toContain('setDeserializeMainFunction');
   expect(main).toContain(`"${version}"`);

@@ -1,8 +1,10 @@
 // The single executables (dist/kubectl-dev, and every platform's under dist/bin/), built once
 // per run when missing or older than the sources: a lock directory keeps parallel test files
-// from building them twice.
+// from building them twice, and checkouts on one machine from building at once (a build of all
+// five holds several GB).
 
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBinaries, buildBinary, platformBinary } from '../../scripts/build-binary.ts';
 import { PLATFORMS, type Platform } from '../../scripts/syncthing.ts';
@@ -42,7 +44,7 @@ export async function ensurePlatformBinaries(platforms: readonly Platform[] = PL
 }
 
 async function underLock(done: () => boolean, build: () => Promise<unknown>): Promise<void> {
-  const lock = join(ROOT, 'dist', '.binary-build.lock');
+  const lock = join(tmpdir(), 'kubectl-dev-binary-build.lock');
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   // Building all five platforms (first time: syncthing and Node downloads) takes minutes.
   const deadline = Date.now() + 1_200_000;

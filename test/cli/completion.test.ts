@@ -42,13 +42,19 @@ describe('__complete', () => {
 
   it('offers the workload kinds for KIND/NAME, without a trailing space', () => {
     const { values, directive } = complete('start', '');
-    expect(values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/']);
+    expect(values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/', 'rollout/']);
     expect(directive & 2).toBe(2);
     expect(complete('end', 'st').values).toEqual(['statefulset/', 'sts/']);
   });
 
+  it('volumes: the action first, then the workload', () => {
+    expect(complete('volumes', '').values).toEqual(['ls', 'rm']);
+    expect(complete('volumes', 'r').values).toEqual(['rm']);
+    expect(complete('volumes', 'rm', 'st').values).toEqual(['statefulset/', 'sts/']);
+  });
+
   it('knows from the declarations which flags take a value: a workload after -p PORT, and run takes one', () => {
-    expect(complete('sync', '-p', '8080', '').values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/']);
+    expect(complete('sync', '-p', '8080', '').values).toEqual(['deployment/', 'statefulset/', 'daemonset/', 'job/', 'cronjob/', 'pod/', 'rollout/']);
     expect(complete('run', '--forward', '3000:3000', '--local-dir', '.', '').values).toContain('deployment/');
     expect(complete('run', '').values).toContain('cronjob/');
     // A boolean flag takes no value: the next word is the workload.

@@ -56,3 +56,23 @@ describe('run and forwards: usage errors', () => {
     expect(r.stderr).toMatch(/^error: --forward cannot be used with --wait: the forwards would end when the command returns/);
   });
 });
+
+describe('-R/--reverse: usage errors', () => {
+  it('must be REMOTE:LOCAL or PORT, on run, sync and start, before any cluster access', () => {
+    for (const args of [['run', 'deploy/web', '-R', ':3000', '--', 'true'], ['sync', 'deploy/web', '-R', ':3000'], ['start', 'deploy/web', '--reverse', ':3000']]) {
+      const r = runCli(args, { cwd: emptyDir(), env });
+      expect(r.code, args.join(' ')).toBe(EXIT.usage);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^error: --reverse: ":3000" is not REMOTE:LOCAL or PORT\n\s+hint: for example -R 5432:5432/);
+    }
+  });
+
+  it('cannot be used with sync --wait or start --no-sync', () => {
+    const wait = runCli(['sync', 'deploy/web', '--wait', '-R', '9000:3000'], { cwd: emptyDir(), env });
+    expect(wait.code).toBe(EXIT.usage);
+    expect(wait.stderr).toMatch(/^error: --reverse cannot be used with --wait/);
+    const noSync = runCli(['start', 'deploy/web', '--no-sync', '-R', '9000:3000'], { cwd: emptyDir(), env });
+    expect(noSync.code).toBe(EXIT.usage);
+    expect(noSync.stderr).toMatch(/^error: --no-sync cannot be used with --reverse/);
+  });
+});

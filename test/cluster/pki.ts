@@ -105,9 +105,8 @@ export function writePki(dir: string): Pki {
   return p;
 }
 
-/** A kubelet's client certificate (the Node authorizer's identity for node `nodeName`), signed by the cluster CA. */
-export function writeNodeCert(pki: Pki, nodeName: string): { cert: string; key: string } {
-  const dir = path.dirname(pki.caCert);
+/** A user's client certificate (CN = the user name, O = its groups) signed by the cluster CA, as PEM: for tests of two developers. */
+export function userClientCert(pki: Pick<Pki, 'caCert' | 'caKey'>, user: string, groups: readonly string[]): { cert: string; key: string } {
   const ca = forge.pki.certificateFromPem(fs.readFileSync(pki.caCert, 'utf8'));
   const caKey = forge.pki.privateKeyFromPem(fs.readFileSync(pki.caKey, 'utf8'));
   const keys = keyPair();
@@ -115,10 +114,9 @@ export function writeNodeCert(pki: Pki, nodeName: string): { cert: string; key: 
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   validity(cert);
-  cert.setSubject([
-    { name: 'commonName', value: `system:node:${nodeName}` },
-    { name: 'organizationName', value: 'system:nodes' },
-  ]);
+  // UTF8String: a PrintableString (forge's default) cannot hold '@', and the API server's TLS then refuses the certificate.
+  const utf8 = forge.asn1.Type.UTF8 as number;
+  cert.setSubject([{ name: 'commonName', value: user, valueTagClass: utf8 }, ...groups.map((value) => ({ name: 'organizationName', value, valueTagClass: utf8 }))] as forge.pki.CertificateField[]);
   cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
@@ -126,8 +124,20 @@ export function writeNodeCert(pki: Pki, nodeName: string): { cert: string; key: 
     { name: 'extKeyUsage', clientAuth: true },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  const out = { cert: path.join(dir, 'node.crt'), key: path.join(dir, 'node.key') };
-  fs.writeFileSync(out.cert, forge.pki.certificateToPem(cert), { mode: 0o644 });
-  fs.writeFileSync(out.key, forge.pki.privateKeyToPem(keys.privateKey), { mode: 0o600 });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** userClientCert written under `outDir` as NAME.crt (0644) and NAME.key (0600). */
+export function writeClientCert(pki: Pick<Pki, 'caCert' | 'caKey'>, user: string, groups: readonly string[], outDir: string, fileName: string): { cert: string; key: string } {
+  const pem = userClientCert(pki, user, groups);
+  fs.mkdirSync(outDir, { recursive: true });
+  const out = { cert: path.join(outDir, `${fileName}.crt`), key: path.join(outDir, `${fileName}.key`) };
+  fs.writeFileSync(out.cert, pem.cert, { mode: 0o644 });
+  fs.writeFileSync(out.key, pem.key, { mode: 0o600 });
   return out;
+}
+
+/** A kubelet's client certificate (the Node authorizer's identity for node `nodeName`), signed by the cluster CA. */
+export function writeNodeCert(pki: Pki, nodeName: string): { cert: string; key: string } {
+  return writeClientCert(pki, `system:node:${nodeName}`, ['system:nodes'], path.dirname(pki.caCert), 'node');
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { GENERATED_LABEL } from '../../src/core/marks.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
-import { STAND_IN_IMAGE, applyManifests, dev, kubectl, read, standInCommand } from './live-support.ts';
+import { STAND_IN_IMAGE, applyManifests, dev, kubectl, read, restorable, standInCommand } from './live-support.ts';
 
 const kc = testKubeConfig();
 
@@ -22,10 +22,11 @@ function expectInOrder(text: string, lines: string[]): void {
 
 describe('start --dry-run prints the plan and changes nothing', () => {
   let ns: { name: string; remove: () => Promise<void> };
+  // What a write by start would change (labels, annotations, spec): the controllers' status updates (the HPA's every 15 s) move resourceVersions on their own.
   const versions = async () => ({
-    deployment: (await read(kc, 'apps/v1', 'Deployment', 'big', ns.name)).metadata.resourceVersion,
-    hpa: (await read(kc, 'autoscaling/v2', 'HorizontalPodAutoscaler', 'big', ns.name)).metadata.resourceVersion,
-    pod: (await read(kc, 'v1', 'Pod', 'solo', ns.name)).metadata.resourceVersion,
+    deployment: restorable(await read(kc, 'apps/v1', 'Deployment', 'big', ns.name)),
+    hpa: restorable(await read(kc, 'autoscaling/v2', 'HorizontalPodAutoscaler', 'big', ns.name)),
+    pod: await read(kc, 'v1', 'Pod', 'solo', ns.name).then((pod) => ({ uid: pod.metadata.uid, state: restorable(pod) })),
   });
   const generated = () => JSON.parse(kubectl(['get', 'secrets,configmaps,deployments,jobs', '-n', ns.name, '-l', GENERATED_LABEL, '-o', 'json']).stdout).items;
 

@@ -268,6 +268,60 @@ describe.each([3, 4] as const)('helm %i: workloads installed in dev mode by the 
   });
 });
 
+describe('end and start again at once', () => {
+  let ns: { name: string; remove: () => Promise<void> };
+  const apiKey = (xml: string) => /<apikey>([^<]*)<\/apikey>/.exec(xml)?.[1];
+  beforeAll(async () => {
+    ns = await createTestNamespace(kc, 'restore-again');
+    applyManifests(ns.name, simpleDeployment('again'));
+  });
+  afterAll(async () => ns?.remove());
+
+  it('each start has a new dev pod whose sidecar runs with the sync Secret that start made', async () => {
+    // The controller could keep the last dev pod (same template), whose sidecar had copied the Secret end deleted.
+    const pods: string[] = [];
+    for (let round = 1; round <= 4; round++) {
+      const started = dev(['start', 'deploy/again', '-n', ns.name, ...START]);
+      expect(started.code, started.stderr).toBe(0);
+      const pod = podNamed(started.stdout)!;
+      expect(pods, `round ${round}`).not.toContain(pod);
+      pods.push(pod);
+      const secret = JSON.parse(kubectl(['get', 'secret', '-n', ns.name, 'again-deployment-dev-sync', '-o', 'json']).stdout);
+      const running = await waitFor(`the config of ${pod}'s syncthing`, () => {
+        const r = execIn(ns.name, pod, SIDECAR_CONTAINER, ['cat', `${SYNCTHING_HOME}/config.xml`]);
+        return r.code === 0 && r.stdout.includes('<apikey>') ? r.stdout : undefined;
+      }, 30_000, 250);
+      expect(apiKey(running), `round ${round}`).toBe(apiKey(Buffer.from(secret.data['config.xml'], 'base64').toString()));
+      const ended = dev(['end', 'deploy/again', '-n', ns.name, '-q']);
+      expect(ended.code, ended.stderr).toBe(0);
+    }
+  });
+
+  it('a sync Secret made again while its dev pod runs: sync names the cause and the way out; start again replaces the dev pod', async () => {
+    const started = dev(['start', 'deploy/again', '-n', ns.name, ...START]);
+    expect(started.code, started.stderr).toBe(0);
+    const pod = podNamed(started.stdout)!;
+    expect(kubectl(['delete', 'secret', '-n', ns.name, 'again-deployment-dev-sync']).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-again-'));
+    writeFileSync(join(dir, 'a.txt'), 'a\n');
+    const syncOnce = () => devAsync(['sync', 'deploy/again', '-n', ns.name, '--once', '--local-dir', dir, '--timeout', '30s']);
+    // sync makes the Secret again (new keys); the running sidecar has the old ones.
+    const refused = await syncOnce();
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`the sync sidecar of dev pod ${pod} refused the sync Secret's API key (HTTP 403)`);
+    expect(refused.stderr).toContain(`kubectl delete pod ${pod}`);
+    // start again (the same settings): the dev pod template takes the new Secret's mark, and a new dev pod has its keys.
+    const again = dev(['start', 'deploy/again', '-n', ns.name, ...START]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(podNamed(again.stdout)).not.toBe(pod);
+    const synced = await syncOnce();
+    expect(synced.code, synced.stderr).toBe(0);
+    expect(execIn(ns.name, podNamed(again.stdout)!, 'again', ['cat', '/workspace/a.txt']).stdout).toBe('a\n');
+    expect(dev(['end', 'deploy/again', '-n', ns.name, '-q']).code).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('an interrupted start, then start with another work dir; exec without an exit status', () => {
   let ns: { name: string; remove: () => Promise<void> };
   let dir: string;

@@ -146,7 +146,7 @@ describe('a sync whose workload leaves dev mode elsewhere ends itself', () => {
     expect((await statusRows()).find((r) => r.name === 'app')).toMatchObject({ kind: 'Deployment', phase: 'NotInDevMode', sync: 'ended: deployment/app left dev mode (kubectl dev end elsewhere?)' });
     const table = run(['status', '-n', ns]);
     expect(await table.exited).toBe(0);
-    expect(table.out()).toMatch(/Deployment\s+app\s+.*NotInDevMode\s+-\s+ended: deployment\/app left dev mode \(kubectl dev end elsewhere\?\)/);
+    expect(table.out()).toMatch(/Deployment\s+app\s+.*NotInDevMode\s+-\s+-\s+ended: deployment\/app left dev mode \(kubectl dev end elsewhere\?\)/);
     // The other machine's status knows nothing of this machine's session.
     const there = run(['status', '-n', ns, '-o', 'json'], elsewhere);
     expect(await there.exited).toBe(0);

@@ -29,8 +29,10 @@ const PATH_FLAGS = new Set(['--kubeconfig', '--config', '-f', '--filename', '--l
 
 /** What completion needs of a command, read from its own declaration (the yargs builder). */
 interface CommandShape {
-  /** Its first positional is a workload (KIND/NAME). */
-  workload: boolean;
+  /** Which of its positionals is a workload (KIND/NAME): the first, or after an action (`volumes rm KIND/NAME`). */
+  workloadAt?: number;
+  /** The choices of its first positional when it is an action (`volumes ls|rm`). */
+  actions?: string[];
   /** Its flags that take a value (so the next word is not a positional), as typed: `--namespace`, `-n`. */
   valueFlags: Set<string>;
   /** Its flags with declared choices (yargs completes their values). */
@@ -48,7 +50,8 @@ async function commandShapes(io: CliIO): Promise<Map<string, CommandShape>> {
     const module = command.module(io, { setExitCode: () => {} });
     const declaration = String(module.command);
     const [name, ...positionals] = declaration.split(' ');
-    const positionalNames = new Set(positionals.map((p) => p.replace(/[<>[\].]/g, '')));
+    const names = positionals.map((p) => p.replace(/[<>[\].]/g, ''));
+    const positionalNames = new Set(names);
     const parser = typeof module.builder === 'function' ? ((module.builder as (y: Argv) => Argv)(yargs([])) ?? yargs([])) : yargs([]);
     // yargs' own record of the declared options (on the instance, not in its type declarations).
     const options = (parser as unknown as { getOptions(): { boolean: string[]; key: Record<string, unknown>; alias: Record<string, string[] | undefined>; choices: Record<string, unknown> } }).getOptions();
@@ -61,7 +64,12 @@ async function commandShapes(io: CliIO): Promise<Map<string, CommandShape>> {
       for (const word of words) valueFlags.add(word);
       if (key in options.choices) for (const word of words) choiceFlags.add(word);
     }
-    shapes.set(name as string, { workload: positionalNames.has('workload'), valueFlags, choiceFlags });
+    const actions = names[0] === 'action' ? options.choices.action : undefined;
+    shapes.set(name as string, {
+      ...(names.includes('workload') ? { workloadAt: names.indexOf('workload') } : {}),
+      ...(Array.isArray(actions) ? { actions: actions.map(String) } : {}),
+      valueFlags, choiceFlags,
+    });
   }
   return shapes;
 }
@@ -230,7 +238,11 @@ export async function complete(input: readonly string[], io: CliIO): Promise<Com
       if (PATH_FLAGS.has(flag.slice(0, -1))) return { items: [], directive: DIRECTIVE.default };
       return { items: [], directive: DIRECTIVE.noFileComp };
     }
-    if (command !== undefined && shapes.get(command)?.workload && positionals.length === 0 && !current.startsWith('-')) {
+    const actions = command !== undefined ? shapes.get(command)?.actions : undefined;
+    if (actions && positionals.length === 0 && !current.startsWith('-')) {
+      return { items: actions.filter((a) => a.startsWith(current)).map((value) => ({ value })), directive: DIRECTIVE.noFileComp };
+    }
+    if (command !== undefined && shapes.get(command)?.workloadAt === positionals.length && !current.startsWith('-')) {
       if (current.includes('/')) return await workloadNames(current, command, before, io);
       // The kind's first name when nothing is typed; every singular name and short name that fits otherwise (sts → sts/).
       const items = current === ''

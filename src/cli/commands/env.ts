@@ -8,12 +8,14 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { KUBE_OPTIONS } from '../kube-flags.ts';
+import { DUPLICATE_OPTION, workloadOrCopy } from '../duplicate-flags.ts';
 
 const declaration = declare({
   command: 'env <workload>',
   describe: 'Print the dev container\'s environment (dotenv, or -o json) as the kubelet resolved it',
   options: {
     ...KUBE_OPTIONS,
+    ...DUPLICATE_OPTION,
     output: { alias: 'o', choices: ['dotenv', 'json'] as const, default: 'dotenv' as const, describe: 'Output format' },
     secrets: { type: 'boolean', default: false, describe: 'Also read the Secrets it names and print their values (never by default)' },
     files: { type: 'string', describe: 'Also copy its mounted ConfigMap (and with --secrets, Secret) files under DIR, at their paths in the container' },
@@ -39,25 +41,23 @@ export function envCommand(io: CliIO, context: CommandContext) {
 async function envHandler(args: EnvOptions, io: CliIO): Promise<void> {
   const { kubeTargetFromArgs } = await import('../kube-target.ts');
   const { clusterApi } = await import('../../kube/api.ts');
-  const { devContainerEnv, devContainerFiles } = await import('../../live/env.ts');
+  const { devContainerView } = await import('../../live/env.ts');
   const { dotenvLine } = await import('../../core/env.ts');
   // Validate before the kubeconfig is read.
   const parsed = parseWorkloadRef(args.workload);
   const filesDir = args.files === undefined ? undefined : resolve(io.cwd, args.files);
   const target = kubeTargetFromArgs(args, io);
-  const request = { ref: { ...parsed, namespace: target.namespace }, withSecrets: args.secrets };
+  const ref = await workloadOrCopy({ ...parsed, namespace: target.namespace }, args.duplicate, target);
+  const request = { ref, withSecrets: args.secrets };
   const api = clusterApi(target.kc, target.requestTimeoutMs);
-  const [{ pod, container, env: resolved }, files] = await Promise.all([
-    devContainerEnv(request, api),
-    filesDir === undefined ? Promise.resolve(undefined) : devContainerFiles(request, api),
-  ]);
+  const { pod, container, env: resolved, files } = await devContainerView(request, api, filesDir !== undefined);
   const withheld = resolved.vars.filter((v) => v.value === undefined && v.secret).map((v) => v.name);
-  const problems = [...resolved.problems, ...(files?.files.problems ?? [])];
-  if (filesDir !== undefined && files) writeFiles(filesDir, files.files.files);
-  const where = `${parsed.kind.kind.toLowerCase()}/${parsed.name} -n ${target.namespace}`;
+  const problems = [...resolved.problems, ...(files?.problems ?? [])];
+  if (filesDir !== undefined && files) writeFiles(filesDir, files.files);
+  const where = `${ref.kind.kind.toLowerCase()}/${ref.name} -n ${target.namespace}`;
   if (args.output === 'json') {
     const variables = Object.fromEntries(resolved.vars.filter((v) => v.value !== undefined).map((v) => [v.name, v.value]));
-    io.stdout.write(`${JSON.stringify({ pod, container, variables, withheld, problems, ...(files ? { files: files.files.files.map((f) => f.path), withheldFiles: files.files.withheld } : {}) }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ pod, container, variables, withheld, problems, ...(files ? { files: files.files.map((f) => f.path), withheldFiles: files.withheld } : {}) }, null, 2)}\n`);
   } else {
     const lines = [`# kubectl dev env ${where}: container ${container} of pod ${pod} (without the image's own variables and Service links)`];
     for (const v of resolved.vars) {
@@ -67,14 +67,16 @@ async function envHandler(args: EnvOptions, io: CliIO): Promise<void> {
     io.stdout.write(`${lines.join('\n')}\n`);
   }
   for (const p of problems) io.stderr.write(`warning: ${p}\n`);
-  if (files && files.files.withheld.length > 0) io.stderr.write(`note: Secret files not written (${files.files.withheld.join(', ')}); pass --secrets to copy them\n`);
+  if (files && files.withheld.length > 0) io.stderr.write(`note: Secret files not written (${files.withheld.join(', ')}); pass --secrets to copy them\n`);
 }
 
 /** Files at their container paths under `dir`; Secret files owner-only, in owner-only directories. */
 function writeFiles(dir: string, files: ReadonlyArray<{ path: string; content: Uint8Array; secret: boolean }>): void {
-  for (const file of files) {
-    const to = join(dir, file.path);
-    if (!to.startsWith(`${dir}${sep}`)) throw new DevError('INVALID_INPUT', `the mount path ${file.path} leaves ${dir}`, 'report this: a pod\'s mount paths are absolute paths in the container.');
+  // Every path checked before the first write: a bad one leaves nothing half-written.
+  const targets = files.map((file) => ({ file, to: join(dir, file.path) }));
+  const outside = targets.find(({ to }) => !to.startsWith(`${dir}${sep}`));
+  if (outside) throw new DevError('INVALID_INPUT', `the mount path ${outside.file.path} leaves ${dir}`, 'report this: a pod\'s mount paths are absolute paths in the container.');
+  for (const { file, to } of targets) {
     mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
     writeFileSync(to, file.content, { mode: file.secret ? 0o600 : 0o644 });
     if (file.secret) chmodSync(to, 0o600);

@@ -4,12 +4,14 @@ import { parseWorkloadRef } from '../../core/kinds.ts';
 import { declare, defineCommand, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { KUBE_OPTIONS } from '../kube-flags.ts';
+import { DUPLICATE_OPTION, workloadOrCopy } from '../duplicate-flags.ts';
 
 const declaration = declare({
   command: 'exec <workload> [command..]',
   describe: 'Run a command (default: a shell) in the dev container',
   options: {
     ...KUBE_OPTIONS,
+    ...DUPLICATE_OPTION,
     container: { alias: 'c', type: 'string', describe: 'Container (default: the dev container)' },
     stdin: { alias: 'i', type: 'boolean', describe: 'Pass standard input to the command (implied for a shell or a terminal)' },
   },
@@ -36,7 +38,7 @@ async function execHandler(args: ExecOptions, io: CliIO, context: CommandContext
   // Validate before the kubeconfig is read.
   const parsed = parseWorkloadRef(args.workload);
   const target = kubeTargetFromArgs(args, io);
-  const ref = { ...parsed, namespace: target.namespace };
+  const ref = await workloadOrCopy({ ...parsed, namespace: target.namespace }, args.duplicate, target);
   const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
   const stdin = io.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && (io.stdout as NodeJS.WriteStream).isTTY === true;

@@ -11,6 +11,7 @@ import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom } from '../forward-flags.ts';
 import { KUBE_OPTIONS } from '../kube-flags.ts';
 import { SYNC_OPTIONS, syncChoiceFrom } from '../sync-flags.ts';
+import { DUPLICATE_OPTION, workloadOrCopy } from '../duplicate-flags.ts';
 
 const declaration = declare({
   command: 'run <workload> [command..]',
@@ -19,6 +20,7 @@ const declaration = declare({
     ...KUBE_OPTIONS,
     ...FORWARD_OPTIONS,
     ...SYNC_OPTIONS,
+    ...DUPLICATE_OPTION,
     restart: { type: 'boolean', default: true, describe: 'Restart the command when synced changes have landed in the container (--no-restart: never)' },
     'restart-on': { type: 'string', coerce: repeatable, describe: 'Only changes to paths matching this glob restart (repeatable; "*.py" matches at any depth, "src/**" from the top)' },
     timeout: { type: 'string', default: '5m', describe: 'How long to wait for the initial sync before the first start' },
@@ -62,7 +64,10 @@ async function prepare(options: RunOptions, io: CliIO) {
   const forwards = problems.check(() => forwardsFrom(resolved, config, options));
   const sync = syncChoiceFrom(resolved, options, config, io.cwd, problems);
   problems.throwIfAny();
-  return { ref: ref!, timeoutMs: timeoutMs!, command: command!, forwards: forwards!, sync, kube: targetOf(completed) };
+  const kube = targetOf(completed);
+  // The dev config's entry is the named workload's; the command runs in the copy's dev container.
+  const target = await workloadOrCopy({ ...ref!, namespace: kube.namespace }, resolved.duplicate, kube);
+  return { ref: target, timeoutMs: timeoutMs!, command: command!, forwards: forwards!, sync, kube };
 }
 
 async function runHandler(options: RunOptions, io: CliIO, _context: CommandContext): Promise<void> {
@@ -74,7 +79,7 @@ async function runHandler(options: RunOptions, io: CliIO, _context: CommandConte
   const handle = await startRun({
     kind: plan.ref.kind, name: plan.ref.name, namespace: plan.kube.namespace,
     command: plan.command, restart: options.restart, restartOn: options['restart-on'] ?? [],
-    forwards: plan.forwards.specs, addresses: plan.forwards.addresses,
+    forwards: plan.forwards.specs, addresses: plan.forwards.addresses, reverse: plan.forwards.reverse,
     sync: plan.sync,
     timeoutMs: plan.timeoutMs,
   }, {

@@ -22,6 +22,7 @@ import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom, type Forwards } from '../forward-flags.ts';
 import { KUBE_OPTIONS, kubeFlagsOf } from '../kube-flags.ts';
 import { SYNC_OPTIONS, syncChoiceFrom, type SyncChoice } from '../sync-flags.ts';
+import { DUPLICATE_OPTION, workloadOrCopy } from '../duplicate-flags.ts';
 
 // node:sea is asked only when needed: this module is in the single binary's startup snapshot.
 function isSea(): boolean {
@@ -53,6 +54,7 @@ const declaration = declare({
     ...KUBE_OPTIONS,
     ...FORWARD_OPTIONS,
     ...SYNC_OPTIONS,
+    ...DUPLICATE_OPTION,
     wait: { type: 'boolean', default: false, describe: 'Return once the dev container has the current local state; the sync keeps running in the background' },
     once: { type: 'boolean', default: false, describe: 'Sync until the dev container has the current local state, then stop' },
     timeout: { type: 'string', default: '5m', describe: 'With --wait/--once: how long to wait for the sync' },
@@ -83,7 +85,7 @@ interface SyncPlan {
   kube: KubeTarget;
 }
 
-const NO_FORWARDS: Forwards = { specs: [], addresses: [] };
+const NO_FORWARDS: Forwards = { specs: [], addresses: [], reverse: [] };
 
 /** Complete (dev config, kubeconfig) and Validate (every problem at once, before any cluster access). */
 async function prepare(options: SyncOptions, io: CliIO): Promise<SyncPlan> {
@@ -102,19 +104,25 @@ async function prepare(options: SyncOptions, io: CliIO): Promise<SyncPlan> {
   const completed = completeTarget(options, io);
   let choice: SyncChoice | undefined;
   let forwards = NO_FORWARDS;
+  let duplicate = false;
   if (ref) {
     const flags = flagLayer(declaration.options, options);
     const resolved = resolve(config, { kind: ref.kind.kind, name: ref.name }, completed.namespace, flags);
+    duplicate = resolved.duplicate ?? false;
     choice = syncChoiceFrom(resolved, options, config, io.cwd, problems);
     // Forwards live as long as this command: not with --once or --wait (which return).
-    if (!options.background && !(waits && options.forward === undefined)) forwards = problems.check(() => forwardsFrom(resolved, config, options)) ?? NO_FORWARDS;
-    if (waits && forwards.specs.length > 0) {
-      problems.add(new DevError('INVALID_OPTION', `--forward cannot be used with --${options.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
-        `run kubectl dev sync ${options.workload} -p … in the foreground, or kubectl dev run ${options.workload} -p … -- CMD.`));
+    if (!options.background && !(waits && options.forward === undefined && options.reverse === undefined)) forwards = problems.check(() => forwardsFrom(resolved, config, options)) ?? NO_FORWARDS;
+    if (waits && (forwards.specs.length > 0 || forwards.reverse.length > 0)) {
+      const flag = forwards.specs.length > 0 ? '--forward' : '--reverse';
+      problems.add(new DevError('INVALID_OPTION', `${flag} cannot be used with --${options.wait ? 'wait' : 'once'}: the forwards would end when the command returns`,
+        `run kubectl dev sync ${options.workload} ${flag === '--forward' ? '-p' : '-R'} … in the foreground, or kubectl dev run ${options.workload} ${flag === '--forward' ? '-p' : '-R'} … -- CMD.`));
     }
   }
   problems.throwIfAny();
-  return { options, ref: ref!, timeoutMs: timeoutMs!, choice: choice!, forwards, kube: targetOf(completed) };
+  const kube = targetOf(completed);
+  // The dev config's entry is the named workload's; the session is the copy's.
+  const target = await workloadOrCopy({ ...ref!, namespace: kube.namespace }, duplicate, kube);
+  return { options, ref: target, timeoutMs: timeoutMs!, choice: choice!, forwards, kube };
 }
 
 async function syncHandler(options: SyncOptions, io: CliIO, _context: CommandContext): Promise<void> {
@@ -155,13 +163,15 @@ async function syncHandler(options: SyncOptions, io: CliIO, _context: CommandCon
 function backgroundOptions(plan: SyncPlan): SyncOptions {
   const { options, choice } = plan;
   return sync.withDefaults({
-    workload: options.workload,
+    // The workload the session is for (a copy by its own name): the background session reads no dev config.
+    workload: `${plan.ref.kind.kind.toLowerCase()}/${plan.ref.name}`,
     namespace: plan.kube.namespace,
     ...kubeFlagsOf(options),
     'local-dir': choice.localDir,
     'two-way': choice.twoWay,
     ...(choice.syncthingPath ? { syncthing: choice.syncthingPath } : {}),
     ...(choice.ignores.length > 0 ? { ignore: choice.ignores } : {}),
+    ...(choice.initial !== undefined ? { initial: choice.initial } : {}),
     watcher: options.watcher,
     'watcher-delay': options['watcher-delay'],
     background: true,

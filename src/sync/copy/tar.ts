@@ -48,14 +48,14 @@ function putOctal(h: Buffer, value: number, offset: number, width: number): void
   }
 }
 
-/** One 512-byte ustar header, from a template: one is written per entry while the copy runs, so no strings. */
-export function tarHeader(entry: PlannedEntry): Buffer {
+/** One 512-byte ustar header, from a template: one is written per entry while the copy runs, so no strings. `mode`: other than the seed's. */
+export function tarHeader(entry: PlannedEntry, mode?: number): Buffer {
   const split = ustarName(entry.type === 'dir' ? `${entry.rel}/` : entry.rel);
   if (!split) throw new Error(`path too long for a ustar header: ${entry.rel}`);
   const h = Buffer.allocUnsafe(512);
   HEADER_TEMPLATE.copy(h);
   split.name.copy(h, 0);
-  putOctal(h, entry.type === 'dir' ? SEED_DIR_MODE : SEED_FILE_MODE, 100, 8);
+  putOctal(h, mode ?? (entry.type === 'dir' ? SEED_DIR_MODE : SEED_FILE_MODE), 100, 8);
   putOctal(h, entry.type === 'dir' ? 0 : entry.size, 124, 12);
   putOctal(h, Math.max(0, entry.mtimeMs / 1000), 136, 12);
   h[156] = entry.type === 'dir' ? 0x35 : 0x30; // '5' directory, '0' file

@@ -14,6 +14,8 @@ import { clientNodeExec } from '../../kube/exec.ts';
 import type { SyncMaterial } from '../secret.ts';
 import { acquireLock, ensurePrivateDir, killOrphanSyncthing, statePaths, versionsDir, type SyncTarget } from '../state.ts';
 import { loadOrCreateSecret, syncTargetOf } from '../target.ts';
+import { initialPlan, type InitialPlan } from '../initial.ts';
+import { finishFirstSync, prepareFirstSync, type FirstSyncOptions } from './first-sync.ts';
 import { matcherCovers, startInitialCopy } from './initial-copy.ts';
 import { prepareHome, startLocalSyncthing, useSyncthingWatcher, watchLocalDir } from './local-syncthing.ts';
 import { Core, Running, type SessionBase } from './running.ts';
@@ -72,16 +74,20 @@ async function start(core: Core, options: RunSyncOptions, deps: SyncDeps, base: 
   // The fast path skips what the local syncthing ignores (its platform's rules); the initial copy
   // leaves out what any platform's rules would ignore (copyMatcher).
   const isIgnored = ignoreMatcher(plan.lines, syncthingRules());
-  // The initial copy decides from the same patterns as syncthing only when they need nothing the matcher lacks.
-  const wantCopy = options.initialCopy !== false && deps.env.KUBECTL_DEV_INITIAL_COPY !== 'off' && matcherCovers(plan.lines);
-  core.state = initialState(wantCopy);
+  // A new dev pod's empty folder gets the tree in one tar stream first (seed.ts), when the copy's
+  // matcher decides from the same patterns as syncthing (they need nothing it lacks).
+  const wantCopy = matcherCovers(plan.lines);
+  // --initial other than local: the sidecar is held back until the folders have the first sync's roles.
+  const first = initialPlan(options.initial ?? 'local');
+  const hold = wantCopy || first.during !== undefined;
+  core.state = initialState(wantCopy, hold);
 
   const tunnels = await openTunnels({ kc: deps.kc, namespace: target.namespace, kind: target.kind, name: target.name, clock: core.clock,
     ...(deps.portForward ? { portForward: deps.portForward } : {}), ...(deps.podFinder ? { podFinder: deps.podFinder } : {}), onError: core.fail, debug: core.debug });
   core.defer(() => tunnels.close());
   const remote = new SyncthingRest(`http://127.0.0.1:${tunnels.apiPort}`, material.remoteApiKey, { ...(deps.fetch ? { fetch: deps.fetch } : {}), timeoutMs: 5_000 });
   // Two-way: what the container deletes or changes on the laptop is kept there, outside the synced folder.
-  const versions = options.twoWay ? versionsDir(paths) : undefined;
+  const versions = options.twoWay || first.strategy === 'remote' ? versionsDir(paths) : undefined;
   const local = await startLocalSyncthing({
     paths, material, binary, env: deps.env, clock: core.clock, ...(deps.spawn ? { spawn: deps.spawn } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
     localDir, syncPort: tunnels.syncPort, ...(versions ? { versions } : {}),
@@ -99,9 +105,11 @@ async function start(core: Core, options: RunSyncOptions, deps: SyncDeps, base: 
 
   let localUpResolve!: () => void;
   const localUp = new Promise<void>((resolve) => (localUpResolve = resolve));
-  const copy = wantCopy ? startInitialCopy({
+  const bothHaveFiles = first.during ? firstSyncStep(core, first, { local: local.rest, remote, material, versions, localUp }) : undefined;
+  const copy = hold ? startInitialCopy({
     local: local.rest, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, finder: tunnels.finder,
     exec: deps.exec ?? clientNodeExec(deps.kc), namespace: target.namespace, workdir: material.workdir, localDir, isIgnored: copyMatcher(plan.lines),
+    copy: wantCopy, ...(bothHaveFiles ? { bothHaveFiles } : {}),
     clock: core.clock, localUp, state: () => core.state, dispatch: core.dispatch, onError: core.fail, notice: core.notice, debug: core.debug,
   }) : undefined;
   if (copy) core.defer(() => copy.stop());
@@ -118,6 +126,36 @@ async function start(core: Core, options: RunSyncOptions, deps: SyncDeps, base: 
     if (fast.failed) await fallback(fast.failed);
   }
   return new Running(core, options, deps, { ...base, material, tunnels, remote, local, ...(versions ? { versions } : {}), fast }).handle();
+}
+
+const WHAT_WINS: Readonly<Record<string, string>> = {
+  remote: "the dev container's files win (what they replace or delete here is kept in VERSIONS)",
+  newest: 'the newer version of each file wins, on both sides (the older is not kept)',
+  'keep-both': 'the newer version of each file wins and the older is kept beside it as NAME.sync-conflict-DATE-TIME-DEVICE.EXT, on both sides',
+};
+
+/** When the sidecar's folder is not empty: the first sync's roles (still held), then its end in the background. */
+function firstSyncStep(core: Core, plan: InitialPlan, parts: { local: SyncthingRest; remote: SyncthingRest; material: SyncMaterial; versions: string | undefined; localUp: Promise<void> }): (signal: AbortSignal) => Promise<void> {
+  return async (signal) => {
+    // The sidecar's folder may be known before the local syncthing's REST API answers.
+    await parts.localUp;
+    const o: FirstSyncOptions = {
+      plan, local: parts.local, remote: parts.remote, folderId: parts.material.folderId, sidecarDeviceId: parts.material.sidecarDeviceId,
+      localDeviceId: parts.material.localDeviceId, clock: core.clock, signal, debug: core.debug,
+    };
+    try {
+      await prepareFirstSync(o);
+    } catch (error) {
+      core.fail(`preparing the first sync (--initial ${plan.strategy}): ${(error as Error).message}`);
+      return;
+    }
+    core.dispatch({ type: 'first-sync', phase: 'running' });
+    core.notice(`the laptop and the dev container both have files: ${(WHAT_WINS[plan.strategy] ?? '').replace('VERSIONS', parts.versions ?? '')} (--initial ${plan.strategy})`);
+    void finishFirstSync(o).then(
+      (done) => done && core.dispatch({ type: 'first-sync', phase: 'done' }),
+      (error: unknown) => core.fail(`the first sync (--initial ${plan.strategy}): ${(error as Error).message}`),
+    );
+  };
 }
 
 /**

@@ -38,6 +38,10 @@ export interface InitialCopyOptions {
   localDir: string;
   /** What the copy leaves out (copyMatcher). */
   isIgnored: (rel: string) => boolean;
+  /** False: only hold the sidecar back until its folder is known (no tar copy). */
+  copy: boolean;
+  /** The sidecar's folder is not empty: what to do (still held) before it connects. */
+  bothHaveFiles?: (signal: AbortSignal) => Promise<void>;
   clock: Clock;
   /** Resolves when the local syncthing's REST API answers. */
   localUp: Promise<void>;
@@ -179,12 +183,14 @@ async function copyIntoSidecar(o: CopyOptions): Promise<void> {
   // The tree is listed while the sidecar is asked about its folder, and, once that is
   // known to be empty, while the copy's exec opens: both wait on the network.
   const listing = new AbortController();
-  const planned = listAndPlan(o.localDir, o.isIgnored, AbortSignal.any([o.signal, listing.signal]));
+  const planned = o.copy ? listAndPlan(o.localDir, o.isIgnored, AbortSignal.any([o.signal, listing.signal])) : Promise.reject(new NothingToCopy());
   planned.catch(() => undefined);
   if (!(await sidecarFolderIsEmpty(o, pod.name))) {
     listing.abort();
+    if (!o.signal.aborted) await o.bothHaveFiles?.(o.signal);
     return;
   }
+  if (!o.copy) return;
   // The sidecar's watcher would follow every file tar writes and scan files still being
   // written: off while the copy runs, and until the sidecar is in sync (sidecar.ts turns it
   // on). Asked now, so that the sidecar restarts its folder while the tree is listed here.
@@ -328,6 +334,12 @@ async function sidecarFolderIsEmpty(o: CopyOptions, pod: string): Promise<boolea
       if (status.state === 'idle') break;
     } catch (error) {
       status = undefined;
+      if (error instanceof RestError && error.status === 403) {
+        // The key is the sync Secret's: a sidecar refusing it copied another Secret when it started.
+        o.onError(`the sync sidecar of dev pod ${pod} refused the sync Secret's API key (HTTP 403): it started with the keys of an earlier Secret, replaced since; ` +
+          `run kubectl dev start again with the same settings (it replaces the dev pod), or delete the dev pod so that its controller starts a new one (kubectl delete pod ${pod})`);
+        return false;
+      }
       if (o.clock.now() > deadline) {
         o.debug(`initial copy skipped: the sidecar's REST API did not answer (${(error as Error).message})`);
         return false;

@@ -3,6 +3,7 @@
 // that the workload is still in dev mode (presence.ts decides); and the loop that
 // runs both until the session stops.
 
+import { ORIGINAL_CONFIGMAP_ANNOTATION, ORIGINAL_CONFIGMAP_KEY } from '../../core/marks.ts';
 import type { KubeObject } from '../../core/objects.ts';
 import type { ClusterApi } from '../../kube/api.ts';
 import type { Clock } from '../process.ts';
@@ -80,7 +81,7 @@ export class Publisher {
   }
 }
 
-/** One presence check: two GETs side by side, decided by presence.ts. */
+/** One presence check: two GETs side by side (and the original's ConfigMap, when it has one), decided by presence.ts. */
 export async function checkPresence(o: {
   cluster: Pick<ClusterApi, 'get'>; kind: string; apiVersion: string; name: string; namespace: string;
   secretName: string; localCertPem: string; secretMissing: number;
@@ -91,9 +92,15 @@ export async function checkPresence(o: {
     seen(o.cluster.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.name, namespace: o.namespace })),
     seen(o.cluster.get({ apiVersion: 'v1', kind: 'Secret', name: o.secretName, namespace: o.namespace })),
   ]);
+  // A large original is in a ConfigMap: the revert check compares with it (unreadable: the check tells nothing of a revert).
+  const configMapName = 'object' in workload ? workload.object.metadata?.annotations?.[ORIGINAL_CONFIGMAP_ANNOTATION] : undefined;
+  const configMap = configMapName === undefined ? undefined
+    : await o.cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', name: configMapName, namespace: o.namespace }).catch(() => undefined);
+  const originalText = (configMap?.data as Record<string, string> | undefined)?.[ORIGINAL_CONFIGMAP_KEY];
   return presenceVerdict({
     kind: o.kind, name: o.name, namespace: o.namespace, secretName: o.secretName,
     workload, secret, localCertPem: o.localCertPem, secretMissing: o.secretMissing,
+    ...(originalText !== undefined ? { originalText } : {}),
   });
 }
 

@@ -179,7 +179,8 @@ export class Running {
   private sidecarIo(): Parameters<typeof setUpSidecar>[0] {
     const { core } = this;
     return {
-      local: this.p.local.rest, remote: this.p.remote, folderId: this.p.material.folderId, twoWay: this.options.twoWay === true,
+      // Two-way switches on once the first sync of --initial has given the folders back their roles.
+      local: this.p.local.rest, remote: this.p.remote, folderId: this.p.material.folderId, twoWay: this.options.twoWay === true && core.state.firstSync !== 'running',
       now: () => core.clock.now(), debug: core.debug,
       setup: () => core.state.sidecar, twoWayActive: () => core.state.twoWayActive,
       update: (patch) => core.dispatch({ type: 'sidecar', patch }),
@@ -267,7 +268,7 @@ export class Running {
     try {
       reached = await waitInSync({
         local: local.rest, remote, folderId: material.folderId, sidecarDeviceId: material.sidecarDeviceId, localDeviceId: material.localDeviceId, clock: core.clock, timeoutMs,
-        sessionError: () => core.state.error?.message ?? tunnels.sync.lastError, held: () => localFolderPaused(core.state), debug: core.debug,
+        sessionError: () => core.state.error?.message ?? tunnels.sync.lastError, held: () => localFolderPaused(core.state), busy: () => core.state.firstSync === 'running', debug: core.debug,
         ended: () => (core.state.ended ? sessionEndedError(core.state.ended, target.kind, target.name, target.namespace) : undefined),
       });
     } catch (error) {

@@ -50,12 +50,17 @@ export async function setUpSidecar(io: SidecarIo, pod: string, inSync: boolean):
 }
 
 /** The local .stignore as written (so the sidecar's reads the same); its expansion when it includes other files. */
-async function copyIgnores(io: SidecarIo): Promise<void> {
-  const localIgnores = await io.local.getIgnores(io.folderId);
+function copyIgnores(io: SidecarIo): Promise<void> {
+  return copyIgnoresTo(io.local, io.remote, io.folderId);
+}
+
+/** The local ignore patterns into the sidecar's folder (unchanged ones are not written again: that would rescan it). */
+export async function copyIgnoresTo(local: Pick<SyncthingRest, 'getIgnores'>, remote: Pick<SyncthingRest, 'getIgnores' | 'setIgnores'>, folderId: string): Promise<void> {
+  const localIgnores = await local.getIgnores(folderId);
   const lines = localIgnores.ignore ?? [];
   const wanted = lines.some((l) => l.trim().startsWith('#include')) ? (localIgnores.expanded ?? []) : lines;
-  const have = (await io.remote.getIgnores(io.folderId)).ignore ?? [];
-  if (JSON.stringify(wanted) !== JSON.stringify(have)) await io.remote.setIgnores(io.folderId, wanted);
+  const have = (await remote.getIgnores(folderId)).ignore ?? [];
+  if (JSON.stringify(wanted) !== JSON.stringify(have)) await remote.setIgnores(folderId, wanted);
 }
 
 /** Turns the sidecar's watcher on when it is off (as the initial copy leaves it if its session dies). */

@@ -60,6 +60,8 @@ export interface SessionState {
   reconnect: Reconnect;
   /** Presence checks in a row that found the Secret gone (presence.ts). */
   secretMissing: number;
+  /** The first sync of `--initial` when both sides had files: running while the folders have its roles. */
+  firstSync: 'none' | 'running' | 'done';
 }
 
 export type SessionEvent =
@@ -77,18 +79,21 @@ export type SessionEvent =
   | { type: 'watcher-fallback' }
   | { type: 'two-way-on'; pod: string }
   | { type: 'sidecar'; patch: Partial<SidecarSetup> }
-  | { type: 'secret-missing'; count: number };
+  | { type: 'secret-missing'; count: number }
+  | { type: 'first-sync'; phase: 'running' | 'done' };
 
-export function initialState(initialCopy: boolean): SessionState {
+/** `hold`: the sidecar is held back at first (for the copy, or for the first sync's roles of --initial). */
+export function initialState(initialCopy: boolean, hold = initialCopy): SessionState {
   return {
     phase: 'starting',
-    hold: initialCopy ? { phase: 'held' } : { phase: 'none' },
+    hold: hold ? { phase: 'held' } : { phase: 'none' },
     copy: initialCopy ? 'waiting' : 'none',
     twoWayActive: false,
     watcherFallback: false,
     sidecar: { lastTwoWayCheck: 0 },
     reconnect: { lastPoke: 0, apiDropped: false },
     secretMissing: 0,
+    firstSync: 'none',
   };
 }
 
@@ -117,6 +122,8 @@ export function transition(s: SessionState, e: SessionEvent): SessionState {
       return { ...s, sidecar: { ...s.sidecar, ...e.patch } };
     case 'secret-missing':
       return { ...s, secretMissing: e.count };
+    case 'first-sync':
+      return { ...s, firstSync: e.phase };
     default:
       return { ...s, hold: holdTransition(s.hold, e) };
   }

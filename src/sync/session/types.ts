@@ -11,6 +11,7 @@ import type { ExecFn } from '../../kube/exec.ts';
 import type { SyncMaterial } from '../secret.ts';
 import type { SessionEnd, StatePaths, SyncTarget } from '../state.ts';
 import type { SyncStatus } from '../status.ts';
+import type { InitialStrategy } from '../initial.ts';
 
 export interface RunSyncOptions {
   namespace: string;
@@ -34,12 +35,8 @@ export interface RunSyncOptions {
    */
   watcher?: 'fallback' | 'syncthing';
   watcherDelayS?: number;
-  /**
-   * When the sidecar's folder is empty (a new dev pod), copy the local tree into
-   * it with one tar stream (exec in the sidecar) before syncthing connects
-   * (seed.ts). Default true; `KUBECTL_DEV_INITIAL_COPY=off` turns it off too.
-   */
-  initialCopy?: boolean;
+  /** `--initial`: what the first sync does when the laptop and the container both have files (default local: the laptop wins). */
+  initial?: InitialStrategy;
 }
 
 export type SyncEvent =

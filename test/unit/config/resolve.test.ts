@@ -32,7 +32,7 @@ const web = { kind: 'Deployment', name: 'web' };
 
 describe('resolve', () => {
   it('has one rule for every field', () => {
-    expect(Object.entries(FIELDS).filter(([, f]) => f.rule !== 'replace').map(([name, f]) => `${name}:${f.rule}`)).toEqual(['env:byName', 'ignore:append']);
+    expect(Object.entries(FIELDS).filter(([, f]) => f.rule !== 'replace').map(([name, f]) => `${name}:${f.rule}`)).toEqual(['env:byName', 'persist:append', 'ignore:append']);
   });
 
   it('two workloads of one name in two namespaces: every part comes from that namespace\'s entry', () => {
@@ -64,9 +64,16 @@ describe('resolve', () => {
     expect(r.run).toBe('make');
   });
 
+  it('gitops: the entry over the defaults, the flag over both', () => {
+    const c = parseDevConfig('defaults: {gitops: ignore}\nworkloads:\n  deploy/web: {gitops: pause}\n  deploy/api: {}\n', 'c.yaml');
+    expect(resolve(c, web, undefined).gitops).toBe('pause');
+    expect(resolve(c, { kind: 'Deployment', name: 'api' }, undefined).gitops).toBe('ignore');
+    expect(resolve(c, web, undefined, { gitops: 'ignore' }).gitops).toBe('ignore');
+  });
+
   it('without a config: the flags alone', () => {
-    expect(resolve(undefined, web, 'x', { image: 'i', ignore: ['a'] })).toEqual({ settings: { image: 'i' }, sync: { ignore: ['a'] } });
-    expect(resolve(undefined, web, undefined)).toEqual({ settings: {}, sync: { ignore: [] } });
+    expect(resolve(undefined, web, 'x', { image: 'i', ignore: ['a'] })).toEqual({ settings: { image: 'i' }, volume: {}, sync: { ignore: ['a'] } });
+    expect(resolve(undefined, web, undefined)).toEqual({ settings: {}, volume: {}, sync: { ignore: [] } });
   });
 
   it('finds the entry naming the namespace before one naming none; any entry without a namespace', () => {

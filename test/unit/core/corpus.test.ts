@@ -1,6 +1,7 @@
 // Property over the corpus of real public manifests (../shared/corpus, listed in its
 // SOURCES.md): for every workload x, exit(enter(x)) == x, and every other document
-// passes through unchanged. Argo Rollouts get a clear "unsupported kind" error.
+// passes through unchanged. An Argo Rollout whose template is in a Deployment (workloadRef)
+// is entered with that Deployment, which passes through.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { enter } from '../../../src/core/enter.ts';
 import { DevError } from '../../../src/core/errors.ts';
 import { exit } from '../../../src/core/exit.ts';
 import { podTemplateOf, workloadKindOf } from '../../../src/core/kinds.ts';
+import { holderTemplateOf, isHolderOf, templateHolderRefOf } from '../../../src/core/template-holder.ts';
 import { parseManifests } from '../../../src/core/manifests.ts';
 import type { KubeObject } from '../../../src/core/objects.ts';
 
@@ -17,12 +19,25 @@ const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
 const documents = files.flatMap((file) =>
   parseManifests(readFileSync(join(CORPUS, file), 'utf8'), file).map((p) => ({ file, object: p.object })),
 );
-const looksLikeWorkload = (o: KubeObject) => workloadKindOf(o) !== undefined || o.kind === 'Rollout';
+const looksLikeWorkload = (o: KubeObject) => workloadKindOf(o) !== undefined;
+
+/** The objects of the same file that hold the workload's pod template (a Rollout's workloadRef). */
+function holdersOf(obj: KubeObject): KubeObject[] {
+  const ref = templateHolderRefOf(obj, workloadKindOf(obj)!);
+  const file = documents.find((d) => d.object === obj)?.file;
+  return ref ? documents.filter((d) => d.file === file && isHolderOf(d.object, ref, obj)).map((d) => d.object) : [];
+}
+
+/** The workload's pod template, its own or its holder's. */
+function templateOf(obj: KubeObject) {
+  const kind = workloadKindOf(obj)!;
+  const ref = templateHolderRefOf(obj, kind);
+  return ref ? holderTemplateOf(structuredClone(holdersOf(obj)[0]), ref, obj) : podTemplateOf(structuredClone(obj), kind);
+}
 
 /** The container the property uses: the default-container annotation, else the first app container. */
 function containerFor(obj: KubeObject): string {
-  const kind = workloadKindOf(obj)!;
-  const template = podTemplateOf(structuredClone(obj), kind);
+  const template = templateOf(obj);
   const annotations = (template.metadata.annotations ?? {}) as Record<string, string>;
   const fromAnnotation = annotations['kubectl.kubernetes.io/default-container'];
   return fromAnnotation ?? String((template.spec.containers as { name: string }[])[0]!.name);
@@ -46,7 +61,7 @@ describe('corpus of real manifests', () => {
   });
 
   // Pods on the host network are refused (issue 17: the sidecar's ports would be the node's): below.
-  const onHostNetwork = (o: KubeObject) => podTemplateOf(o, workloadKindOf(o)!).spec.hostNetwork === true;
+  const onHostNetwork = (o: KubeObject) => templateOf(o).spec.hostNetwork === true;
   const workloads = documents.filter((d) => workloadKindOf(d.object) !== undefined && !onHostNetwork(d.object));
 
   it.each(documents.filter((d) => workloadKindOf(d.object) !== undefined && onHostNetwork(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
@@ -57,8 +72,8 @@ describe('corpus of real manifests', () => {
       expect(caught.hint).toMatch(/delete hostNetwork/);
     });
   // DaemonSets that nodes may need are refused unless forced (issue 17); the property below forces them.
-  const nodeCritical = (o: KubeObject) => workloadKindOf(o)!.strategy === 'pause-and-deployment'
-    && (o.metadata?.namespace === 'kube-system' || /^system-(node|cluster)-critical$/.test(String(podTemplateOf(structuredClone(o), workloadKindOf(o)!).spec.priorityClassName)));
+  const nodeCritical = (o: KubeObject) => workloadKindOf(o)!.pause?.by === 'node-selector'
+    && (o.metadata?.namespace === 'kube-system' || /^system-(node|cluster)-critical$/.test(String(templateOf(o).spec.priorityClassName)));
   it('has node-critical DaemonSets to refuse', () => expect(workloads.filter((d) => nodeCritical(d.object)).length).toBeGreaterThan(0));
   it.each(workloads.filter((d) => nodeCritical(d.object)).map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))(
     'refuses %s (node-critical) unless forced, with the reason and a way out', (_label, object) => {
@@ -70,7 +85,8 @@ describe('corpus of real manifests', () => {
     });
   it.each(workloads.map((d) => [`${d.file} ${d.object.kind}/${d.object.metadata?.name}`, d.object] as const))('exit(enter(x)) == x for %s', (_label, object) => {
     const before = structuredClone(object);
-    const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' }, force: true });
+    const holders = holdersOf(object);
+    const entered = enter([object], { settings: { container: containerFor(object), image: 'registry.example/dev:1' }, force: true, ...(holders.length > 0 ? { context: holders } : {}) });
     expect(object).toEqual(before);
     expect(entered[0]).not.toEqual(object);
     expect(exit(entered)).toEqual([object]);
@@ -82,16 +98,16 @@ describe('corpus of real manifests', () => {
     expect(enter(others)).toEqual(others);
   });
 
-  it.each(documents.filter((d) => d.object.kind === 'Rollout').map((d) => [d.file, d.object] as const))('refuses the Argo Rollout in %s with a clear error', (_file, rollout) => {
-    let caught: unknown;
-    try {
-      enter([rollout]);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DevError);
-    expect((caught as DevError).code).toBe('UNSUPPORTED_KIND');
-    expect((caught as DevError).message).toContain('Rollout');
-    expect((caught as DevError).hint).toMatch(/not supported yet/);
+  const rolloutFiles = [...new Set(documents.filter((d) => d.object.kind === 'Rollout').map((d) => d.file))];
+  it('has the two Argo Rollouts documents', () => expect(rolloutFiles).toEqual(['argo-rollouts__rollout-bluegreen.yaml', 'argo-rollouts__workload-ref.yaml']));
+  it.each(rolloutFiles)('round-trips the whole of %s: the Rollout paused at 0 replicas, a dev Deployment, the rest untouched', (file) => {
+    const objects = documents.filter((d) => d.file === file).map((d) => d.object);
+    const entered = enter(objects);
+    const rollout = entered.find((o) => o.kind === 'Rollout')!;
+    expect(rollout.spec).toMatchObject({ replicas: 0, paused: true });
+    const generated = entered.filter((o) => !objects.includes(o) && o !== rollout);
+    expect(generated.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([`Deployment/${rollout.metadata?.name}-dev`]);
+    expect(entered.filter((o) => objects.includes(o))).toHaveLength(objects.length - 1);
+    expect(exit(entered)).toEqual(objects);
   });
 });

@@ -27,8 +27,8 @@ function errorOf(fn: () => unknown): DevError {
 describe('the kinds table', () => {
   it('names, for every kind that generates an object, a kind of the table', () => {
     const generating = WORKLOAD_KINDS.filter((k) => k.generates);
-    expect(generating.map((k) => k.kind)).toEqual(['DaemonSet', 'Job', 'CronJob']);
-    expect(generating.map((k) => generatedKindOf(k).kind)).toEqual(['Deployment', 'Job', 'Job']);
+    expect(generating.map((k) => k.kind)).toEqual(['DaemonSet', 'Job', 'CronJob', 'Rollout']);
+    expect(generating.map((k) => generatedKindOf(k).kind)).toEqual(['Deployment', 'Job', 'Job', 'Deployment']);
     expect(generatedKinds()).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment' }, { apiVersion: 'batch/v1', kind: 'Job' }]);
     expect(() => generatedKindOf(workloadKindByName('deploy')!)).toThrow(/generates nothing/);
   });
@@ -56,10 +56,12 @@ describe('the kinds table', () => {
     const cases: Record<string, string> = {
       deployment: 'Deployment', deploy: 'Deployment', 'deployments.apps': 'Deployment', sts: 'StatefulSet', statefulsets: 'StatefulSet',
       ds: 'DaemonSet', job: 'Job', jobs: 'Job', cj: 'CronJob', cronjob: 'CronJob', po: 'Pod', pod: 'Pod', Deployment: 'Deployment',
+      rollout: 'Rollout', ro: 'Rollout', 'rollouts.argoproj.io': 'Rollout',
     };
     for (const [typed, kind] of Object.entries(cases)) expect(workloadKindByName(typed)?.kind, typed).toBe(kind);
     expect(workloadKindByName('jobs.apps')).toBeUndefined();
-    expect(WORKLOAD_KINDS).toHaveLength(6);
+    expect(workloadKindByName('rollouts.apps')).toBeUndefined();
+    expect(WORKLOAD_KINDS).toHaveLength(7);
   });
 
   it('parses KIND/NAME and rejects malformed or unsupported ones', () => {
@@ -67,9 +69,11 @@ describe('the kinds table', () => {
     expect(errorOf(() => parseWorkloadRef('web')).code).toBe('INVALID_OPTION');
     expect(errorOf(() => parseWorkloadRef('deploy/')).code).toBe('INVALID_OPTION');
     expect(errorOf(() => parseWorkloadRef('a/b/c')).code).toBe('INVALID_OPTION');
-    const rollout = errorOf(() => parseWorkloadRef('rollout/web'));
-    expect(rollout.code).toBe('UNSUPPORTED_KIND');
-    expect(rollout.hint).toContain('Argo Rollouts');
+    expect(parseWorkloadRef('ro/web').kind.kind).toBe('Rollout');
+    const replicaSet = errorOf(() => parseWorkloadRef('rs/web'));
+    expect(replicaSet.code).toBe('UNSUPPORTED_KIND');
+    const known = errorOf(() => parseWorkloadRef('replicaset/web'));
+    expect(known.hint).toContain('Deployment that owns the ReplicaSet');
   });
 });
 

@@ -69,7 +69,7 @@ function deps(cluster: FakeCluster, waits: Partial<PlanWaits> = {}) {
   const checkpoints: string[] = [];
   const notes: string[] = [];
   const progress = { start: (t: string) => notes.push(`start: ${t}`), succeed: (t?: string) => notes.push(`succeed${t ? `: ${t}` : ''}`), note: (t: string) => notes.push(`note: ${t}`) };
-  const allWaits: PlanWaits = { devPod: async (r) => ({ kind: 'Pod', metadata: { name: `pod-of-${r.podCreator}` } }), gone: async () => {}, ...waits };
+  const allWaits: PlanWaits = { devPod: async (r) => ({ kind: 'Pod', metadata: { name: `pod-of-${r.podCreator}` } }), gone: async () => {}, restartPod: async () => {}, ...waits };
   return { checkpoints, notes, deps: { api: cluster, checkpoint: (l: string) => checkpoints.push(l), progress, waits: allWaits } };
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { enterWorkload } from '../../../src/core/enter.ts';
 import { DevError } from '../../../src/core/errors.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../../../src/core/kinds.ts';
-import { CLAMPED_FOR_LABEL, HPA_ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION, WORKLOAD_LABEL } from '../../../src/core/marks.ts';
+import { CLAMPED_FOR_LABEL, HPA_ORIGINAL_ANNOTATION, ORIGINAL_CONFIGMAP_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION, SYNC_SECRET_ANNOTATION, WORKLOAD_LABEL } from '../../../src/core/marks.ts';
 import type { KubeObject } from '../../../src/core/objects.ts';
 import { planEnd, type EndState } from '../../../src/live/end-plan.ts';
 import { planStart, type StartRequest, type StartState } from '../../../src/live/start-plan.ts';
@@ -106,13 +106,60 @@ describe('planStart', () => {
     expect(labels(again.steps)).not.toContain('save the original in a ConfigMap');
   });
 
-  it('deletes pod 0 of an OnDelete StatefulSet when it is not a dev pod yet', () => {
+  it.each(['Deployment', 'DaemonSet', 'CronJob', 'Pod'])('%s: the dev pod template names the sync Secret it is for, so a new Secret makes a new dev pod', (kindName) => {
+    const template = (plan: ReturnType<typeof planStart>) => {
+      const holder = plan.mode.generated[0] ?? plan.mode.devWorkload;
+      const spec = holder.spec as any;
+      return (holder.kind === 'Pod' ? holder.metadata : (spec.jobTemplate?.spec ?? spec).template.metadata).annotations[SYNC_SECRET_ANNOTATION];
+    };
+    const one = template(planStart(stateOf(workloadOf(kindName), { secret: { made: secretMade('keys one') } }), request(kindName)));
+    const two = template(planStart(stateOf(workloadOf(kindName), { secret: { made: secretMade('keys two') } }), request(kindName)));
+    expect(one).toMatch(/^[0-9a-f]{16}$/);
+    expect(two).not.toBe(one);
+    // A Secret left by an interrupted start and kept: the template names it, not the one made now.
+    const found = { ...secretMade('keys one'), metadata: { name: 'web-dev-sync', namespace: NS, resourceVersion: '4' } };
+    expect(template(planStart(stateOf(workloadOf(kindName), { secret: { made: secretMade('keys two'), found, fitting: found } }), request(kindName)))).toBe(one);
+    // The keys themselves are not in the workload.
+    expect(JSON.stringify(planStart(stateOf(workloadOf(kindName), { secret: { made: secretMade('keys one') } }), request(kindName)).mode)).not.toContain('keys one');
+  });
+
+  it('already in dev mode with a sync Secret made again: the dev pod template takes its mark (a new dev pod); with the Secret kept, nothing', () => {
+    const started = planStart(stateOf(workloadOf('Deployment'), { secret: { made: secretMade('keys one') } }), request('Deployment'));
+    const live = { ...started.mode.devWorkload, metadata: { ...started.mode.devWorkload.metadata, resourceVersion: '8', generation: 4 } };
+    const again = planStart(stateOf(live, { original: workloadOf('Deployment'), secret: { made: secretMade('keys two') } }), request('Deployment'));
+    expect(labels(again.steps)).toEqual(['create the sync Secret', 'give the dev pod the new sync Secret', 'wait for the dev pod to be ready']);
+    const remark = again.steps[1] as PatchStep;
+    expect(remark.operations.map((op) => op.path).sort()).toEqual(['/metadata/annotations/dev.kubectl-dev.io~1generation', '/spec/template/metadata/annotations/dev.kubectl-dev.io~1sync-secret']);
+    expect(remark.precondition?.resourceVersion).toBe('8');
+    // The dev pod waited for is the one the patched template makes.
+    expect((again.steps[2] as any).creator).toEqual({ step: 1 });
+    const found = { ...secretMade('keys one'), metadata: { name: 'web-dev-sync', namespace: NS, resourceVersion: '4' } };
+    const kept = planStart(stateOf(live, { original: workloadOf('Deployment'), secret: { made: secretMade('keys two'), found, fitting: found } }), request('Deployment'));
+    expect(labels(kept.steps)).toEqual(['create the sync Secret', 'wait for the dev pod to be ready']);
+    // A Secret sync made again meanwhile, kept by this start: not the one the template names.
+    const bySync = { ...secretMade('keys three'), metadata: { name: 'web-dev-sync', namespace: NS, resourceVersion: '5' } };
+    const healed = planStart(stateOf(live, { original: workloadOf('Deployment'), secret: { made: secretMade('keys two'), found: bySync, fitting: bySync } }), request('Deployment'));
+    expect(labels(healed.steps)).toEqual(['create the sync Secret', 'give the dev pod the new sync Secret', 'wait for the dev pod to be ready']);
+  });
+
+  it('a DaemonSet already in dev mode with a new sync Secret: its generated Deployment takes the mark', () => {
+    const started = planStart(stateOf(workloadOf('DaemonSet'), { secret: { made: secretMade('keys one') } }), request('DaemonSet'));
+    const generated = { ...started.mode.generated[0]!, metadata: { ...started.mode.generated[0]!.metadata, resourceVersion: '3' } };
+    const again = planStart(stateOf(started.mode.devWorkload, { original: workloadOf('DaemonSet'), generated: { 'web-dev': generated }, secret: { made: secretMade('keys two') } }), request('DaemonSet'));
+    const remark = again.steps.find((s) => s.label === 'give the dev pod the new sync Secret') as PatchStep;
+    expect(remark.ref).toMatchObject({ kind: 'Deployment', name: 'web-dev' });
+    expect(remark.operations.map((op) => op.path)).toEqual(['/spec/template/metadata/annotations/dev.kubectl-dev.io~1sync-secret']);
+  });
+
+  it('restarts pod 0 of an OnDelete StatefulSet (whether it must go is decided when the step runs)', () => {
     const sts = workloadOf('StatefulSet', { spec: { updateStrategy: { type: 'OnDelete' } } });
-    const pod = (labels: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: NS, uid: 'pod-uid', labels } });
-    const plan = planStart(stateOf(sts, { firstPod: pod({ app: 'web' }) }), request('StatefulSet'));
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: NS, uid: 'pod-uid', labels: { app: 'web' } } };
+    const plan = planStart(stateOf(sts, { firstPod: pod }), request('StatefulSet'));
     expect(labels(plan.steps)).toEqual(['create the sync Secret', 'patch the workload', 'delete the StatefulSet pod so that it restarts', 'wait for the dev pod to be ready']);
-    expect(plan.steps[2]).toMatchObject({ type: 'delete', ref: { kind: 'Pod', name: 'web-0' }, options: { uid: 'pod-uid' } });
-    expect(labels(planStart(stateOf(sts, { firstPod: pod({ [WORKLOAD_LABEL]: 'statefulset.web' }) }), request('StatefulSet')).steps)).not.toContain('delete the StatefulSet pod so that it restarts');
+    expect(plan.steps[2]).toMatchObject({ type: 'restart-pod', ref: { kind: 'StatefulSet', name: 'web' }, pod: 'web-0' });
+    // No pod 0 (no replicas), or the rolling strategy: nothing to restart.
+    expect(labels(planStart(stateOf(sts), request('StatefulSet')).steps)).not.toContain('delete the StatefulSet pod so that it restarts');
+    expect(labels(planStart(stateOf(workloadOf('StatefulSet'), { firstPod: pod }), request('StatefulSet')).steps)).not.toContain('delete the StatefulSet pod so that it restarts');
   });
 
   it('a Pod: its original saved in a ConfigMap, deleted by uid, waited for, recreated as the dev pod', () => {
@@ -192,6 +239,8 @@ describe('planEnd', () => {
     const { original, dev } = inDevMode('StatefulSet', { spec: { updateStrategy: { type: 'OnDelete' } } });
     const firstPod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', uid: 'p0', labels: { [WORKLOAD_LABEL]: 'statefulset.web' } } };
     expect(labels(planEnd(endState({ current: dev, original, firstPod }), endRequest('StatefulSet')).steps)).toEqual(['restore the workload', 'delete the StatefulSet pod so that it restarts']);
+    // An end interrupted after the restore: the workload is the original, its pod 0 maybe still a dev pod.
+    expect(labels(planEnd(endState({ current: original, firstPod }), endRequest('StatefulSet')).steps)).toEqual(['delete the StatefulSet pod so that it restarts']);
   });
 
   it('a Pod comes back by delete and create; after an interrupted start, from its ConfigMap', () => {

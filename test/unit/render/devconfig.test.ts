@@ -89,12 +89,13 @@ describe('parseDevConfig', () => {
   it.each([
     ['workloads: [a]', 'workloads (line 1): must be a mapping of KIND/NAME to settings, not a list'],
     ['workloads:\n  web: {}', 'workloads.web (line 2): "web" is not of the form KIND/NAME'],
-    ['workloads:\n  rollout/web: {}', '"rollout" is not a workload kind kubectl-dev supports'],
+    ['workloads:\n  replicaset/web: {}', '"replicaset" is not a workload kind kubectl-dev supports'],
     ['workloads:\n  deploy/web: {image: [1]}', 'image (line 2): must be a string, not a list'],
     ['workloads:\n  deploy/web: {workdir: src}', 'workdir "src" must be an absolute path'],
     ['workloads:\n  deploy/web: {command: 3}', 'must be a string (run with /bin/sh -c) or a list of strings'],
     ['workloads:\n  deploy/web: {keepSecurityContext: "yes"}', 'must be true or false'],
     ['workloads:\n  deploy/web: {sync: {mode: both}}', 'must be send-only or two-way'],
+    ['workloads:\n  deploy/web: {gitops: off}', 'gitops (line 2): must be pause or ignore, not "off"'],
     ['workloads:\n  deploy/web: {sync: {localDir: ../other}}', 'sync.localDir (line 2): "../other" leaves the directory of this file'],
     ['workloads:\n  deploy/web: {sync: {localDir: /home}}', '"/home" leaves the directory of this file'],
     ['workloads:\n  deploy/web: {forward: ["80:x"]}', '"80:x" is not LOCAL:REMOTE, :REMOTE or PORT'],
@@ -113,7 +114,7 @@ describe('parseDevConfig', () => {
 
   it('checks a functionConfig value (no lines without text)', () => {
     const error = failure(() => devConfigFromValue({ kind: 'DevConfig', metadata: { name: 'x', annotations: { a: 'b' } }, workloads: { 'deploy/web': { imag: 'x' } } }, 'functionConfig'));
-    expect(error.message).toBe('invalid dev config: workloads["deploy/web"].imag: unknown key "imag" (allowed here: namespace, container, image, workdir, command, env, resources, cpu, memory, keepSecurityContext, renameContainer, sidecarImage, sync, forward, run)');
+    expect(error.message).toBe('invalid dev config: workloads["deploy/web"].imag: unknown key "imag" (allowed here: namespace, container, image, workdir, command, env, resources, cpu, memory, keepSecurityContext, renameContainer, sidecarImage, persist, persistentVolume, sync, forward, reverse, run, duplicate, gitops)');
   });
 });
 

@@ -8,6 +8,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { enter } from '../../../src/core/enter.ts';
 import { exit } from '../../../src/core/exit.ts';
 import { parseWorkloadRef, podTemplateOf, workloadKindOf } from '../../../src/core/kinds.ts';
+import { holderTemplateOf, isHolderOf, templateHolderRefOf } from '../../../src/core/template-holder.ts';
 import { parseManifests, printManifests } from '../../../src/core/manifests.ts';
 import { ORIGINAL_ANNOTATION } from '../../../src/core/marks.ts';
 import type { KubeObject } from '../../../src/core/objects.ts';
@@ -210,10 +211,16 @@ describe('render: over the corpus, every workload alone', () => {
   const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
   const cases = files.flatMap((file) => {
     const text = readFileSync(join(CORPUS, file), 'utf8');
-    return parseManifests(text, file).flatMap((p) => {
+    const parsed = parseManifests(text, file);
+    return parsed.flatMap((p) => {
       const kind = workloadKindOf(p.object);
       if (!kind || p.object.metadata?.annotations?.['helm.sh/hook'] || p.object.metadata?.ownerReferences) return [];
-      const template = podTemplateOf(structuredClone(p.object), kind);
+      // A Rollout's workloadRef: its template is the named Deployment's (of the same file); that Deployment is not selectable.
+      const ref = templateHolderRefOf(p.object, kind);
+      const holder = ref && parsed.find((h) => isHolderOf(h.object, ref, p.object))?.object;
+      const holds = (o: KubeObject) => { const r = o.kind === 'Rollout' ? templateHolderRefOf(o, workloadKindOf(o)!) : undefined; return r !== undefined && isHolderOf(p.object, r, o); };
+      if (parsed.some((o) => holds(o.object))) return [];
+      const template = ref ? holderTemplateOf(structuredClone(holder), ref, p.object) : podTemplateOf(structuredClone(p.object), kind);
       // Pods on the host network are refused (issue 17; test/unit/core/corpus.test.ts).
       if (template.spec.hostNetwork === true) return [];
       const container = String((template.spec.containers as { name: string }[])[0]!.name);
@@ -231,6 +238,29 @@ describe('render: over the corpus, every workload alone', () => {
     expect(exit(output)).toEqual(input);
     // Re-rendering rendered output changes nothing.
     expect(ok(outcome.stdout, { selects: [parseWorkloadRef(c.ref, c.namespace)], settings: { container: c.container }, force: true }).stdout).toBe(outcome.stdout);
+  });
+});
+
+describe('render: an Argo Rollout whose template is in a Deployment (workloadRef)', () => {
+  const text = readFileSync(join(CORPUS, 'argo-rollouts__workload-ref.yaml'), 'utf8');
+  it('takes the template from the Deployment, even when the Rollout comes first', () => {
+    const [deploymentDoc, rolloutDoc] = text.split('\n---\n');
+    const swapped = `${rolloutDoc}\n---\n${deploymentDoc}`;
+    const output = objects(ok(swapped, sel('rollout/rollout-ref-deployment')).stdout);
+    expect(output.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['Rollout/rollout-ref-deployment', 'Deployment/rollout-ref-deployment-dev', 'Deployment/rollout-ref-deployment']);
+    expect((output[1]!.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers[0]!.name).toBe('rollouts-demo');
+    expect(exit(output)).toEqual(objects(swapped));
+  });
+  it('refuses to select the Deployment that holds the template', () => {
+    const { error, stdout } = failed(text, sel('deployment/rollout-ref-deployment'));
+    expect(stdout).toBe('');
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.hint).toContain('kubectl dev start rollout/rollout-ref-deployment');
+  });
+  it('refuses a Rollout whose Deployment is not in the input, naming it', () => {
+    const { error } = failed(text.split('\n---\n')[1]!, sel('rollout/rollout-ref-deployment'));
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.message).toContain('Deployment/rollout-ref-deployment, which is not in the input');
   });
 });
 

@@ -48,7 +48,8 @@ describe('run scripts', () => {
     const children = path.join(dir, 'children');
     // A command with a child and a grandchild, which write their pids.
     const first = start(pidFile, ['/bin/sh', '-c', `pwd; sleep 300 & echo $! >> ${children}; (sleep 301 & echo $! >> ${children}; wait) & wait`]);
-    await until('two descendants', () => pidsIn(children).length === 2);
+    // The pids go to a file, the pwd through a pipe: each is waited for.
+    await until('two descendants and the first line', () => pidsIn(children).length === 2 && first.out().includes('\n'));
     expect(first.out()).toBe(`${dir}\n`);
     const [pid] = fs.readFileSync(pidFile, 'utf8').split(' ').map(Number);
     expect(pid).toBe(first.child.pid);

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exitCodeFor, EXIT } from '../../../src/cli/exit-codes.ts';
-import { DEV_MODE_LABEL } from '../../../src/core/marks.ts';
+import { DEV_MODE_LABEL, SINCE_ANNOTATION } from '../../../src/core/marks.ts';
+import type { KubeObject } from '../../../src/core/objects.ts';
 import { presenceVerdict, SECRET_MISSING_CHECKS, sessionEndedError, type PresenceInput, type Seen } from '../../../src/sync/presence.ts';
 import { SECRET_KEY_LOCAL_CERT } from '../../../src/sync/secret.ts';
 import { listSessions, statePaths, writeSession, type SessionInfo } from '../../../src/sync/state.ts';
@@ -87,6 +88,39 @@ describe('is the workload still in dev mode (presenceVerdict)', () => {
     for (const cause of ['deleted', 'left-dev-mode', 'secret-deleted', 'secret-replaced'] as const) {
       expect(exitCodeFor(sessionEndedError({ cause, reason: 'r' }, 'Deployment', 'web', 'team').code)).toBe(EXIT.input);
     }
+  });
+});
+
+describe('a workload another field manager reverted (captured from the API server: test/unit/core/revert-captures)', () => {
+  const captured = (name: string): { since: string; object: KubeObject } =>
+    JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'core', 'revert-captures', `${name}.json`), 'utf8')) as { since: string; object: KubeObject };
+  const secretSince = (since: string) => secretWith(CERT, { annotations: { [SINCE_ANNOTATION]: since } });
+
+  it('kubectl apply of the original leaves the label: the session ends, naming the manager and the time', () => {
+    const { object, since } = captured('client-side-apply');
+    expect(presenceVerdict(input({ workload: { object }, secret: secretSince(since) })).end)
+      .toEqual({ cause: 'reverted', reason: 'deployment/web was reverted by kubectl-client-side-apply at 2026-12-01T19:10:55Z' });
+  });
+
+  it('kubectl replace removes the label: reverted (a spec write after the start), not "left dev mode"', () => {
+    const { object, since } = captured('replace');
+    expect(presenceVerdict(input({ workload: { object }, secret: secretSince(since) })).end)
+      .toEqual({ cause: 'reverted', reason: 'deployment/web was reverted by kubectl-replace at 2026-12-01T19:11:29Z' });
+  });
+
+  it('untouched, the session goes on; after an end elsewhere, it left dev mode', () => {
+    const { object, since } = captured('in-dev-mode');
+    expect(presenceVerdict(input({ workload: { object }, secret: secretSince(since) }))).toEqual({ secretMissing: 0 });
+    const ended = captured('ended');
+    expect(presenceVerdict(input({ workload: { object: ended.object }, secret: { absent: true } })).end?.cause).toBe('left-dev-mode');
+  });
+
+  it('its error exits 5 with the hint to end (which keeps that change)', () => {
+    const error = sessionEndedError({ cause: 'reverted', reason: 'deployment/web was reverted by kubectl at 2026-12-01T19:11:04Z' }, 'Deployment', 'web', 'team');
+    expect(error.code).toBe('DEV_MODE_REVERTED');
+    expect(exitCodeFor(error.code)).toBe(EXIT.state);
+    expect(error.message).toBe('sync ended: deployment/web was reverted by kubectl at 2026-12-01T19:11:04Z');
+    expect(error.hint).toMatch(/^kubectl dev end deployment\/web -n team removes what dev mode left and keeps that change/);
   });
 });
 

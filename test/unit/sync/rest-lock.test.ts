@@ -107,7 +107,7 @@ describe.each(BINARIES)('$name', ({ binary }) => {
         expect(answer.body).not.toContain(target.apiKey);
         expect(answer.body).not.toContain(FOLDER_ID);
       }
-    });
+    }, 90_000); // each wrong basic-auth password costs syncthing a bcrypt check: ~20 s on an idle 2-core machine, 30 s under load
   }
 
   it('the laptop\'s socket is in a 0700 directory: another local user cannot even connect', async () => {

@@ -1,0 +1,3 @@
+module kubectl-dev.io/agent
+
+go 1.26
