@@ -27,7 +27,9 @@ async function openForwardsOf(plan: Foreground, say: (line: string) => void, deb
   const { LabelPodFinder } = await import('../sync/dev-pod-finder.ts');
   const { WORKLOAD_LABEL } = await import('../core/marks.ts');
   const { workloadLabelValue } = await import('../core/names.ts');
-  const finder = new LabelPodFinder(kube.kc, kube.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`);
+  const { clusterApi } = await import('../kube/api.ts');
+  const cluster = clusterApi(kube.kc);
+  const finder = new LabelPodFinder(cluster, kube.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`);
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
@@ -44,7 +46,7 @@ async function openForwardsOf(plan: Foreground, say: (line: string) => void, deb
     }
     if (forwards.reverse.length > 0) {
       const { openReverseForwards } = await import('../reverse/index.ts');
-      const reverse = await openReverseForwards({ kc: kube.kc, namespace: kube.namespace, finder, specs: forwards.reverse, say, ...(debug ? { debug: (m: string) => say(`debug: ${m}`) } : {}) });
+      const reverse = await openReverseForwards({ kc: kube.kc, cluster, namespace: kube.namespace, finder, specs: forwards.reverse, say, ...(debug ? { debug: (m: string) => say(`debug: ${m}`) } : {}) });
       closers.push(() => reverse.forwards.close());
       for (const line of reverse.lines) say(line);
     }

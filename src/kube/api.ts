@@ -91,6 +91,7 @@ const KNOWN_RESOURCES: Record<string, string> = {
   'v1/ConfigMap': 'configmaps',
   'v1/Event': 'events',
   'v1/Namespace': 'namespaces',
+  'v1/Node': 'nodes',
   'apps/v1/ReplicaSet': 'replicasets',
   'apps/v1/ControllerRevision': 'controllerrevisions',
   'autoscaling/v2/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
@@ -108,7 +109,7 @@ class RawObjectApi extends KubernetesObjectApi {
 
   protected override async resource(apiVersion: string, kind: string, options?: Parameters<KubernetesObjectApi['read']>[4]): Promise<V1APIResource | undefined> {
     const name = KNOWN_RESOURCES[`${apiVersion}/${kind}`];
-    if (name) return { name, kind, namespaced: kind !== 'Namespace', singularName: kind.toLowerCase(), verbs: [] };
+    if (name) return { name, kind, namespaced: kind !== 'Namespace' && kind !== 'Node', singularName: kind.toLowerCase(), verbs: [] };
     return super.resource(apiVersion, kind, options);
   }
 

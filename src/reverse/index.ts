@@ -5,10 +5,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { SIDECAR_CONTAINER } from '../core/marks.ts';
 import type { ReverseSpec } from '../config/forward-spec.ts';
+import type { ClusterApi } from '../kube/api.ts';
 import { realClock, type Clock } from '../kube/clock.ts';
 import { clientNodeExec, type ExecFn } from '../kube/exec.ts';
 import type { PodFinder } from '../kube/port-forward.ts';
@@ -150,16 +151,18 @@ export function startReverseForwards(o: ReverseOptions): ReverseForwards {
 }
 
 /** The node's architecture as the API server reports it (status.nodeInfo.architecture); undefined when it cannot be read. */
-function nodeArchOf(kc: KubeConfig, namespace: string): (pod: string) => Promise<string | undefined> {
-  const api = kc.makeApiClient(CoreV1Api);
+function nodeArchOf(cluster: Pick<ClusterApi, 'get'>, namespace: string): (pod: string) => Promise<string | undefined> {
   return async (pod) => {
-    const nodeName = (await api.readNamespacedPod({ name: pod, namespace })).spec?.nodeName;
-    return nodeName ? (await api.readNode({ name: nodeName })).status?.nodeInfo?.architecture : undefined;
+    const nodeName = ((await cluster.get({ apiVersion: 'v1', kind: 'Pod', name: pod, namespace }))?.spec as { nodeName?: string } | undefined)?.nodeName;
+    const node = nodeName ? await cluster.get({ apiVersion: 'v1', kind: 'Node', name: nodeName }) : undefined;
+    return (node?.status as { nodeInfo?: { architecture?: string } } | undefined)?.nodeInfo?.architecture;
   };
 }
 
 export interface OpenReverseInput {
   kc: KubeConfig;
+  /** Reads the dev pod and its node (the agent's architecture). */
+  cluster: Pick<ClusterApi, 'get'>;
   namespace: string;
   finder: PodFinder;
   specs: readonly ReverseSpec[];
@@ -171,7 +174,7 @@ export interface OpenReverseInput {
 export async function openReverseForwards(input: OpenReverseInput): Promise<{ forwards: ReverseForwards; lines: string[] }> {
   let up = false;
   const forwards = startReverseForwards({
-    exec: clientNodeExec(input.kc), namespace: input.namespace, finder: input.finder, specs: input.specs, nodeArch: nodeArchOf(input.kc, input.namespace),
+    exec: clientNodeExec(input.kc), namespace: input.namespace, finder: input.finder, specs: input.specs, nodeArch: nodeArchOf(input.cluster, input.namespace),
     onError: (message) => input.say(`reverse: ${message}`),
     onConnected: (pod) => {
       if (up) input.say(`reverse: following the dev pod: now ${pod}`);

@@ -78,7 +78,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
   };
   try {
     // Forwards first: a busy local port stops the command before anything starts.
-    const finder = new LabelPodFinder(kc, ref.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`);
+    const finder = new LabelPodFinder(api, ref.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(ref.kind.kind, ref.name)}`);
     const forwards = await openForwards({
       kc, namespace: ref.namespace, finder, specs: request.forwards, addresses: request.addresses,
       onError: (message) => io.say(`forward: ${message}`),
@@ -89,7 +89,7 @@ export async function startRun(request: RunRequest, io: RunIO, kc: KubeConfig, a
     if (request.reverse && request.reverse.length > 0) {
       const { openReverseForwards } = await import('../reverse/index.ts');
       const reverse = await openReverseForwards({
-        kc, namespace: ref.namespace, finder, specs: request.reverse, say: io.say,
+        kc, cluster: api, namespace: ref.namespace, finder, specs: request.reverse, say: io.say,
         ...(io.debug ? { debug: (message: string) => io.say(`debug: ${message}`) } : {}),
       });
       cleanups.push(() => reverse.forwards.close());

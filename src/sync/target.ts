@@ -2,13 +2,13 @@
 // parts (cluster, canonical kind) and the Secret read, or created for a workload
 // put in dev mode without one (the post-renderer case).
 
-import { CoreV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DevError } from '../core/errors.ts';
 import { workloadKindByName } from '../core/kinds.ts';
 import { DEV_MODE_LABEL } from '../core/marks.ts';
 import { syncSecretName } from '../core/names.ts';
 import type { KubeObject } from '../core/objects.ts';
-import { describeKubeError } from '../kube/port-forward.ts';
+import type { ClusterApi } from '../kube/api.ts';
 import { prepareSyncSecret, readSyncSecret, type SyncMaterial } from './secret.ts';
 import type { SyncTarget } from './state.ts';
 
@@ -28,18 +28,12 @@ export function syncTargetOf(kc: KubeConfig, namespace: string, kind: string, na
 }
 
 /** Reads the sync Secret; creates it for a workload in dev mode that has none (post-renderer case). */
-export async function loadOrCreateSecret(kc: KubeConfig, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
-  const core = kc.makeApiClient(CoreV1Api);
+export async function loadOrCreateSecret(cluster: Pick<ClusterApi, 'get' | 'create'>, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
   const secretName = syncSecretName(target.kind, target.name);
-  try {
-    return readSyncSecret(await core.readNamespacedSecret({ name: secretName, namespace: target.namespace }));
-  } catch (error) {
-    if ((error as { code?: number }).code !== 404) {
-      if (error instanceof DevError) throw error;
-      throw new DevError('API_ERROR', `reading Secret ${secretName}: ${describeKubeError(error)}`, 'check access to the cluster and the namespace (kubectl auth can-i get secrets).');
-    }
-  }
-  const workload = await readDevWorkload(kc, target);
+  const secretRef = { apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: target.namespace };
+  const existing = await cluster.get(secretRef);
+  if (existing) return readSyncSecret(existing);
+  const workload = await readDevWorkload(cluster, target);
   if (!create) {
     throw new DevError('SYNC_NOT_IN_DEV_MODE', `${describe(target)} has no sync Secret ${secretName}`, `run kubectl dev sync ${target.kind.toLowerCase()}/${target.name} to create it.`);
   }
@@ -54,15 +48,15 @@ export async function loadOrCreateSecret(kc: KubeConfig, target: SyncTarget, cre
     },
   };
   try {
-    await core.createNamespacedSecret({ namespace: target.namespace, body: body as never });
+    await cluster.create(body as KubeObject);
   } catch (error) {
-    if ((error as { code?: number }).code !== 409) {
-      throw new DevError('API_ERROR', `creating Secret ${secretName}: ${describeKubeError(error)}`, 'check that you may create Secrets in the namespace (kubectl auth can-i create secrets).');
-    }
+    if (!(error instanceof DevError && error.code === 'CONFLICT')) throw error;
     // Someone else created it first: use theirs.
-    return readSyncSecret(await core.readNamespacedSecret({ name: secretName, namespace: target.namespace }));
+    const theirs = await cluster.get(secretRef);
+    if (!theirs) throw error;
+    return readSyncSecret(theirs);
   }
-  return readSyncSecret(body);
+  return readSyncSecret(body as never);
 }
 
 function describe(target: SyncTarget): string {
@@ -70,19 +64,11 @@ function describe(target: SyncTarget): string {
 }
 
 /** The workload, which must be in dev mode for its Secret to be made here. */
-async function readDevWorkload(kc: KubeConfig, target: SyncTarget): Promise<KubeObject> {
+async function readDevWorkload(cluster: Pick<ClusterApi, 'get'>, target: SyncTarget): Promise<KubeObject> {
   const { apiVersion, kind } = canonicalKind(target.kind);
   const what = describe(target);
-  let workload: KubeObject;
-  try {
-    const objects = KubernetesObjectApi.makeApiClient(kc);
-    workload = (await objects.read({ apiVersion, kind, metadata: { name: target.name, namespace: target.namespace } })) as unknown as KubeObject;
-  } catch (error) {
-    if ((error as { code?: number }).code === 404) {
-      throw new DevError('NOT_FOUND', `${what} was not found`, 'check the name and the namespace (-n).');
-    }
-    throw new DevError('API_ERROR', `reading ${what}: ${describeKubeError(error)}`, 'check access to the cluster.');
-  }
+  const workload = await cluster.get({ apiVersion, kind, name: target.name, namespace: target.namespace });
+  if (!workload) throw new DevError('NOT_FOUND', `${what} was not found`, 'check the name and the namespace (-n).');
   if (workload.metadata?.labels?.[DEV_MODE_LABEL] !== 'true') {
     throw new DevError('SYNC_NOT_IN_DEV_MODE', `${what} is not in dev mode`, `start dev mode first: kubectl dev start ${target.kind.toLowerCase()}/${target.name}`);
   }

@@ -10,6 +10,7 @@ import { applyIgnores, copyMatcher, ignoreMatcher, syncthingRules } from '../ign
 import { collectNow, keepYoungGenerationSmall } from '../memory.ts';
 import { realClock } from '../process.ts';
 import { SyncthingRest } from '../rest.ts';
+import { clusterApi, type ClusterApi } from '../../kube/api.ts';
 import { clientNodeExec } from '../../kube/exec.ts';
 import type { SyncMaterial } from '../secret.ts';
 import { acquireLock, ensurePrivateDir, killOrphanSyncthing, statePaths, versionsDir, type SyncTarget } from '../state.ts';
@@ -64,7 +65,8 @@ async function start(core: Core, options: RunSyncOptions, deps: SyncDeps, base: 
   const { localDir, binary, target, paths } = base;
   if (killOrphanSyncthing(paths)) core.notice('stopped a syncthing left over from an earlier session');
   core.debug(`syncthing ${binary.version} at ${binary.path}`);
-  const material = await readMaterial(core, deps, target, options.createSecret ?? true);
+  const cluster = clusterApi(deps.kc);
+  const material = await readMaterial(core, cluster, target, options.createSecret ?? true);
   prepareHome(paths, material);
   core.debug('Secret read');
 
@@ -82,7 +84,7 @@ async function start(core: Core, options: RunSyncOptions, deps: SyncDeps, base: 
   const hold = wantCopy || first.during !== undefined;
   core.state = initialState(wantCopy, hold);
 
-  const tunnels = await openTunnels({ kc: deps.kc, namespace: target.namespace, kind: target.kind, name: target.name, clock: core.clock,
+  const tunnels = await openTunnels({ kc: deps.kc, cluster, namespace: target.namespace, kind: target.kind, name: target.name, clock: core.clock,
     ...(deps.portForward ? { portForward: deps.portForward } : {}), ...(deps.podFinder ? { podFinder: deps.podFinder } : {}), onError: core.fail, debug: core.debug });
   core.defer(() => tunnels.close());
   const remote = new SyncthingRest(`http://127.0.0.1:${tunnels.apiPort}`, material.remoteApiKey, { ...(deps.fetch ? { fetch: deps.fetch } : {}), timeoutMs: 5_000 });
@@ -162,8 +164,8 @@ function firstSyncStep(core: Core, plan: InitialPlan, parts: { local: SyncthingR
  * The Secret; meanwhile the start-up garbage (parsing the bundle, loading client-node) is
  * collected, which V8 would otherwise keep while a bulk transfer adds its own.
  */
-async function readMaterial(core: Core, deps: SyncDeps, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
-  const reading = loadOrCreateSecret(deps.kc, target, create);
+async function readMaterial(core: Core, cluster: Pick<ClusterApi, 'get' | 'create'>, target: SyncTarget, create: boolean): Promise<SyncMaterial> {
+  const reading = loadOrCreateSecret(cluster, target, create);
   await core.clock.sleep(1);
   const gcStart = performance.now();
   collectNow();

@@ -8,6 +8,7 @@ import { workloadLabelValue } from '../../core/names.ts';
 import { SYNCTHING_API_PORT, SYNCTHING_SYNC_PORT } from '../../core/settings.ts';
 import { clientNodePortForward, PodPortForwarder, type PodFinder, type PortForwardFn } from '../../kube/port-forward.ts';
 import { LabelPodFinder } from '../dev-pod-finder.ts';
+import type { ClusterApi } from '../../kube/api.ts';
 import type { Clock } from '../process.ts';
 
 export interface Tunnels {
@@ -23,6 +24,8 @@ export interface Tunnels {
 
 export interface TunnelOptions {
   kc: KubeConfig;
+  /** Lists the pods of the workload (the default finder). */
+  cluster: Pick<ClusterApi, 'list'>;
   namespace: string;
   kind: string;
   name: string;
@@ -36,7 +39,7 @@ export interface TunnelOptions {
 
 export async function openTunnels(o: TunnelOptions): Promise<Tunnels> {
   const portForward = o.portForward ?? clientNodePortForward(o.kc);
-  const finder = o.podFinder ?? new LabelPodFinder(o.kc, o.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(o.kind, o.name)}`);
+  const finder = o.podFinder ?? new LabelPodFinder(o.cluster, o.namespace, `${WORKLOAD_LABEL}=${workloadLabelValue(o.kind, o.name)}`);
   const sync = new PodPortForwarder({ namespace: o.namespace, podPort: SYNCTHING_SYNC_PORT, finder, portForward, clock: o.clock, holdMs: 8_000, replayUntilAnswer: true, events: { onError: o.onError, onDebug: o.debug } });
   const api = new PodPortForwarder({ namespace: o.namespace, podPort: SYNCTHING_API_PORT, finder, portForward, clock: o.clock, holdMs: 2_000, events: { onDebug: o.debug } });
   const syncPort = await sync.listen();
