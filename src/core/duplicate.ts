@@ -11,6 +11,7 @@ import { DevError } from './errors.ts';
 import { duplicateKindOf, isPodKind, podTemplateOf, type WorkloadKind } from './kinds.ts';
 import { DEV_MODE_LABEL, DUPLICATE_FOR_ANNOTATION, DUPLICATE_OF_ANNOTATION, DUPLICATE_OF_LABEL, TAKES_TRAFFIC_ANNOTATION, WORKLOAD_LABEL } from './marks.ts';
 import { duplicateName, workloadLabelValue } from './names.ts';
+import { holderTemplateOf, templateHolderRefOf } from './template-holder.ts';
 import { clone, ensureObjectAt, getPath, isPlainObject, objectRef, type KubeObject, type PlainObject } from './objects.ts';
 import type { DevSettingsInput } from './settings.ts';
 
@@ -21,6 +22,8 @@ export interface DuplicateOptions {
   takeTraffic?: boolean;
   /** ISO time recorded as the start of dev mode. */
   now?: string;
+  /** The object the original takes its pod template from (a Rollout's workloadRef), when it names one. */
+  templateHolder?: KubeObject;
 }
 
 /** The copy of workload `name` of `kind` for a user: its kind and name. */
@@ -96,7 +99,8 @@ export function copyOf(original: KubeObject, kind: WorkloadKind, options: Duplic
   const rule = kind.duplicate;
   const originalName = String(original.metadata?.name ?? '');
   const name = duplicateName(originalName, options.user);
-  const template = podTemplateOf(clone(original), kind);
+  const holderRef = templateHolderRefOf(original, kind);
+  const template = holderRef ? holderTemplateOf(options.templateHolder && clone(options.templateHolder), holderRef, original) : podTemplateOf(clone(original), kind);
   const originalRef = objectRef(original);
   const marks = { [DUPLICATE_OF_LABEL]: workloadLabelValue(kind.kind, originalName) };
   const podLabels: Record<string, string> = options.takeTraffic ? stringMap(template.metadata.labels) : {};

@@ -163,7 +163,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
     // kustomize does not know workloadRef (it renames nothing there), so neither does render.
     nameReferences: [],
     selectorPath: ['spec', 'selector'],
-    // A Deployment of the pod template alone (a Rollout's strategy has no place in it); a workloadRef's template is not copied.
+    // A Deployment of the pod template alone, its own or its workloadRef's (a Rollout's strategy has no place in it).
     duplicate: { as: 'Deployment', drop: [] },
   },
 ];

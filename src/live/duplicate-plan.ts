@@ -26,6 +26,8 @@ export interface DuplicateState {
   source?: KubeObject;
   /** The copy, when it exists already. */
   copy?: KubeObject;
+  /** The object the original takes its pod template from (a Rollout's workloadRef). */
+  templateHolder?: KubeObject;
   secret: StartState['secret'];
 }
 
@@ -69,7 +71,9 @@ export function planDuplicate(state: DuplicateState, request: StartRequest): Dup
   }
   const copyRef = { kind: duplicateKindOf(ref.kind), name: duplicateName(ref.name, state.user) };
   const copyText = displayRef(copyRef);
-  const made = duplicateWorkload(state.source ?? original, ref.kind, request.settings, { user: state.user, now: state.now, ...(request.duplicate?.takeTraffic ? { takeTraffic: true } : {}) });
+  const made = duplicateWorkload(state.source ?? original, ref.kind, request.settings, {
+    user: state.user, now: state.now, ...(request.duplicate?.takeTraffic ? { takeTraffic: true } : {}), ...(state.templateHolder ? { templateHolder: state.templateHolder } : {}),
+  });
   if (state.copy) checkFound(state.copy, made, original, request, copyText);
   const { workloadLabel } = devModeNames(copyRef.kind, copyRef.name);
   // Owned by the original where its lifetime is dev mode's (not a Job's TTL, not a Pod's replacement): deleting the original deletes its copies.

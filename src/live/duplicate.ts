@@ -9,7 +9,7 @@ import { DEFAULT_WORKDIR } from '../core/settings.ts';
 import type { LiveDeps } from './deps.ts';
 import { planDuplicate, type DuplicateState } from './duplicate-plan.ts';
 import { dryRunOnServer, executePlan } from './execute.ts';
-import { apiVersionOf, displayRef, workloadObjectRef } from './objects.ts';
+import { apiVersionOf, displayRef, readTemplateHolder, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
 import { afterPermissionCheck, requireDuplicatePermissions } from './permissions.ts';
 import { getIfAllowed, type StartRequest, type StartResult } from './start.ts';
@@ -18,7 +18,7 @@ import { liveWaits } from './wait.ts';
 /** The work dir the copy will have, when its settings are valid (else the plan says why). */
 function plannedWorkdir(state: DuplicateState, request: StartRequest): string | undefined {
   try {
-    const made = duplicateWorkload(state.source ?? state.original!, request.ref.kind, request.settings, { user: state.user, now: state.now });
+    const made = duplicateWorkload(state.source ?? state.original!, request.ref.kind, request.settings, { user: state.user, now: state.now, ...(state.templateHolder ? { templateHolder: state.templateHolder } : {}) });
     return recordedSettings(made)?.workdir;
   } catch {
     return undefined;
@@ -50,6 +50,8 @@ export async function readDuplicate(request: StartRequest, deps: LiveDeps): Prom
   if (!original) return state;
   // An original in replace mode is copied as it was before (its dev pod template would be rewritten twice).
   if (isInDevMode(original) && !isDuplicate(original)) state.source = await originalOf(original, ns, deps.api);
+  const templateHolder = await readTemplateHolder(state.source ?? original, ref.kind, ns, deps.api);
+  if (templateHolder) state.templateHolder = templateHolder;
   const workdir = plannedWorkdir(state, request) ?? guessedWorkdir;
   if (workdir !== guessedWorkdir) state.secret.made = await deps.syncSecret({ workload: copyStub, secretName, namespace: ns, workdir });
   if (found) {

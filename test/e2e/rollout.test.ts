@@ -3,14 +3,15 @@
 // controller runs (none can be pulled or built here; docs/decisions.md, Argo Rollouts): the test
 // checks the objects — the Rollout paused at 0 replicas, the dev Deployment's pod Ready on the
 // node, and after `end` the Rollout (and a workloadRef's Deployment) equal to before, nothing
-// dev mode added left — not the controller's reaction to them.
+// dev mode added left — not the controller's reaction to them; and its dev copy (--duplicate)
+// from the same template, the Rollout untouched.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { GENERATED_LABEL, SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../../src/core/marks.ts';
-import { workloadLabelValue } from '../../src/core/names.ts';
+import { DUPLICATE_OF_ANNOTATION, GENERATED_LABEL, SIDECAR_CONTAINER, WORKLOAD_LABEL } from '../../src/core/marks.ts';
+import { duplicateName, workloadLabelValue } from '../../src/core/names.ts';
 import { ROOT } from '../cli/run-cli.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
 import { STAND_IN_IMAGE, applyManifests, dev, kubectl, read, restorable, standInCommand } from './live-support.ts';
@@ -99,5 +100,31 @@ describe.each(CASES)('rollout/$name: start, the dev pod Ready on the node, end',
     expect(await read(kc, 'apps/v1', 'Deployment', `${testCase.name}-dev`, ns.name)).toBeUndefined();
     expect(JSON.parse(kubectl(['get', 'secrets,configmaps', '-n', ns.name, '-l', GENERATED_LABEL, '-o', 'json']).stdout).items).toEqual([]);
     await waitFor('the dev pod to go', () => JSON.parse(kubectl(['get', 'pods', '-n', ns.name, '-l', WORKLOAD_LABEL, '-o', 'json']).stdout).items.length === 0, 60_000, 500);
+  }, 240_000);
+
+  it('--duplicate: a dev Deployment from its template beside the Rollout, which nothing touches; end deletes it', async () => {
+    const before = restorable(await read(kc, 'argoproj.io/v1alpha1', 'Rollout', testCase.name, ns.name));
+    const holderBefore = testCase.holder ? restorable(await read(kc, 'apps/v1', 'Deployment', testCase.holder, ns.name)) : undefined;
+    // The test cluster's admin certificate: the copy is named after the user the API server sees.
+    const copyName = duplicateName(testCase.name, 'kubernetes-admin');
+    const start = dev(['start', `rollout/${testCase.name}`, '--duplicate', '-n', ns.name, '--no-sync', '--timeout', '120s']);
+    expect(start.stderr).not.toMatch(/^error/m);
+    expect(start.code).toBe(0);
+    const copy = await read(kc, 'apps/v1', 'Deployment', copyName, ns.name);
+    expect(copy.metadata.annotations[DUPLICATE_OF_ANNOTATION]).toBe(`Rollout/${testCase.name}`);
+    const rows = JSON.parse(dev(['status', '-n', ns.name, '-o', 'json']).stdout).items as { kind: string; name: string; devPod: string; phase: string; container: string; duplicateOf?: string }[];
+    expect(rows).toEqual([expect.objectContaining({ kind: 'Deployment', name: copyName, phase: 'Ready', container: 'rollouts-demo', duplicateOf: `Rollout/${testCase.name}` })]);
+    const pod = JSON.parse(kubectl(['get', 'pod', '-n', ns.name, rows[0]!.devPod, '-o', 'json']).stdout);
+    expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(['rollouts-demo', SIDECAR_CONTAINER]);
+    expect(pod.status.containerStatuses.every((s: { ready: boolean }) => s.ready)).toBe(true);
+    expect(restorable(await read(kc, 'argoproj.io/v1alpha1', 'Rollout', testCase.name, ns.name))).toEqual(before);
+    if (testCase.holder) expect(restorable(await read(kc, 'apps/v1', 'Deployment', testCase.holder, ns.name))).toEqual(holderBefore);
+
+    const end = dev(['end', `rollout/${testCase.name}`, '--duplicate', '-n', ns.name]);
+    expect(end.stderr).not.toMatch(/^error/m);
+    expect(end.code).toBe(0);
+    expect(await read(kc, 'apps/v1', 'Deployment', copyName, ns.name)).toBeUndefined();
+    expect(restorable(await read(kc, 'argoproj.io/v1alpha1', 'Rollout', testCase.name, ns.name))).toEqual(before);
+    await waitFor('the copy\'s pod to go', () => JSON.parse(kubectl(['get', 'pods', '-n', ns.name, '-l', WORKLOAD_LABEL, '-o', 'json']).stdout).items.length === 0, 60_000, 500);
   }, 240_000);
 });

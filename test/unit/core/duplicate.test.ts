@@ -33,6 +33,7 @@ function workloadOf(kindName: string): KubeObject {
     Job: { selector: { matchLabels: { 'controller-uid': 'u' } }, ttlSecondsAfterFinished: 60, activeDeadlineSeconds: 600, backoffLimit: 2, parallelism: 4, completions: 8, template: jobTemplate },
     CronJob: { schedule: '* * * * *', jobTemplate: { spec: { backoffLimit: 3, ttlSecondsAfterFinished: 30, template: { ...template, spec: { ...podSpec(), restartPolicy: 'Never' } } } } },
     Pod: { ...podSpec(), nodeName: 'node-1' },
+    Rollout: { replicas: 3, selector: { matchLabels: LABELS }, template, strategy: { blueGreen: { activeService: 'web', autoPromotionEnabled: false } } },
   };
   if (kindName === 'Pod') {
     const annotations = { ...metadata.annotations, ...template.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
@@ -85,7 +86,7 @@ describe('userSuffix and duplicateName', () => {
 
 describe('the dev copy of each kind', () => {
   it.each([
-    ['Deployment', 'Deployment'], ['StatefulSet', 'StatefulSet'], ['DaemonSet', 'Deployment'], ['Job', 'Job'], ['CronJob', 'Job'], ['Pod', 'Pod'],
+    ['Deployment', 'Deployment'], ['StatefulSet', 'StatefulSet'], ['DaemonSet', 'Deployment'], ['Job', 'Job'], ['CronJob', 'Job'], ['Pod', 'Pod'], ['Rollout', 'Deployment'],
   ])('%s → %s in dev mode, the original untouched, selected by neither its controller nor its Services', (kindName, copyKindName) => {
     const original = workloadOf(kindName);
     const before = structuredClone(original);
@@ -160,7 +161,7 @@ describe('the dev copy of each kind', () => {
     expect(spec.template.spec.volumes).toContainEqual({ name: 'data', emptyDir: { sizeLimit: '1Gi' } });
   });
 
-  it.each(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'])('%s with takeTraffic: the pods keep the original\'s labels (less the Job controller\'s)', (kindName) => {
+  it.each(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Rollout'])('%s with takeTraffic: the pods keep the original\'s labels (less the Job controller\'s)', (kindName) => {
     const copy = duplicateWorkload(workloadOf(kindName), kindOf(kindName), {}, { user: 'alice', takeTraffic: true });
     const pod = podOf(copy);
     expect(selects(LABELS, pod.labels)).toBe(true);
@@ -169,6 +170,29 @@ describe('the dev copy of each kind', () => {
     // Its own selector still selects only its own pods: the original's pods lack the workload label.
     const copyKind = duplicateKindOf(kindOf(kindName));
     if (copyKind.selectorPath) expect(copyKind.selectorPath.reduce((o: any, k) => o?.[k], copy)).toEqual({ matchLabels: { [WORKLOAD_LABEL]: pod.labels[WORKLOAD_LABEL] } });
+  });
+
+  it('makes a Rollout\'s copy from the template its workloadRef names, and says which object is missing without it', () => {
+    const rollout: KubeObject = {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'web', namespace: 'team', uid: 'uid-r' },
+      spec: { replicas: 2, selector: { matchLabels: LABELS }, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-template', scaleDown: 'never' }, strategy: { canary: {} } },
+    };
+    const holder: KubeObject = { ...workloadOf('Deployment'), metadata: { name: 'web-template', namespace: 'team' } };
+    (holder.spec as any).template.spec.containers[0].image = 'node:24-from-holder';
+    (holder.spec as any).template.spec.containers[0].env = [{ name: 'FROM', value: 'holder' }];
+    const holderBefore = structuredClone(holder);
+    const copy = duplicateWorkload(rollout, kindOf('Rollout'), {}, { user: 'alice', templateHolder: holder });
+    expect(holder).toEqual(holderBefore);
+    expect(copy.kind).toBe('Deployment');
+    expect(duplicateOf(copy)).toBe('Rollout/web');
+    const app = podOf(copy).spec.containers.find((c: { name: string }) => c.name === 'app');
+    expect(app.env).toContainEqual({ name: 'FROM', value: 'holder' });
+    expect(podOf(copy).spec.containers.map((c: { name: string }) => c.name)).toContain(SIDECAR_CONTAINER);
+    expect(copy.spec).not.toHaveProperty('workloadRef');
+    expect(copy.spec).not.toHaveProperty('strategy');
+    expect(() => duplicateWorkload(rollout, kindOf('Rollout'), {}, { user: 'alice' })).toThrow(/takes its pod template from Deployment\/web-template/);
+    const other = { ...holder, metadata: { name: 'another', namespace: 'team' } };
+    expect(() => duplicateWorkload(rollout, kindOf('Rollout'), {}, { user: 'alice', templateHolder: other })).toThrow(/web-template/);
   });
 
   it('refuses takeTraffic for a pod that a controller manages (it would adopt the copy), and allows the copy without it', () => {
