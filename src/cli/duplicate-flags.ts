@@ -2,9 +2,7 @@
 // exec, env, status): with it, the command works on the current user's dev copy of the workload
 // named (the copy is also a workload in dev mode under its own name, which works without the flag).
 
-import { DevError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/kinds.ts';
-import type { DevSettingsInput } from '../core/settings.ts';
 import type { KubeTarget } from '../kube/config.ts';
 import type { OptionSpec } from './command.ts';
 
@@ -20,11 +18,4 @@ export async function workloadOrCopy<R extends Ref>(ref: R, duplicate: boolean |
   const [{ clusterApi }, { duplicateRef }] = await Promise.all([import('../kube/api.ts'), import('../core/duplicate.ts')]);
   const { username } = await clusterApi(kube.kc, kube.requestTimeoutMs).whoAmI();
   return { ...ref, ...duplicateRef(ref.kind, ref.name, username) };
-}
-
-/** Duplicate mode with persisted paths: refused (a copy starts with empty volumes and is deleted at end). */
-export function persistWithDuplicate(duplicate: boolean, settings: DevSettingsInput, where = ''): DevError | undefined {
-  if (!duplicate || (settings.persist?.length ?? 0) === 0) return undefined;
-  return new DevError('INVALID_OPTION', `${where}--persist (or persist: in the dev config) cannot be used with --duplicate (or duplicate: true) yet`,
-    'a dev copy starts with empty volumes and is deleted at end: leave out persist, or develop in replace mode.');
 }

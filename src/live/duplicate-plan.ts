@@ -1,6 +1,7 @@
 // The plan of `kubectl dev start --duplicate`, pure: from the original and what exists of its
 // copy (read by duplicate.ts), the steps that put a dev copy beside the original, which no step
-// touches:  sync Secret → create the copy (in dev mode already) → wait for its dev pod.
+// touches:  sync Secret → its persistent claim (--persist) → create the copy (in dev mode
+// already) → wait for its dev pod.
 // A start killed between the steps leaves a Secret or a copy that `end` of the copy removes.
 
 import { duplicateOf, duplicateWorkload, isDuplicate } from '../core/duplicate.ts';
@@ -13,7 +14,7 @@ import { objectRef, type KubeObject } from '../core/objects.ts';
 import type { DevSettings } from '../core/settings.ts';
 import { displayRef, forCreate, ownerReferenceTo } from './objects.ts';
 import type { PlanStep } from './plan.ts';
-import { secretSteps, withAnnotation, type StartRequest, type StartState } from './start-plan.ts';
+import { claimSteps, secretSteps, withAnnotation, type StartRequest, type StartState } from './start-plan.ts';
 
 /** Everything the plan needs, read at once. */
 export interface DuplicateState {
@@ -28,6 +29,8 @@ export interface DuplicateState {
   copy?: KubeObject;
   /** The object the original takes its pod template from (a Rollout's workloadRef). */
   templateHolder?: KubeObject;
+  /** The copy's persistent claim, when it exists (kept from an earlier copy of this user's). */
+  claim?: KubeObject;
   secret: StartState['secret'];
 }
 
@@ -84,6 +87,8 @@ export function planDuplicate(state: DuplicateState, request: StartRequest): Dup
   let copy = state.copy ?? withAnnotation(made, SINCE_ANNOTATION, secret.since);
   let copyStep: number | undefined;
   if (!state.copy) {
+    // Owned by nobody, as in replace mode: the next copy of this user's finds the caches (end --delete-volumes removes it).
+    steps.push(...claimSteps(state.claim, recordedSettings(made) as DevSettings, copyRef, ns, request.volume ?? {}));
     if (owners.length > 0) copy = { ...copy, metadata: { ...copy.metadata, ownerReferences: owners } };
     steps.push({
       type: 'create', label: `create the dev copy ${copyRef.kind.kind} ${copyRef.name}`, object: forCreate(copy), keepExisting: true,

@@ -11,7 +11,7 @@ import { planDuplicate, type DuplicateState } from './duplicate-plan.ts';
 import { dryRunOnServer, executePlan } from './execute.ts';
 import { apiVersionOf, displayRef, readTemplateHolder, workloadObjectRef } from './objects.ts';
 import { originalOf } from './original.ts';
-import { afterPermissionCheck, requireDuplicatePermissions } from './permissions.ts';
+import { afterPermissionCheck, requireDuplicatePermissions, volumePermissions } from './permissions.ts';
 import { getIfAllowed, type StartRequest, type StartResult } from './start.ts';
 import { liveWaits } from './wait.ts';
 
@@ -35,18 +35,20 @@ export async function readDuplicate(request: StartRequest, deps: LiveDeps): Prom
   const now = new Date(deps.clock.now()).toISOString();
   const { username: user } = await deps.api.whoAmI();
   const copyRef = { ...duplicateRef(ref.kind, ref.name, user), namespace: ns };
-  const { secretName } = devModeNames(copyRef.kind, copyRef.name);
+  const { secretName, claimName } = devModeNames(copyRef.kind, copyRef.name);
   const guessedWorkdir = request.settings.workdir ?? DEFAULT_WORKDIR;
   const copyStub: KubeObject = { apiVersion: apiVersionOf(copyRef.kind), kind: copyRef.kind.kind, metadata: { name: copyRef.name, namespace: ns } };
   const early = deps.syncSecret({ workload: copyStub, secretName, namespace: ns, workdir: guessedWorkdir });
   early.catch(() => {});
-  const check = request.dryRun === 'client' ? undefined : requireDuplicatePermissions(ref.kind, ns, `make a dev copy of ${displayRef(ref)}`, deps);
-  const [original, copy, found] = await afterPermissionCheck(check, Promise.all([
+  const persists = (request.settings.persist ?? []).length > 0;
+  const check = request.dryRun === 'client' ? undefined : requireDuplicatePermissions(ref.kind, ns, `make a dev copy of ${displayRef(ref)}`, deps, persists ? volumePermissions(ns, ['create']) : []);
+  const [original, copy, found, claim] = await afterPermissionCheck(check, Promise.all([
     deps.api.get(workloadObjectRef(ref)),
     getIfAllowed(workloadObjectRef(copyRef), deps),
     getIfAllowed({ apiVersion: 'v1', kind: 'Secret', name: secretName, namespace: ns }, deps),
+    persists ? getIfAllowed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: claimName, namespace: ns }, deps) : undefined,
   ]));
-  const state: DuplicateState = { now, user, secret: { made: await early }, ...(original ? { original } : {}), ...(copy ? { copy } : {}) };
+  const state: DuplicateState = { now, user, secret: { made: await early }, ...(original ? { original } : {}), ...(copy ? { copy } : {}), ...(claim ? { claim } : {}) };
   if (!original) return state;
   // An original in replace mode is copied as it was before (its dev pod template would be rewritten twice).
   if (isInDevMode(original) && !isDuplicate(original)) state.source = await originalOf(original, ns, deps.api);

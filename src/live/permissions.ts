@@ -99,8 +99,8 @@ export async function afterPermissionCheck<T>(check: Promise<void> | undefined, 
   return read.value;
 }
 
-export async function requireDuplicatePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps): Promise<void> {
-  return requireThese(duplicatePermissionsFor(kind, namespace), namespace, action, deps);
+export async function requireDuplicatePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps, extra: readonly Permission[] = []): Promise<void> {
+  return requireThese([...duplicatePermissionsFor(kind, namespace), ...extra], namespace, action, deps);
 }
 
 export async function requirePermissions(kind: WorkloadKind, namespace: string, action: string, deps: LiveDeps, extra: readonly Permission[] = []): Promise<void> {

@@ -259,17 +259,15 @@ function patchStep(workload: KubeObject, dev: KubeObject, request: StartRequest)
  * taken when kept from an earlier dev mode (its size and class are then the ones it has). Owned by
  * nobody, so that end, a replaced Pod or a re-created workload keep it (docs/decisions.md).
  */
-function claimSteps(state: StartState, mode: DevMode, request: StartRequest): PlanStep[] {
-  if (!mode.settings.persist) return [];
-  const { ref } = request;
-  const { claimName, workloadLabel } = devModeNames(ref.kind, ref.name);
-  const found = state.claim;
+export function claimSteps(found: KubeObject | undefined, settings: DevSettings, owner: { kind: WorkloadKind; name: string }, namespace: string, asked: ClaimOptions): PlanStep[] {
+  if (!settings.persist) return [];
+  const { claimName, workloadLabel } = devModeNames(owner.kind, owner.name);
   if (found?.metadata?.deletionTimestamp) {
-    throw new DevError('CONFLICT', `the PersistentVolumeClaim ${claimName} of ${displayRef(ref)} is being deleted (kubectl dev volumes rm or end --delete-volumes)`,
-      `wait until it is gone (kubectl get pvc ${claimName} -n ${ref.namespace}; a pod still using it keeps it), then start again.`);
+    throw new DevError('CONFLICT', `the PersistentVolumeClaim ${claimName} of ${displayRef(owner)} is being deleted (kubectl dev volumes rm or end --delete-volumes)`,
+      `wait until it is gone (kubectl get pvc ${claimName} -n ${namespace}; a pod still using it keeps it), then start again.`);
   }
-  if (found) return [{ type: 'found', label: `create PersistentVolumeClaim ${claimName}`, object: found, noteBefore: keptClaimNote(found, request.volume ?? {}) }];
-  const claim = persistentClaim(claimName, ref.namespace, { ref: `${ref.kind.kind}/${ref.name}`, label: workloadLabel }, request.volume ?? {});
+  if (found) return [{ type: 'found', label: `create PersistentVolumeClaim ${claimName}`, object: found, noteBefore: keptClaimNote(found, asked) }];
+  const claim = persistentClaim(claimName, namespace, { ref: `${owner.kind.kind}/${owner.name}`, label: workloadLabel }, asked);
   return [{ type: 'create', label: `create PersistentVolumeClaim ${claimName}`, object: claim, keepExisting: true }];
 }
 
@@ -358,7 +356,7 @@ export function planStart(state: StartState, request: StartRequest): StartPlan {
     steps.push({ type: 'create', label: 'save the original in a ConfigMap', object: withOwnerAndLabel(configMap, owners, workloadLabel), keepExisting: true });
   }
   if (steps[0]) steps[0].phase = { start: 'preparing the sync Secret' };
-  steps.push(...claimSteps(state, mode, request));
+  steps.push(...claimSteps(state.claim, mode.settings, ref, ns, request.volume ?? {}));
   const changed = workloadSteps(state, mode, request, secret.since, workloadLabel);
   steps.push(...changed.steps);
   const workloadStep = changed.steps.length > 0 ? steps.length - 1 : undefined;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.ts';
-import { persistentClaimName } from '../../src/core/names.ts';
+import { duplicateName, persistentClaimName } from '../../src/core/names.ts';
 import { createTestNamespace, testKubeConfig, waitFor } from '../support/cluster.ts';
 import { execInAsync, sidecarGet } from '../support/pods.ts';
 import { tempDir } from '../unit/sync/support.ts';
@@ -50,11 +50,12 @@ describe('persistent dev volumes (--persist) on the real node', () => {
     ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'persist'));
     root = tempDir('e2e-persist');
     env = { XDG_CONFIG_HOME: path.join(root, 'config') };
-    await Promise.all(['cache', 'tree', 'nobind'].map(createDeployment));
+    await Promise.all(['cache', 'tree', 'nobind', 'shared'].map(createDeployment));
   });
 
   afterAll(async () => {
     for (const name of ['cache', 'tree', 'nobind']) dev(['end', `deploy/${name}`, '-n', ns, '-q', '--delete-volumes'], env);
+    dev(['end', 'deploy/shared', '--duplicate', '-n', ns, '-q', '--delete-volumes'], env);
     await removeNs?.();
   });
 
@@ -89,6 +90,43 @@ describe('persistent dev volumes (--persist) on the real node', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toContain(`PersistentVolumeClaim/${claimOf('cache')}`);
     await untilGone('cache');
+  });
+
+  it('--duplicate --persist: the dev copy has a claim of its own, kept across end and start of the copy; the workload untouched; end --delete-volumes removes it', async () => {
+    // The test cluster's admin certificate: the copy (and its claim) are named after the user the API server sees.
+    const copy = duplicateName('shared', 'kubernetes-admin');
+    const copyClaim = () => {
+      const r = kubectl(['get', 'pvc', '-n', ns, claimOf(copy), '-o', 'json', '--ignore-not-found']);
+      return r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+    };
+    const original = () => {
+      const o = JSON.parse(kubectl(['get', 'deploy/shared', '-n', ns, '-o', 'json']).stdout);
+      return { labels: o.metadata.labels, annotations: o.metadata.annotations, spec: o.spec, generation: o.metadata.generation };
+    };
+    const before = original();
+    const first = start('shared', ['--duplicate', '--persist', '/root/.cache']);
+    await inApp(first, 'echo "in the copy" > /root/.cache/note');
+    expect(copyClaim()).toMatchObject({ metadata: { labels: { 'dev.kubectl-dev.io/workload': `deployment.${copy}` } }, status: { phase: 'Bound' } });
+    expect(copyClaim().metadata.ownerReferences).toBeUndefined();
+    expect(claim('shared')).toBeUndefined();
+    expect(original()).toEqual(before);
+
+    const ended = dev(['end', 'deploy/shared', '--duplicate', '-n', ns, '-q'], env);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout).toContain(`kept PersistentVolumeClaim ${claimOf(copy)}`);
+    expect(kubectl(['get', 'deploy', copy, '-n', ns, '--ignore-not-found', '-o', 'name']).stdout.trim()).toBe('');
+
+    const second = start('shared', ['--duplicate', '--persist', '/root/.cache']);
+    expect(second).not.toBe(first);
+    expect(await inApp(second, 'cat /root/.cache/note')).toBe('in the copy\n');
+    const listed = JSON.parse(dev(['volumes', '-n', ns, '-o', 'json'], env).stdout).items;
+    expect(listed).toContainEqual(expect.objectContaining({ name: claimOf(copy), workload: `Deployment/${copy}`, status: 'Bound' }));
+
+    const deleted = dev(['end', 'deploy/shared', '--duplicate', '-n', ns, '-q', '--delete-volumes'], env);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain(`PersistentVolumeClaim/${claimOf(copy)}`);
+    await waitFor(`claim ${claimOf(copy)} gone`, () => copyClaim() === undefined, 60_000, 250);
+    expect(original()).toEqual(before);
   });
 
   it('with the work dir persisted, the second start skips the tar copy and syncthing sends only what changed', async () => {

@@ -227,11 +227,6 @@ describe('kubectl dev up / down', () => {
       'workloads:',
       `  deployment/web: {namespace: ${ns}, duplicate: true, sync: {localDir: ./web}}`,
     ].join('\n'));
-    fs.writeFileSync(path.join(root, 'dup-persist.yaml'), fs.readFileSync(path.join(root, 'dup.yaml'), 'utf8').replace('duplicate: true', 'duplicate: true, persist: [/cache]'));
-    const persisting = await devIn(['up', '--config', 'dup-persist.yaml', '--wait']);
-    expect(persisting.code).toBe(EXIT.usage);
-    expect(persisting.err).toContain('[web] --persist (or persist: in the dev config) cannot be used with --duplicate');
-
     fs.writeFileSync(path.join(root, 'web', 'hello.txt'), 'hello-copy\n');
     const waited = await devIn(['up', '--config', 'dup.yaml', '--wait', '--timeout', '60s']);
     expect(waited.code, waited.err).toBe(0);

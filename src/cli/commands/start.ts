@@ -11,7 +11,6 @@ import type { KubeTarget } from '../../kube/config.ts';
 import { declare, defineCommand, flagLayer, Problems, repeatable, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { FORWARD_OPTIONS, forwardsFrom } from '../forward-flags.ts';
-import { persistWithDuplicate } from '../duplicate-flags.ts';
 import { KUBE_OPTIONS, kubeFlagsOf, parseTimeout } from '../kube-flags.ts';
 import { SETTINGS_OPTIONS } from '../settings-flags.ts';
 import { syncSecretFactory } from '../sync-wiring.ts';
@@ -97,8 +96,6 @@ async function prepare(options: StartOptions, config: DevConfig | undefined, pro
   if (options['take-traffic'] && !duplicate) {
     problems.add(new DevError('INVALID_OPTION', '--take-traffic needs --duplicate', `it is about the dev copy's pods; replace mode's dev pod gets the workload's traffic anyway: kubectl dev start ${options.workload} --duplicate --take-traffic`));
   }
-  const persisting = persistWithDuplicate(duplicate, resolved.settings);
-  if (persisting) problems.add(persisting);
   if (duplicate && options.force) {
     problems.add(new DevError('INVALID_OPTION', '--force cannot be used with --duplicate', 'duplicate mode never stops the workload\'s pods, so there is no guard to lift: leave out --force.'));
   }

@@ -14,7 +14,6 @@ import { labelsFor, localPortClashes, selectWorkloads, type FailurePolicy } from
 import { declare, defineCommand, Problems, type CommandContext, type OptionsOfDeclaration } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { forwardsFrom, type Forwards } from '../forward-flags.ts';
-import { persistWithDuplicate } from '../duplicate-flags.ts';
 import { KUBE_OPTIONS, parseTimeout } from '../kube-flags.ts';
 import { syncChoiceFrom, type SyncChoice } from '../sync-flags.ts';
 import type { KubeTarget } from '../../kube/config.ts';
@@ -99,8 +98,6 @@ async function prepare(options: UpOptions, io: CliIO): Promise<UpPlan> {
     const resolved = resolve(config, { kind: ref.kind.kind, name: ref.name }, ref.namespace);
     const sync = syncChoiceFrom(resolved, { 'two-way': options['two-way'], syncthing: options.syncthing, watcher: 'fast', 'watcher-delay': 1 }, config, io.cwd, problems);
     const forwards = options.wait ? NO_FORWARDS : problems.check(() => forwardsFrom(resolved, config, { address: options.address })) ?? NO_FORWARDS;
-    const persisting = persistWithDuplicate(resolved.duplicate ?? false, resolved.settings, `[${labels[i]}] `);
-    if (persisting) problems.add(persisting);
     return {
       label: labels[i]!, ref, settings: resolved.settings, sync, forwards,
       ...(resolved.run !== undefined ? { command: ['/bin/sh', '-c', resolved.run] } : {}), ...(resolved.duplicate ? { duplicate: true } : {}),

@@ -89,6 +89,23 @@ describe('planDuplicate', () => {
     expect(() => planDuplicate(stateOf(undefined), request('Deployment'))).toThrow(/deployment\/web not found in namespace team/);
   });
 
+  it('--persist: the copy\'s own claim before the copy (created, or found from an earlier copy and kept), owned by nobody', () => {
+    const persist = request('Deployment', { settings: { persist: ['/root/.cache'] }, volume: { size: '2Gi' } });
+    const plan = planDuplicate(stateOf(workloadOf('Deployment')), persist);
+    const claimName = 'web-dev-alice-deployment-dev-persist';
+    expect(refs(plan.steps)).toEqual(['create Secret/web-dev-alice-deployment-dev-sync', `create PersistentVolumeClaim/${claimName}`, 'create Deployment/web-dev-alice', 'wait']);
+    const claim = (plan.steps[1] as CreateStep).object;
+    expect(claim.metadata?.ownerReferences).toBeUndefined();
+    expect(claim.spec).toMatchObject({ resources: { requests: { storage: '2Gi' } } });
+    const volumes = ((plan.steps[2] as CreateStep).object.spec as any).template.spec.volumes as { persistentVolumeClaim?: { claimName: string } }[];
+    expect(volumes.map((v) => v.persistentVolumeClaim?.claimName).filter(Boolean)).toEqual([claimName]);
+    const kept = planDuplicate(stateOf(workloadOf('Deployment'), { claim: { ...claim, metadata: { ...claim.metadata, uid: 'pvc-1' }, spec: { resources: { requests: { storage: '5Gi' } } } } }), persist);
+    expect(refs(kept.steps)[1]).toBe(`found PersistentVolumeClaim/${claimName}`);
+    expect(formatChanges(kept.steps)).toContain('the size asked apply to a new claim only');
+    const deleting = { ...claim, metadata: { ...claim.metadata, deletionTimestamp: NOW } };
+    expect(() => planDuplicate(stateOf(workloadOf('Deployment'), { claim: deleting }), persist)).toThrow(new RegExp(`${claimName} of deployment/web-dev-alice is being deleted`));
+  });
+
   it('gives each user a copy of their own', () => {
     const alice = planDuplicate(stateOf(workloadOf('Deployment')), request('Deployment'));
     const bob = planDuplicate(stateOf(workloadOf('Deployment'), { user: 'bob@example.com' }), request('Deployment'));
