@@ -212,22 +212,25 @@ function finalDevWorkload(workload: KubeObject, mode: DevMode, kind: WorkloadKin
 }
 
 /** A Pod cannot change its containers: save it, delete it, create the dev pod under the same name. */
+/** The Pod's original in its state ConfigMap: what end recreates when the Pod is gone. */
+function savePodStep(original: KubeObject, name: string, namespace: string, workloadLabel: string): PlanStep {
+  return {
+    type: 'create', label: 'save the original Pod in a ConfigMap', keepExisting: true,
+    object: {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: originalConfigMapName('Pod', name), namespace, labels: { [GENERATED_LABEL]: workloadLabel } },
+      data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(forCreate(original)) },
+    },
+  };
+}
+
 function replacePodSteps(state: StartState, dev: KubeObject, request: StartRequest, workloadLabel: string): PlanStep[] {
   const workload = state.workload!;
   const ns = request.ref.namespace;
   const wref = workloadObjectRef(request.ref);
   const uid = String(workload.metadata?.uid);
   const steps: PlanStep[] = [];
-  if (!state.podState) {
-    steps.push({
-      type: 'create', label: 'save the original Pod in a ConfigMap', keepExisting: true,
-      object: {
-        apiVersion: 'v1', kind: 'ConfigMap',
-        metadata: { name: originalConfigMapName('Pod', request.ref.name), namespace: ns, labels: { [GENERATED_LABEL]: workloadLabel } },
-        data: { [ORIGINAL_CONFIGMAP_KEY]: JSON.stringify(forCreate(workload)) },
-      },
-    });
-  }
+  if (!state.podState) steps.push(savePodStep(workload, request.ref.name, ns, workloadLabel));
   steps.push(
     { type: 'delete', label: 'delete the original Pod', ref: wref, options: { uid } },
     { type: 'wait-gone', label: 'wait until the original Pod is gone', ref: wref, uid, timeoutMs: request.timeoutMs },
@@ -302,32 +305,52 @@ function workloadSteps(state: StartState, mode: DevMode, request: StartRequest, 
   return { steps, dev };
 }
 
+const REMARK_NOTE = 'the sync Secret was made again: the dev pod is replaced, to start with its keys';
+
 /**
  * Already in dev mode, with another sync Secret than its dev pod template names (made again by
  * this start or by sync): the template takes the new Secret's mark, so that the pod is replaced by one
- * that has the new keys. A Pod cannot be given them: its dev pod is made again by end and start.
+ * that has the new keys; a Pod (its own template) is deleted and created again with the mark. The
+ * last step makes the dev pod.
  */
-function remarkStep(state: StartState, mode: DevMode, request: StartRequest, fingerprint: string): PlanStep | undefined {
+function remarkSteps(state: StartState, mode: DevMode, request: StartRequest, fingerprint: string): PlanStep[] {
   const { ref } = request;
-  if (!mode.alreadyInDevMode || ref.kind.strategy === 'recreate') return undefined;
+  if (!mode.alreadyInDevMode) return [];
   // The object that makes the dev pod: the generated one, or the workload itself.
   const holder = mode.generated[0] ? state.generated[String(mode.generated[0].metadata?.name)] : state.workload;
-  if (!holder) return undefined;
+  if (!holder) return [];
   const holderKind = mode.generated[0] ? generatedKindOf(ref.kind) : ref.kind;
   // Unmarked (entered before marks were written): replaced only when the Secret is made now.
   const mark = syncSecretMarkOf(holder, holderKind);
   const stale = mark !== undefined ? mark !== fingerprint : !state.secret.found || fingerprintOf(state.secret.found) !== fingerprint;
-  if (!stale) return undefined;
+  if (!stale) return [];
+  if (ref.kind.strategy === 'recreate') return recreatePodSteps(state, withSyncSecretMark([holder], holderKind, fingerprint)[0], request);
   let marked = withSyncSecretMark([holder], holderKind, fingerprint)[0];
   // The workload's recorded generation follows its spec change, or end would take it for an edit.
   if (holder === state.workload) marked = withAnnotation(marked, GENERATION_ANNOTATION, String(Number(holder.metadata?.generation ?? 0) + 1));
   const operations = jsonPatch.compare(holder, marked);
-  if (operations.length === 0) return undefined;
-  return {
+  if (operations.length === 0) return [];
+  return [{
     type: 'patch', label: 'give the dev pod the new sync Secret', ref: refOfObject(holder, ref.namespace), operations, from: holder,
-    precondition: { resourceVersion: holder.metadata?.resourceVersion },
-    noteBefore: 'the sync Secret was made again: the dev pod is replaced, to start with its keys',
-  };
+    precondition: { resourceVersion: holder.metadata?.resourceVersion }, noteBefore: REMARK_NOTE,
+  }];
+}
+
+/** The dev Pod made again with the new mark; its original saved first in the state ConfigMap (end restores from it if this start is cut short). */
+function recreatePodSteps(state: StartState, marked: KubeObject, request: StartRequest): PlanStep[] {
+  const pod = state.workload!;
+  const wref = workloadObjectRef(request.ref);
+  const uid = String(pod.metadata?.uid);
+  const { workloadLabel } = devModeNames(request.ref.kind, request.ref.name);
+  const save = state.podState || !state.original ? [] : [savePodStep(state.original, request.ref.name, request.ref.namespace, workloadLabel)];
+  const steps: PlanStep[] = [
+    ...save,
+    { type: 'delete', label: 'delete the dev Pod', ref: wref, options: { uid } },
+    { type: 'wait-gone', label: 'wait until the dev Pod is gone', ref: wref, uid, timeoutMs: request.timeoutMs },
+    { type: 'create', label: 'create the dev Pod with the new sync Secret', object: forCreate(marked) },
+  ];
+  steps[0]!.noteBefore = REMARK_NOTE;
+  return steps;
 }
 
 /** Dev mode with its pod template marked by the sync Secret the plan leaves in place. */
@@ -369,9 +392,9 @@ export function planStart(state: StartState, request: StartRequest): StartPlan {
     // The dev pod is the one of this dev mode: made by the generated object (or the workload) from its template now.
     if (i === 0) creator = existing ? { object: existing } : { step: steps.length - 1 };
   });
-  const remark = remarkStep(state, mode, request, secret.fingerprint);
-  if (remark) {
-    steps.push(remark);
+  const remark = remarkSteps(state, mode, request, secret.fingerprint);
+  if (remark.length > 0) {
+    steps.push(...remark);
     creator = { step: steps.length - 1 };
   }
   if (request.wait !== false) {

@@ -115,6 +115,16 @@ spec:
       - {name: ${name}, image: ${STAND_IN_IMAGE}, command: ${JSON.stringify(standInCommand())}}
 `;
 
+const simplePod = (name: string) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: ${name}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: ${name}, image: ${STAND_IN_IMAGE}, command: ${JSON.stringify(standInCommand())}}
+`;
+
 const simpleJob = (name: string) => `
 apiVersion: batch/v1
 kind: Job
@@ -274,6 +284,7 @@ describe('end and start again at once', () => {
   beforeAll(async () => {
     ns = await createTestNamespace(kc, 'restore-again');
     applyManifests(ns.name, simpleDeployment('again'));
+    applyManifests(ns.name, simplePod('lone'));
   });
   afterAll(async () => ns?.remove());
 
@@ -297,27 +308,32 @@ describe('end and start again at once', () => {
     }
   });
 
-  it('a sync Secret made again while its dev pod runs: sync names the cause and the way out; start again replaces the dev pod', async () => {
-    const started = dev(['start', 'deploy/again', '-n', ns.name, ...START]);
+  it.each([
+    { target: 'deploy/again', secret: 'again-deployment-dev-sync', container: 'again' },
+    { target: 'pod/lone', secret: 'lone-pod-dev-sync', container: 'lone' },
+  ])('$target: a sync Secret made again while its dev pod runs: sync names the cause and the way out; start again replaces the dev pod', async ({ target, secret, container }) => {
+    const started = dev(['start', target, '-n', ns.name, ...START]);
     expect(started.code, started.stderr).toBe(0);
     const pod = podNamed(started.stdout)!;
-    expect(kubectl(['delete', 'secret', '-n', ns.name, 'again-deployment-dev-sync']).code).toBe(0);
+    const firstUid = JSON.parse(kubectl(['get', 'pod', '-n', ns.name, pod, '-o', 'json']).stdout).metadata.uid;
+    expect(kubectl(['delete', 'secret', '-n', ns.name, secret]).code).toBe(0);
     const dir = mkdtempSync(join(tmpdir(), 'kubectl-dev-again-'));
     writeFileSync(join(dir, 'a.txt'), 'a\n');
-    const syncOnce = () => devAsync(['sync', 'deploy/again', '-n', ns.name, '--once', '--local-dir', dir, '--timeout', '30s']);
+    const syncOnce = () => devAsync(['sync', target, '-n', ns.name, '--once', '--local-dir', dir, '--timeout', '30s']);
     // sync makes the Secret again (new keys); the running sidecar has the old ones.
     const refused = await syncOnce();
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`the sync sidecar of dev pod ${pod} refused the sync Secret's API key (HTTP 403)`);
-    expect(refused.stderr).toContain(`kubectl delete pod ${pod}`);
-    // start again (the same settings): the dev pod template takes the new Secret's mark, and a new dev pod has its keys.
-    const again = dev(['start', 'deploy/again', '-n', ns.name, ...START]);
+    expect(refused.stderr).toContain('run kubectl dev start again with the same settings');
+    // start again (the same settings): the dev pod template (a Pod: the dev Pod, made again) takes the new Secret's mark, and a new dev pod has its keys.
+    const again = dev(['start', target, '-n', ns.name, ...START]);
     expect(again.code, again.stderr).toBe(0);
-    expect(podNamed(again.stdout)).not.toBe(pod);
+    const newPod = podNamed(again.stdout)!;
+    expect(JSON.parse(kubectl(['get', 'pod', '-n', ns.name, newPod, '-o', 'json']).stdout).metadata.uid).not.toBe(firstUid);
     const synced = await syncOnce();
     expect(synced.code, synced.stderr).toBe(0);
-    expect(execIn(ns.name, podNamed(again.stdout)!, 'again', ['cat', '/workspace/a.txt']).stdout).toBe('a\n');
-    expect(dev(['end', 'deploy/again', '-n', ns.name, '-q']).code).toBe(0);
+    expect(execIn(ns.name, newPod, container, ['cat', '/workspace/a.txt']).stdout).toBe('a\n');
+    expect(dev(['end', target, '-n', ns.name, '-q']).code).toBe(0);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -337,7 +337,7 @@ async function sidecarFolderIsEmpty(o: CopyOptions, pod: string): Promise<boolea
       if (error instanceof RestError && error.status === 403) {
         // The key is the sync Secret's: a sidecar refusing it copied another Secret when it started.
         o.onError(`the sync sidecar of dev pod ${pod} refused the sync Secret's API key (HTTP 403): it started with the keys of an earlier Secret, replaced since; ` +
-          `run kubectl dev start again with the same settings (it replaces the dev pod), or delete the dev pod so that its controller starts a new one (kubectl delete pod ${pod})`);
+          'run kubectl dev start again with the same settings: it replaces the dev pod');
         return false;
       }
       if (o.clock.now() > deadline) {

@@ -151,6 +151,30 @@ describe('planStart', () => {
     expect(remark.operations.map((op) => op.path)).toEqual(['/spec/template/metadata/annotations/dev.kubectl-dev.io~1sync-secret']);
   });
 
+  it('a Pod already in dev mode with a sync Secret made again: deleted by uid and created again with the mark (its state ConfigMap kept, or saved first)', () => {
+    const started = planStart(stateOf(workloadOf('Pod'), { secret: { made: secretMade('keys one') } }), request('Pod'));
+    const devPod = (started.steps.find((s) => s.label === 'create the dev Pod') as CreateStep).object;
+    const live = { ...devPod, metadata: { ...devPod.metadata, uid: 'dev-uid', resourceVersion: '9' }, spec: { ...(devPod.spec as object), nodeName: 'node-1' } };
+    const podState = (started.steps.find((s) => s.label === 'save the original Pod in a ConfigMap') as CreateStep).object;
+    const again = planStart(stateOf(live, { original: workloadOf('Pod'), podState, secret: { made: secretMade('keys two') } }), request('Pod'));
+    expect(labels(again.steps)).toEqual(['create the sync Secret', 'delete the dev Pod', 'wait until the dev Pod is gone', 'create the dev Pod with the new sync Secret', 'wait for the dev pod to be ready']);
+    expect(again.steps[1]).toMatchObject({ type: 'delete', options: { uid: 'dev-uid' }, noteBefore: expect.stringContaining('the dev pod is replaced') });
+    const remade = (again.steps[3] as CreateStep).object;
+    expect(remade.metadata?.uid).toBeUndefined();
+    expect(remade.metadata?.resourceVersion).toBeUndefined();
+    expect(remade.metadata?.annotations?.[SYNC_SECRET_ANNOTATION]).not.toBe(devPod.metadata?.annotations?.[SYNC_SECRET_ANNOTATION]);
+    expect({ ...remade.metadata?.annotations, [SYNC_SECRET_ANNOTATION]: 'x' }).toEqual({ ...devPod.metadata?.annotations, [SYNC_SECRET_ANNOTATION]: 'x' });
+    expect((again.steps[4] as any).creator).toEqual({ step: 3 });
+    // Without its state ConfigMap, the original is saved before the dev Pod is deleted.
+    const unsaved = planStart(stateOf(live, { original: workloadOf('Pod'), secret: { made: secretMade('keys two') } }), request('Pod'));
+    expect(labels(unsaved.steps).slice(0, 3)).toEqual(['create the sync Secret', 'save the original Pod in a ConfigMap', 'delete the dev Pod']);
+    expect(JSON.parse(((unsaved.steps[1] as CreateStep).object.data as Record<string, string>)[ORIGINAL_CONFIGMAP_KEY]!).metadata.name).toBe('web');
+    // The Secret kept: nothing.
+    const found = { ...secretMade('keys one'), metadata: { name: 'web-dev-sync', namespace: NS, resourceVersion: '4' } };
+    expect(labels(planStart(stateOf(live, { original: workloadOf('Pod'), podState, secret: { made: secretMade('keys two'), found, fitting: found } }), request('Pod')).steps))
+      .toEqual(['create the sync Secret', 'wait for the dev pod to be ready']);
+  });
+
   it('restarts pod 0 of an OnDelete StatefulSet (whether it must go is decided when the step runs)', () => {
     const sts = workloadOf('StatefulSet', { spec: { updateStrategy: { type: 'OnDelete' } } });
     const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: NS, uid: 'pod-uid', labels: { app: 'web' } } };
