@@ -2,8 +2,13 @@
 // file and run as a child process; and a plain HTTP GET for forwarded app ports.
 import { sidecarSyncthingBinary } from '../tools/syncthing.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { build } from 'esbuild';
+import { createTestNamespace, testKubeconfigPath } from '../support/cluster.ts';
+import { tempDir } from '../unit/sync/support.ts';
 
 export interface CliRun {
   child: ChildProcess;
@@ -18,6 +23,30 @@ export interface CliRun {
 export async function bundleCli(file: string): Promise<string> {
   await build({ entryPoints: ['src/bin.ts'], outfile: file, bundle: true, platform: 'node', target: 'node24', format: 'cjs', logLevel: 'error', define: { KUBECTL_DEV_VERSION: '"0.0.0-test"' } });
   return file;
+}
+
+/** Where a suite runs the CLI as a user: its namespace, a temp dir with the bundle, a local tree, and the env. */
+export interface CliWorkspace {
+  ns: string;
+  removeNs: () => Promise<void>;
+  root: string;
+  cli: string;
+  /** root/local, with `files` in it. */
+  localDir: string;
+  /** The test cluster's kubeconfig, its own XDG_CONFIG_HOME (the sync state) under root, no colour. */
+  env: NodeJS.ProcessEnv;
+}
+
+export async function cliWorkspace(kc: KubeConfig, name: string, files: Record<string, string>): Promise<CliWorkspace> {
+  const { name: ns, remove: removeNs } = await createTestNamespace(kc, name);
+  const root = tempDir(`e2e-${name}`);
+  fs.chmodSync(root, 0o755);
+  const cli = await bundleCli(path.join(root, 'kubectl-dev.cjs'));
+  const localDir = path.join(root, 'local');
+  fs.mkdirSync(localDir);
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(localDir, file), text);
+  const env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+  return { ns, removeNs, root, cli, localDir, env };
 }
 
 export function spawnCli(cli: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): CliRun {

@@ -4,7 +4,6 @@
 // node, with the CLI run as a user runs it (bundled, as a child process) and the real kubectl.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +13,9 @@ import { stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths } from '../../src/sync/state.ts';
 import { kubectlBinary } from '../support/binaries.ts';
-import { createTestNamespace, testKubeConfig, testKubeconfigPath } from '../support/cluster.ts';
-import { tempDir, until } from '../unit/sync/support.ts';
-import { bundleCli, spawnCli, type CliRun } from './cli-process.ts';
+import { testKubeConfig, testKubeconfigPath } from '../support/cluster.ts';
+import { until } from '../unit/sync/support.ts';
+import { cliWorkspace, spawnCli, type CliRun } from './cli-process.ts';
 
 const run = promisify(execFile);
 /** The session checks every 5 s and then stops: it must be gone well within this. */
@@ -70,14 +69,7 @@ describe('dev mode reverted by another field manager', () => {
 
   beforeAll(async () => {
     kc = testKubeConfig();
-    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'revert'));
-    root = tempDir('e2e-revert');
-    cli = path.join(root, 'kubectl-dev.cjs');
-    await bundleCli(cli);
-    localDir = path.join(root, 'local');
-    fs.mkdirSync(localDir);
-    fs.writeFileSync(path.join(localDir, 'app.py'), 'print("v1")\n');
-    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    ({ ns, removeNs, root, cli, localDir, env } = await cliWorkspace(kc, 'revert', { 'app.py': 'print("v1")\n' }));
   });
 
   afterAll(async () => {

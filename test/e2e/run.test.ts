@@ -15,9 +15,9 @@ import { DEV_MODE_LABEL, WORKLOAD_LABEL } from '../../src/core/marks.ts';
 import { workloadLabelValue } from '../../src/core/names.ts';
 import { stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { kubectlBinary } from '../support/binaries.ts';
-import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
-import { tempDir, until } from '../unit/sync/support.ts';
-import { bundleCli, httpGet, interrupt, spawnCli as spawnTheCli, type CliRun } from './cli-process.ts';
+import { testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
+import { until } from '../unit/sync/support.ts';
+import { cliWorkspace, httpGet, type CliWorkspace, interrupt, spawnCli as spawnTheCli, type CliRun } from './cli-process.ts';
 
 /** The app: answers with the message it read at startup and its pid; exits 3 when the message is "crash". */
 const SERVER = `
@@ -82,16 +82,9 @@ async function entriesIn(namespace: string, pod: string, rel: string): Promise<n
 }
 
 /** A namespace with a Deployment `name` (container app, busybox: an image the node has), a temp dir with the app's source, and the bundled CLI. */
-async function appFixture(kc: k8s.KubeConfig, name: string): Promise<{ ns: string; removeNs: () => Promise<void>; root: string; cli: string; localDir: string; env: NodeJS.ProcessEnv }> {
-  const { name: ns, remove: removeNs } = await createTestNamespace(kc, `run-${name}`);
-  const root = tempDir(`e2e-run-${name}`);
-  fs.chmodSync(root, 0o755);
-  const cli = await bundleCli(path.join(root, 'kubectl-dev.cjs'));
-  const localDir = path.join(root, 'local');
-  fs.mkdirSync(localDir);
-  fs.writeFileSync(path.join(localDir, 'server.js'), SERVER);
-  fs.writeFileSync(path.join(localDir, 'message.txt'), 'v1\n');
-  const env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+async function appFixture(kc: k8s.KubeConfig, name: string): Promise<CliWorkspace> {
+  const workspace = await cliWorkspace(kc, `run-${name}`, { 'server.js': SERVER, 'message.txt': 'v1\n' });
+  const { ns } = workspace;
   await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({
     namespace: ns,
     body: {
@@ -108,7 +101,7 @@ async function appFixture(kc: k8s.KubeConfig, name: string): Promise<{ ns: strin
       },
     },
   });
-  return { ns, removeNs, root, cli, localDir, env };
+  return workspace;
 }
 
 /** The app's answer through the forwarded port; a timeout shows what the last CLI process started printed. */

@@ -13,10 +13,10 @@ import { EXIT } from '../../src/cli/exit-codes.ts';
 import { readSyncState, stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths } from '../../src/sync/state.ts';
-import { createTestNamespace, testKubeConfig, testKubeconfigPath } from '../support/cluster.ts';
+import { testKubeConfig } from '../support/cluster.ts';
 import { arrivedInContainerAsync, execInAsync, readFileInAsync, readyPod, treeIn } from '../support/pods.ts';
-import { tempDir, treeOf, until } from '../unit/sync/support.ts';
-import { bundleCli, spawnCli, type CliRun } from './cli-process.ts';
+import { treeOf, until } from '../unit/sync/support.ts';
+import { cliWorkspace, spawnCli, type CliRun } from './cli-process.ts';
 
 const WORKDIR = '/workspace';
 const IMAGE = 'busybox:1.36';
@@ -51,14 +51,7 @@ describe('kubectl dev sync (CLI) against the real sidecar', () => {
 
   beforeAll(async () => {
     kc = testKubeConfig();
-    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-cli'));
-    root = tempDir('e2e-sync-cli');
-    cli = path.join(root, 'kubectl-dev.cjs');
-    await bundleCli(cli);
-    localDir = path.join(root, 'local');
-    fs.mkdirSync(localDir);
-    fs.writeFileSync(path.join(localDir, 'app.py'), 'print("v1")\n');
-    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    ({ ns, removeNs, root, cli, localDir, env } = await cliWorkspace(kc, 'sync-cli', { 'app.py': 'print("v1")\n' }));
 
     // The workload, then dev mode as a user enters it: the Secret, the dev pod with its sidecar; no sync yet.
     await createDeployment('web');

@@ -12,9 +12,9 @@ import type { StatusRow } from '../../src/live/status.ts';
 import { readSyncState, stopLocalSync, syncTargetOf } from '../../src/sync/index.ts';
 import { isAlive } from '../../src/sync/process.ts';
 import { readLock, readSession, statePaths, type StatePaths } from '../../src/sync/state.ts';
-import { createTestNamespace, testKubeConfig, testKubeconfigPath } from '../support/cluster.ts';
-import { tempDir, until } from '../unit/sync/support.ts';
-import { bundleCli, spawnCli, type CliRun } from './cli-process.ts';
+import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
+import { until } from '../unit/sync/support.ts';
+import { cliWorkspace, spawnCli, type CliRun } from './cli-process.ts';
 
 const IMAGE = 'busybox:1.36';
 /** A PID 1 that blocks and ends on SIGTERM, for the original pods (they stop when dev mode starts). */
@@ -96,14 +96,7 @@ describe('a sync whose workload leaves dev mode elsewhere ends itself', () => {
 
   beforeAll(async () => {
     kc = testKubeConfig();
-    ({ name: ns, remove: removeNs } = await createTestNamespace(kc, 'sync-ends'));
-    root = tempDir('e2e-sync-ends');
-    cli = path.join(root, 'kubectl-dev.cjs');
-    await bundleCli(cli);
-    localDir = path.join(root, 'local');
-    fs.mkdirSync(localDir);
-    fs.writeFileSync(path.join(localDir, 'app.py'), 'print("v1")\n');
-    env = { ...process.env, KUBECONFIG: testKubeconfigPath(), XDG_CONFIG_HOME: path.join(root, 'config'), NO_COLOR: '1' };
+    ({ ns, removeNs, root, cli, localDir, env } = await cliWorkspace(kc, 'sync-ends', { 'app.py': 'print("v1")\n' }));
     elsewhere = { ...env, XDG_CONFIG_HOME: path.join(root, 'config-elsewhere') };
   });
 
