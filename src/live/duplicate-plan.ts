@@ -103,6 +103,7 @@ export function planDuplicate(state: DuplicateState, request: StartRequest): Dup
       request: {
         namespace: ns, workloadLabel, devContainer: settings.devContainer, podCreator: copyRef.name,
         workload: copyText, timeoutMs: request.timeoutMs, since: new Date(Date.parse(state.now) - 60_000),
+        ...(settings.persist ? { claimName: devModeNames(copyRef.kind, copyRef.name).claimName } : {}),
       },
     });
   }

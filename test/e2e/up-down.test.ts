@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { DEV_MODE_LABEL } from '../../src/core/marks.ts';
+import { persistentClaimName } from '../../src/core/names.ts';
 import type { StatusRow } from '../../src/live/status.ts';
 import { kubectlBinary } from '../support/binaries.ts';
 import { createTestNamespace, testKubeConfig, testKubeconfigPath, waitFor } from '../support/cluster.ts';
@@ -221,11 +222,11 @@ describe('kubectl dev up / down', () => {
     expect(again.out).toMatch(/^web\s.*not in dev mode$/m);
   });
 
-  it('duplicate: true in the dev config: up makes a dev copy and syncs into it, the original untouched; down deletes the copy', async () => {
+  it('duplicate: true in the dev config: up makes a dev copy (with its own persisted cache) and syncs into it, the original untouched; down deletes the copy', async () => {
     fs.writeFileSync(path.join(root, 'dup.yaml'), [
       `defaults: {image: "${BUSYBOX}"}`,
       'workloads:',
-      `  deployment/web: {namespace: ${ns}, duplicate: true, sync: {localDir: ./web}}`,
+      `  deployment/web: {namespace: ${ns}, duplicate: true, persist: [/cache], sync: {localDir: ./web}}`,
     ].join('\n'));
     fs.writeFileSync(path.join(root, 'web', 'hello.txt'), 'hello-copy\n');
     const waited = await devIn(['up', '--config', 'dup.yaml', '--wait', '--timeout', '60s']);
@@ -240,8 +241,11 @@ describe('kubectl dev up / down', () => {
 
     const down = await devIn(['down', '--config', 'dup.yaml']);
     expect(down.code, down.err).toBe(0);
-    expect(down.out).toMatch(new RegExp(`^web\\s.*dev copy ${copy} deleted$`, 'm'));
+    const claim = persistentClaimName('Deployment', copy!);
+    expect(down.out).toMatch(new RegExp(`^web\\s.*dev copy ${copy} deleted; kept PersistentVolumeClaim ${claim}$`, 'm'));
     expect(await read(kc, 'apps/v1', 'Deployment', copy!, ns)).toBeUndefined();
     await restoredExactly();
+    const removed = await devIn(['volumes', 'rm', `deployment/${copy}`, '-n', ns]);
+    expect(removed.code, removed.err).toBe(0);
   });
 });

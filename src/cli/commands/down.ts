@@ -53,7 +53,7 @@ async function downHandler(options: DownOptions, io: CliIO): Promise<void> {
       const ended = await endLive({ ref, timeoutMs: timeoutMs!, force: options.force ?? false }, deps);
       const stopped = await sync.stopLocalSync(sync.syncTargetOf(kube.kc, ref.namespace, ref.kind.kind, ref.name), io.env);
       const removed = [...ended.removed, ...(stopped ? ['the local sync'] : [])];
-      const done = ended.duplicateOf !== undefined ? `dev copy ${ref.name} deleted` : 'restored';
+      const done = `${ended.duplicateOf !== undefined ? `dev copy ${ref.name} deleted` : 'restored'}${ended.keptClaim ? `; kept PersistentVolumeClaim ${ended.keptClaim}` : ''}`;
       return { label, result: ended.wasInDevMode ? done : `not in dev mode${removed.length > 0 ? ' (leftovers removed)' : ''}` };
     } catch (error) {
       if (!(error instanceof DevError)) throw error;

@@ -64,9 +64,7 @@ async function endHandler(args: EndOptions, io: CliIO): Promise<void> {
   if (held) io.stderr.write(`note: ${what} was in dev mode by ${describeHolder(held)}${held.since ? ` since ${held.since}` : ''}: this ended their session\n`);
   if (result.duplicateOf !== undefined) {
     io.stdout.write(`${what} (a dev copy of ${result.duplicateOf.toLowerCase()}, which was not touched) deleted in namespace ${ref.namespace}${result.removed.length ? `; removed ${result.removed.join(', ')}` : ''}\n`);
-    return;
-  }
-  if (result.reverted) {
+  } else if (result.reverted) {
     const { revertedText } = await import('../../core/revert.ts');
     io.stdout.write(`${what} was ${revertedText(result.reverted)} (${result.reverted.undone.join(', ')}): that change is kept, not restored over; ` +
       `removed what dev mode left in namespace ${ref.namespace}${result.removed.length ? `: ${result.removed.join(', ')}` : ''}\n`);
@@ -76,5 +74,5 @@ async function endHandler(args: EndOptions, io: CliIO): Promise<void> {
   } else {
     io.stdout.write(`${what} restored in namespace ${ref.namespace}${result.removed.length ? `; removed ${result.removed.join(', ')}` : ''}\n`);
   }
-  if (result.keptClaim) io.stdout.write(`  kept PersistentVolumeClaim ${result.keptClaim} for the next start (delete it: kubectl dev volumes rm ${what} -n ${ref.namespace})\n`);
+  if (result.keptClaim) io.stdout.write(`  kept PersistentVolumeClaim ${result.keptClaim} for the next start${result.duplicateOf !== undefined ? ' of your copy' : ''} (delete it: kubectl dev volumes rm ${what} -n ${ref.namespace})\n`);
 }

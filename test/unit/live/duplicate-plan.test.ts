@@ -97,6 +97,8 @@ describe('planDuplicate', () => {
     const claim = (plan.steps[1] as CreateStep).object;
     expect(claim.metadata?.ownerReferences).toBeUndefined();
     expect(claim.spec).toMatchObject({ resources: { requests: { storage: '2Gi' } } });
+    // The wait knows the claim: a pod waiting for it to bind is not unschedulable.
+    expect(plan.steps[3]!.type === 'wait-dev-pod' && plan.steps[3]!.request.claimName).toBe(claimName);
     const volumes = ((plan.steps[2] as CreateStep).object.spec as any).template.spec.volumes as { persistentVolumeClaim?: { claimName: string } }[];
     expect(volumes.map((v) => v.persistentVolumeClaim?.claimName).filter(Boolean)).toEqual([claimName]);
     const kept = planDuplicate(stateOf(workloadOf('Deployment'), { claim: { ...claim, metadata: { ...claim.metadata, uid: 'pvc-1' }, spec: { resources: { requests: { storage: '5Gi' } } } } }), persist);
