@@ -211,7 +211,6 @@ function finalDevWorkload(workload: KubeObject, mode: DevMode, kind: WorkloadKin
   return dev;
 }
 
-/** A Pod cannot change its containers: save it, delete it, create the dev pod under the same name. */
 /** The Pod's original in its state ConfigMap: what end recreates when the Pod is gone. */
 function savePodStep(original: KubeObject, name: string, namespace: string, workloadLabel: string): PlanStep {
   return {
@@ -224,6 +223,7 @@ function savePodStep(original: KubeObject, name: string, namespace: string, work
   };
 }
 
+/** A Pod cannot change its containers: save it, delete it, create the dev pod under the same name. */
 function replacePodSteps(state: StartState, dev: KubeObject, request: StartRequest, workloadLabel: string): PlanStep[] {
   const workload = state.workload!;
   const ns = request.ref.namespace;
@@ -324,8 +324,8 @@ function remarkSteps(state: StartState, mode: DevMode, request: StartRequest, fi
   const mark = syncSecretMarkOf(holder, holderKind);
   const stale = mark !== undefined ? mark !== fingerprint : !state.secret.found || fingerprintOf(state.secret.found) !== fingerprint;
   if (!stale) return [];
-  if (ref.kind.strategy === 'recreate') return recreatePodSteps(state, withSyncSecretMark([holder], holderKind, fingerprint)[0], request);
   let marked = withSyncSecretMark([holder], holderKind, fingerprint)[0];
+  if (ref.kind.strategy === 'recreate') return recreatePodSteps(state, marked, request);
   // The workload's recorded generation follows its spec change, or end would take it for an edit.
   if (holder === state.workload) marked = withAnnotation(marked, GENERATION_ANNOTATION, String(Number(holder.metadata?.generation ?? 0) + 1));
   const operations = jsonPatch.compare(holder, marked);
