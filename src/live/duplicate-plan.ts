@@ -14,7 +14,8 @@ import { objectRef, type KubeObject } from '../core/objects.ts';
 import type { DevSettings } from '../core/settings.ts';
 import { displayRef, forCreate, ownerReferenceTo } from './objects.ts';
 import type { PlanStep } from './plan.ts';
-import { claimSteps, secretSteps, withAnnotation, type StartRequest, type StartState } from './start-plan.ts';
+import { claimSteps } from './claim-steps.ts';
+import { secretSteps, withAnnotation, type StartRequest, type StartState } from './start-plan.ts';
 
 /** Everything the plan needs, read at once. */
 export interface DuplicateState {

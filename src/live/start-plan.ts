@@ -13,11 +13,12 @@ import { generatedKindOf, type WorkloadKind, type WorkloadRef } from '../core/ki
 import { describeHolder, holderAnnotation, isOtherUser, parseHolder, type Holder } from '../core/holder.ts';
 import { DEV_CONFIG_ANNOTATION, DEV_CONFIG_NAME_ANNOTATION, GENERATED_LABEL, GENERATION_ANNOTATION, GITOPS_ANNOTATION, HOLDER_ANNOTATION, ORIGINAL_CONFIGMAP_KEY, SINCE_ANNOTATION } from '../core/marks.ts';
 import { originalConfigMapName } from '../core/names.ts';
-import { persistentClaim, type ClaimOptions } from '../core/persist.ts';
+import type { ClaimOptions } from '../core/persist.ts';
 import { restorableState } from '../core/original.ts';
 import type { KubeObject } from '../core/objects.ts';
 import type { DevSettings, DevSettingsInput } from '../core/settings.ts';
 import { gitopsDecision, pausedSyncId, type GitOpsDecision, type GitOpsMode, type GitOpsState } from './gitops.ts';
+import { claimSteps } from './claim-steps.ts';
 import { clampSteps } from './hpa.ts';
 import { displayRef, forCreate, ownerReferenceTo, refOfObject, workloadObjectRef } from './objects.ts';
 import { onDeleteRestart, type CreatorSource, type PlanStep } from './plan.ts';
@@ -255,32 +256,6 @@ function patchStep(workload: KubeObject, dev: KubeObject, request: StartRequest)
       },
     },
   };
-}
-
-/**
- * The persistent claim, before the workload change (the dev pod needs it): created when missing,
- * taken when kept from an earlier dev mode (its size and class are then the ones it has). Owned by
- * nobody, so that end, a replaced Pod or a re-created workload keep it (docs/decisions.md).
- */
-export function claimSteps(found: KubeObject | undefined, settings: DevSettings, owner: { kind: WorkloadKind; name: string }, namespace: string, asked: ClaimOptions): PlanStep[] {
-  if (!settings.persist) return [];
-  const { claimName, workloadLabel } = devModeNames(owner.kind, owner.name);
-  if (found?.metadata?.deletionTimestamp) {
-    throw new DevError('CONFLICT', `the PersistentVolumeClaim ${claimName} of ${displayRef(owner)} is being deleted (kubectl dev volumes rm or end --delete-volumes)`,
-      `wait until it is gone (kubectl get pvc ${claimName} -n ${namespace}; a pod still using it keeps it), then start again.`);
-  }
-  if (found) return [{ type: 'found', label: `create PersistentVolumeClaim ${claimName}`, object: found, noteBefore: keptClaimNote(found, asked) }];
-  const claim = persistentClaim(claimName, namespace, { ref: `${owner.kind.kind}/${owner.name}`, label: workloadLabel }, asked);
-  return [{ type: 'create', label: `create PersistentVolumeClaim ${claimName}`, object: claim, keepExisting: true }];
-}
-
-/** Says a claim is kept, and when the size or class asked differ from its own, that they apply to a new claim only. */
-function keptClaimNote(found: KubeObject, asked: ClaimOptions): string {
-  const spec = (found.spec ?? {}) as { storageClassName?: string; resources?: { requests?: { storage?: string } } };
-  const has = { size: spec.resources?.requests?.storage, storageClass: spec.storageClassName };
-  const differs = (['size', 'storageClass'] as const).filter((key) => asked[key] !== undefined && asked[key] !== has[key]);
-  const note = `keeping PersistentVolumeClaim ${found.metadata?.name} from an earlier dev mode (${has.size ?? '?'}, StorageClass ${has.storageClass ?? 'default'})`;
-  return differs.length === 0 ? note : `${note}: the ${differs.join(' and ')} asked apply to a new claim only (end with --delete-volumes first)`;
 }
 
 function missingWorkload(state: StartState, request: StartRequest): DevError {
