@@ -16,6 +16,16 @@ export interface TranslatedIgnores {
   lines: string[];
   /** Patterns syncthing cannot express exactly, each with its file and line. */
   warnings: string[];
+  /**
+   * Patterns git applies to directories only (`build/`): syncthing cannot say "directory", so a
+   * file of that name is ignored too. Their lines, to tell whether a tree has such a file.
+   */
+  directoryOnly: { where: string; pattern: string; lines: string[] }[];
+}
+
+/** What a directory-only pattern does to a file it matches, for the user. */
+export function directoryOnlyWarning(d: TranslatedIgnores['directoryOnly'][number], file: string): string {
+  return `${d.where}: "${d.pattern}" matches only directories in git; syncthing cannot say "directory", so the file ${file} is ignored too`;
 }
 
 /** One pattern line of a .gitignore, undefined for blanks and comments (git's rules for `\`, trailing spaces, `#`). */
@@ -29,7 +39,7 @@ function patternOf(raw: string): string | undefined {
 }
 
 /** One git pattern as syncthing lines (an unanchored one below a subdirectory needs two), or a reason it cannot be said. */
-function translate(pattern: string, dir: string): { lines: string[]; warning?: string } {
+function translate(pattern: string, dir: string): { lines: string[]; warning?: string; directoryOnly?: boolean } {
   let negate = false;
   let body = pattern;
   if (body.startsWith('!')) {
@@ -41,11 +51,8 @@ function translate(pattern: string, dir: string): { lines: string[]; warning?: s
   if (/[{}]/.test(body) || body.startsWith('(?')) {
     return { lines: [], warning: 'has "{", "}" or a leading "(?", which syncthing reads as alternatives or flags: left out' };
   }
-  let warning: string | undefined;
-  if (body.endsWith('/')) {
-    body = body.replace(/\/+$/, '');
-    warning = 'matches only directories in git; syncthing cannot say "directory", so files of that name are ignored too';
-  }
+  const directoryOnly = body.endsWith('/');
+  body = body.replace(/\/+$/, '');
   const anchored = body.startsWith('/') || body.includes('/');
   body = body.replace(/^\/+/, '');
   if (body === '') return { lines: [] };
@@ -57,7 +64,7 @@ function translate(pattern: string, dir: string): { lines: string[]; warning?: s
   // `!` or `#` of the name from reading as a negation or a directive.
   const rooted = anchored ? [body] : dir === '' && !/^[!#]/.test(body) ? undefined : [body, `**/${body}`];
   const lines = rooted === undefined ? [`${prefix}${body}`] : [...new Set(rooted.flatMap(starVariants).map((b) => `${prefix}${base}/${b}`))];
-  return { lines, ...(warning ? { warning } : {}) };
+  return { lines, ...(directoryOnly ? { directoryOnly } : {}) };
 }
 
 // Git's double-star segment also matches no directory at all (a/**/b matches a/b); syncthing's
@@ -80,6 +87,7 @@ function starVariants(body: string): string[] {
 export function gitignoreToStignore(files: readonly GitignoreFile[]): TranslatedIgnores {
   const ordered: string[][] = [];
   const warnings: string[] = [];
+  const directoryOnly: TranslatedIgnores['directoryOnly'] = [];
   const sorted = [...files].sort((a, b) => depth(a.dir) - depth(b.dir));
   for (const file of sorted) {
     const where = file.dir === '' ? '.gitignore' : `${file.dir}/.gitignore`;
@@ -88,6 +96,8 @@ export function gitignoreToStignore(files: readonly GitignoreFile[]): Translated
       if (pattern === undefined) return;
       const out = translate(pattern, file.dir);
       if (out.warning) warnings.push(`${where}:${index + 1}: "${pattern}" ${out.warning}`);
+      if (out.directoryOnly && !pattern.startsWith('!')) directoryOnly.push({ where: `${where}:${index + 1}`, pattern, lines: out.lines });
+      if (out.directoryOnly && pattern.startsWith('!')) warnings.push(`${where}:${index + 1}: "${pattern}" matches only directories in git; syncthing cannot say "directory", so files of that name are re-included too`);
       if (out.lines.length > 0) ordered.push(out.lines);
       if (pattern.startsWith('!') && out.lines.length > 0) {
         warnings.push(`${where}:${index + 1}: "${pattern}" re-includes a path; git does not when a directory above it is ignored, syncthing does`);
@@ -95,7 +105,7 @@ export function gitignoreToStignore(files: readonly GitignoreFile[]): Translated
     });
   }
   // Git: the last match wins; syncthing: the first. Reversed, each path gets git's answer.
-  return { lines: ordered.reverse().flat(), warnings };
+  return { lines: ordered.reverse().flat(), warnings, directoryOnly };
 }
 
 const depth = (dir: string) => (dir === '' ? 0 : dir.split('/').length);

@@ -14,7 +14,7 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { gitignoreToStignore, type GitignoreFile, type TranslatedIgnores } from './gitignore.ts';
+import { directoryOnlyWarning, gitignoreToStignore, type GitignoreFile, type TranslatedIgnores } from './gitignore.ts';
 
 export const STIGNORE = '.stignore';
 export const MANAGED_HEADER = '// Managed by kubectl-dev (paths not synced to the dev container). Delete this line to edit the file by hand.';
@@ -59,10 +59,12 @@ export function applyIgnores(localDir: string, configured: readonly string[]): I
 
 /**
  * The tree's .gitignore files as syncthing patterns (`ignoreFile: .gitignore`). Directories the
- * patterns found so far ignore are not entered: git reads no .gitignore inside them either.
+ * patterns found so far ignore are not entered: git reads no .gitignore inside them either. A
+ * directory-only pattern (`build/`) is warned about only when a file of the tree matches it.
  */
 export function gitignorePatterns(localDir: string): TranslatedIgnores {
   const files: GitignoreFile[] = [];
+  const treeFiles: string[] = [];
   let ignored = (_rel: string) => false;
   const visit = (rel: string) => {
     const dir = rel === '' ? localDir : join(localDir, rel);
@@ -78,13 +80,20 @@ export function gitignorePatterns(localDir: string): TranslatedIgnores {
       return; // unreadable: syncthing reports it when it scans
     }
     for (const entry of entries) {
-      if (!entry.isDirectory() || entry.name === '.git') continue;
+      if (entry.name === '.git') continue;
       const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (!ignored(child)) visit(child);
+      if (!entry.isDirectory()) treeFiles.push(child);
+      else if (!ignored(child)) visit(child);
     }
   };
   visit('');
-  return gitignoreToStignore(files);
+  const translated = gitignoreToStignore(files);
+  const hits = translated.directoryOnly.flatMap((d) => {
+    const matches = ignoreMatcher(d.lines);
+    const file = treeFiles.find((f) => matches(f));
+    return file === undefined ? [] : [directoryOnlyWarning(d, file)];
+  });
+  return { ...translated, warnings: [...translated.warnings, ...hits] };
 }
 
 function escapeRegex(ch: string): string {

@@ -53,13 +53,22 @@ describe('sync.ignoreFile: .gitignore', () => {
   it('adds the tree\'s .gitignore files after the explicit patterns, with notes for what syncthing cannot say', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ignorefile-'));
     try {
-      fs.writeFileSync(path.join(root, '.gitignore'), 'dist/\n*.log\n');
+      fs.writeFileSync(path.join(root, '.gitignore'), 'dist/\nbuild/\n*.log\n');
+      fs.mkdirSync(path.join(root, 'dist'));
       const config = parseDevConfig(['workloads:', '  deployment/web:', '    sync: { ignore: [tmp], ignoreFile: .gitignore }'].join('\n'), path.join(root, '.kubectl-dev.yaml'));
-      const problems = new Problems();
-      const out = syncChoiceFrom(resolve(config, { kind: 'Deployment', name: 'web' }, 'default'), { watcher: 'fast', 'watcher-delay': 1 }, config, root, problems);
-      problems.throwIfAny();
-      expect(out.ignores).toEqual(['tmp', '*.log', 'dist']);
-      expect(out.ignoreNotes).toEqual(['.gitignore:1: "dist/" matches only directories in git; syncthing cannot say "directory", so files of that name are ignored too']);
+      const choice = () => {
+        const problems = new Problems();
+        const out = syncChoiceFrom(resolve(config, { kind: 'Deployment', name: 'web' }, 'default'), { watcher: 'fast', 'watcher-delay': 1 }, config, root, problems);
+        problems.throwIfAny();
+        return out;
+      };
+      expect(choice().ignores).toEqual(['tmp', '*.log', 'build', 'dist']);
+      // Directories of those names only: exact, nothing to say.
+      expect(choice().ignoreNotes).toBeUndefined();
+      // A file that git syncs but syncthing would ignore: named.
+      fs.mkdirSync(path.join(root, 'tools'));
+      fs.writeFileSync(path.join(root, 'tools', 'build'), '#!/bin/sh\n');
+      expect(choice().ignoreNotes).toEqual(['.gitignore:2: "build/" matches only directories in git; syncthing cannot say "directory", so the file tools/build is ignored too']);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -21,8 +21,9 @@ describe('translating patterns', () => {
     expect(out.lines).toEqual(['/web/local.env', '/web/dist', '/web/**/dist', '/docs/*.html', 'build', '!keep.log', '*.log']);
     expect(out.warnings).toEqual([
       '.gitignore:3: "!keep.log" re-includes a path; git does not when a directory above it is ignored, syncthing does',
-      '.gitignore:4: "build/" matches only directories in git; syncthing cannot say "directory", so files of that name are ignored too',
     ]);
+    // A directory-only pattern: its lines, for the tree reader to tell whether a file matches it.
+    expect(out.directoryOnly).toEqual([{ where: '.gitignore:4', pattern: 'build/', lines: ['build'] }]);
   });
 
   it('git\'s escapes and trailing spaces; what syncthing would read differently is left out with a warning', () => {
