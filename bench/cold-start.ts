@@ -8,8 +8,8 @@
 // (| measure | kubectl-dev | baseline | ratio | goal |); exits 1 over the goal with BENCH_STRICT=1.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubectlBinary } from '../test/support/binaries.ts';
@@ -27,9 +27,9 @@ if (!existsSync(binary)) {
 const kubectl = kubectlBinary();
 const env = { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
 
-function timeOnce(file: string, args: string[]): number {
+function timeOnce(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
   const start = process.hrtime.bigint();
-  const result = spawnSync(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(file, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return ms;
@@ -68,6 +68,19 @@ for (let i = 0; i < RUNS; i++) {
 const help: number[] = [];
 for (let i = 0; i < Math.min(RUNS, 10); i++) help.push(timeOnce(binary, ['--help']));
 
+// The npm install's entry under node: with its compile cache (a fresh private cache dir, made by
+// the first run) against the same entry with Node's cache turned off, alternating.
+const npmEntry = [join(ROOT, 'bin', 'kubectl-dev.cjs'), 'version'];
+const cacheHome = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
+const cached: number[] = [];
+const uncached: number[] = [];
+timeOnce(process.execPath, npmEntry, { XDG_CACHE_HOME: cacheHome });
+for (let i = 0; i < RUNS; i++) {
+  const order = i % 2 === 0 ? [cached, uncached] : [uncached, cached];
+  for (const list of order) list.push(timeOnce(process.execPath, npmEntry, list === cached ? { XDG_CACHE_HOME: cacheHome } : { NODE_DISABLE_COMPILE_CACHE: '1' }));
+}
+rmSync(cacheHome, { recursive: true, force: true });
+
 const d = median(dev);
 const b = median(base);
 const ratio = d / b;
@@ -82,6 +95,7 @@ const lines = [
   '|---|---|---|---|---|',
   `| cold start, \`kubectl-dev version\` (SEA binary), median | ${f(d)} | ${f(b)} (\`kubectl version --client\`) | ${ratio.toFixed(2)}× | ≤ ${GOAL.toFixed(1)}× ${ratio <= GOAL ? 'met' : 'NOT met'} |`,
   `| cold start, \`kubectl-dev --help\`, median | ${f(median(help))} | ${f(b)} | ${(median(help) / b).toFixed(2)}× | |`,
+  `| cold start, npm install (\`node bin/kubectl-dev.cjs version\`), compile cache, median | ${f(median(cached))} | ${f(median(uncached))} (Node's compile cache off) | ${(median(cached) / median(uncached)).toFixed(2)}× | |`,
   ...(rssDev !== undefined && rssBase !== undefined ? [`| peak RSS, \`version\` | ${rssDev.toFixed(0)} MB | ${rssBase.toFixed(0)} MB (kubectl) | ${(rssDev / rssBase).toFixed(2)}× | |`] : []),
   '',
   `kubectl-dev version, all runs (ms): ${dev.map((x) => x.toFixed(0)).join(' ')}`,
