@@ -50,7 +50,7 @@ export async function readDuplicate(request: StartRequest, deps: LiveDeps): Prom
   ]));
   const state: DuplicateState = { now, user, secret: { made: await early }, ...(original ? { original } : {}), ...(copy ? { copy } : {}), ...(claim ? { claim } : {}) };
   if (!original) return state;
-  // An original in replace mode is copied as it was before (its dev pod template would be rewritten twice).
+  // An original in replace mode is copied from its saved original (its dev pod template would be rewritten twice).
   if (isInDevMode(original) && !isDuplicate(original)) state.source = await originalOf(original, ns, deps.api);
   const templateHolder = await readTemplateHolder(state.source ?? original, ref.kind, ns, deps.api);
   if (templateHolder) state.templateHolder = templateHolder;

@@ -156,7 +156,7 @@ describe.each(LIVE_CASES)('$kind: kubectl dev start --duplicate / end', (testCas
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout.trim()).toBe(rows[0].devPod);
 
-    // The original: the same pods, still Ready; the same object; the Service's endpoints exactly as before.
+    // The original: the same pods, still Ready; the same object; the Service's endpoints unchanged.
     expect(await originalPodsReady(ns.name, testCase.kind)).toEqual(originalPods);
     await expectUntouched(before, await objectJson(testCase.apiVersion, testCase.kind, testCase.name, ns.name), watch.writes);
     expect(endpointsOf(ns.name)).toEqual(endpointsBefore);
